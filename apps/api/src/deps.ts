@@ -1,0 +1,27 @@
+import type { Config } from "@orbweaver/config";
+import type { Db } from "@orbweaver/db";
+import type { ScrapeJobData } from "@orbweaver/queue";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { UrlChecker } from "./url-checker.ts";
+
+/** Everything the gateway needs, built by server.ts (or a test) and handed to buildApp. */
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  /** Producer connection: fails fast. */
+  redis: Redis;
+  scrapeQueue: Queue<ScrapeJobData>;
+  checkUrl: UrlChecker;
+  /** Readiness probe of Postgres. */
+  pingDb(): Promise<void>;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    deps: ApiDeps;
+  }
+  interface FastifyRequest {
+    account: { accountId: string; keyId: string };
+  }
+}

@@ -1,0 +1,52 @@
+import { ERROR_CODES } from "@orbweaver/contract";
+import type { FastifyError, FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { AppError, errorBody } from "../errors.ts";
+
+/** Fastify's own error codes for bad requests, mapped to a clear message. */
+const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, message: "Request body is not valid JSON" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, message: "Request body is empty" },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, message: "Request body is too large" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, message: "Content-Type must be application/json" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, message: "Content-Length does not match the body" },
+};
+
+/** One error path: every error leaves in the contract's envelope; 5xx never echo internals. */
+export default fp(
+  async function errorHandler(app: FastifyInstance) {
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      if (err instanceof AppError) {
+        const exposeCode = ERROR_CODES[err.code].exposeCode;
+        if (err.extra.retryAfter !== undefined) void reply.header("retry-after", String(err.extra.retryAfter));
+        return reply.status(err.statusCode).send(
+          errorBody(err.message, {
+            code: exposeCode ? err.code : undefined,
+            errors: err.extra.errors,
+            retryAfter: err.extra.retryAfter,
+          }),
+        );
+      }
+      if (err.validation) {
+        const errors = err.validation.map((v) => {
+          const where = `${err.validationContext ?? "body"}${v.instancePath.replace(/\//g, ".")}`;
+          const allowed = (v.params as { allowedValues?: unknown[] }).allowedValues;
+          return `${where} ${v.message ?? "is invalid"}${allowed ? ` (${allowed.join(", ")})` : ""}`;
+        });
+        return reply.status(400).send(errorBody(`Invalid request: ${errors[0] ?? "bad input"}`, { errors }));
+      }
+      const known = err.code ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
+      if (known) return reply.status(known.status).send(errorBody(known.message));
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+        return reply.status(err.statusCode).send(errorBody(err.message));
+      }
+      request.log.error({ err }, "unhandled error");
+      return reply.status(500).send(errorBody("Internal server error"));
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      void reply.status(404).send(errorBody(`Route ${request.method} ${request.url.split("?")[0]} not found`));
+    });
+  },
+  { name: "error-handler" },
+);

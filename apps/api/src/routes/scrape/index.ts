@@ -1,0 +1,47 @@
+import {
+  ErrorEnvelope,
+  JobIdParams,
+  ScrapeRequest,
+  ScrapeStatusResponse,
+  ScrapeSubmitResponse,
+} from "@orbweaver/contract";
+import { getJob } from "@orbweaver/db";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { AppError } from "../../errors.ts";
+import { presentScrapeJob } from "./present-scrape-job.ts";
+import { submitScrape } from "./submit-scrape.ts";
+
+const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 429: ErrorEnvelope };
+
+const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    "/scrape",
+    { schema: { tags: ["scrape"], body: ScrapeRequest, response: { 202: ScrapeSubmitResponse, ...errors } } },
+    async (request, reply) => {
+      const { jobId, schemaWarnings } = await submitScrape(app.deps, {
+        accountId: request.account.accountId,
+        body: request.body,
+        log: request.log,
+      });
+      void reply.header("location", `${app.deps.config.apiPrefix}/scrape/${jobId}`);
+      return reply.status(202).send({
+        status: "queued" as const,
+        jobId,
+        message: `Scrape job has been queued. Poll ${app.deps.config.apiPrefix}/scrape/${jobId} to get the result.`,
+        ...(schemaWarnings.length > 0 ? { schema_warnings: schemaWarnings } : {}),
+      });
+    },
+  );
+
+  app.get(
+    "/scrape/:jobId",
+    { schema: { tags: ["scrape"], params: JobIdParams, response: { 200: ScrapeStatusResponse, ...errors } } },
+    async (request) => {
+      const row = await getJob(app.deps.db, request.params.jobId, request.account.accountId);
+      if (!row || row.kind !== "scrape") throw new AppError("NOT_FOUND", "Scrape job not found");
+      return presentScrapeJob(row);
+    },
+  );
+};
+
+export default scrapeRoutes;

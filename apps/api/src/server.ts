@@ -1,0 +1,37 @@
+import { checkTargetUrl } from "@orbweaver/browser";
+import type { Config } from "@orbweaver/config";
+import { createDb } from "@orbweaver/db";
+import { createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.ts";
+import { ensureBootstrapAccount } from "./bootstrap-account.ts";
+
+/** Starts the gateway on config.host:config.port; `close()` stops taking requests and releases everything. */
+export async function startApi(config: Config): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const dbHandle = createDb({ url: config.databaseUrl });
+  const redis = createRedisConnection(config.redisUrl, "producer");
+  const scrapeQueue = createScrapeQueue({
+    connection: redis,
+    prefix: config.queuePrefix,
+    attempts: config.jobs.attempts,
+  });
+  const app = await buildApp({
+    config,
+    db: dbHandle.db,
+    redis,
+    scrapeQueue,
+    checkUrl: (url) => checkTargetUrl(url, config.network),
+    pingDb: async () => {
+      await dbHandle.pool.query("select 1");
+    },
+  });
+  app.addHook("onClose", async () => {
+    await scrapeQueue.close();
+    redis.disconnect();
+    await dbHandle.close();
+  });
+  const bootstrap = await ensureBootstrapAccount(dbHandle.db, config);
+  if (bootstrap === "created") app.log.info("bootstrap account created for ORBWEAVER_BOOTSTRAP_KEY");
+  await app.listen({ host: config.host, port: config.port });
+  return { app, close: () => app.close() };
+}

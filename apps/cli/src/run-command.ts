@@ -1,0 +1,110 @@
+import { parseArgs } from "node:util";
+import type { Config } from "@orbweaver/config";
+import { addCredits, createAccount, createDb, ensureDatabase, revokeApiKey, runMigrations } from "@orbweaver/db";
+
+const USAGE = `Usage:
+  orbweaver start [--role all|api|worker]
+  orbweaver migrate
+  orbweaver keys create --name NAME --credits N [--json]
+  orbweaver keys revoke (--key KEY | --id KEY_ID)
+  orbweaver credits add --account ACCOUNT_ID --credits N
+`;
+
+class UsageError extends Error {}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Runs one CLI command; returns an exit code, or undefined for a long-running `start`. */
+export async function runCommand(config: Config, argv: string[]): Promise<number | undefined> {
+  const [command, sub] = argv;
+  try {
+    if (command === "start") {
+      const { values } = parseArgs({ args: argv.slice(1), options: { role: { type: "string", default: "all" } } });
+      const role = values.role;
+      if (role !== "all" && role !== "api" && role !== "worker") throw new UsageError(`unknown role "${role}"`);
+      // Imported lazily so admin commands start fast (no browser or server code to load).
+      const { startServices } = await import("./start-services.ts");
+      await startServices(config, role);
+      return undefined;
+    }
+    if (command === "migrate") {
+      await ensureDatabase(config.databaseUrl);
+      await runMigrations(config.databaseUrl);
+      out("migrations applied");
+      return 0;
+    }
+    if (command === "keys" || command === "credits") return await withDb(config, (db) => adminCommand(db, argv));
+    throw new UsageError(
+      command ? `unknown command "${[command, sub].filter(Boolean).join(" ")}"` : "no command given",
+    );
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+      return 64;
+    }
+    throw err;
+  }
+}
+
+async function withDb<T>(config: Config, fn: (db: ReturnType<typeof createDb>["db"]) => Promise<T>): Promise<T> {
+  const handle = createDb({ url: config.databaseUrl, max: 1 });
+  try {
+    return await fn(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+function credits(value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isFinite(n))
+    throw new UsageError("--credits must be a number");
+  return n;
+}
+
+async function adminCommand(db: ReturnType<typeof createDb>["db"], argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      name: { type: "string" },
+      credits: { type: "string" },
+      json: { type: "boolean", default: false },
+      key: { type: "string" },
+      id: { type: "string" },
+      account: { type: "string" },
+    },
+  });
+  if (command === "keys" && sub === "create") {
+    if (!values.name) throw new UsageError("--name is required");
+    const created = await createAccount(db, { name: values.name, credits: credits(values.credits ?? "0") });
+    if (values.json) out(JSON.stringify({ key: created.key, accountId: created.accountId }));
+    else {
+      out(`API key (shown once, store it now): ${created.key}`);
+      out(`Account: ${created.accountId}`);
+    }
+    return 0;
+  }
+  if (command === "keys" && sub === "revoke") {
+    if (!values.key && !values.id) throw new UsageError("--key or --id is required");
+    const n = await revokeApiKey(db, { key: values.key, keyId: values.id });
+    out(n > 0 ? "key revoked" : "no active key matched");
+    return n > 0 ? 0 : 1;
+  }
+  if (command === "credits" && sub === "add") {
+    if (!values.account) throw new UsageError("--account is required");
+    const balance = await addCredits(db, { accountId: values.account, credits: credits(values.credits) }).catch(
+      (err: { cause?: { code?: string } }) => {
+        if (err.cause?.code === "22P02" || err.cause?.code === "23514") return null;
+        throw err;
+      },
+    );
+    if (balance === null) {
+      process.stderr.write("unknown account, or the balance would go below zero\n");
+      return 1;
+    }
+    out(`balance: ${balance}`);
+    return 0;
+  }
+  throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(" ")}"`);
+}

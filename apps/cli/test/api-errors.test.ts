@@ -1,0 +1,175 @@
+import { revokeApiKey } from "@orbweaver/db";
+import { startCanary, startFixtureSite, type Canary, type FixtureSite } from "@orbweaver/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "./helpers/http.ts";
+import { startTestStack, type TestStack } from "./helpers/stack.ts";
+
+let stack: TestStack;
+let site: FixtureSite;
+let canary: Canary;
+let key: string;
+
+type Envelope = { status: string; message: string; error: string; code?: string; errors?: string[] };
+
+function expectEnvelope(body: Envelope) {
+  expect(body.status).toBe("error");
+  expect(typeof body.message).toBe("string");
+  expect(body.message.length).toBeGreaterThan(0);
+  expect(body.error).toBe(body.message);
+}
+
+beforeAll(async () => {
+  site = await startFixtureSite();
+  canary = await startCanary();
+  // No worker: these tests only look at what the gateway accepts or refuses. Private addresses are
+  // refused except the fixture site, as an intranet exception.
+  stack = await startTestStack({
+    worker: false,
+    env: { ALLOW_PRIVATE_NETWORK: "false", ALLOW_HOSTS: `127.0.0.1:${site.port}`, BODY_LIMIT_BYTES: "4096" },
+  });
+  key = (await stack.createKey(100)).key;
+});
+afterAll(async () => {
+  await stack?.stop();
+  await site?.close();
+  await canary?.close();
+});
+
+const scrape = (body: unknown, k = key) => call<Envelope>(`${stack.api}/scrape`, { key: k, body });
+const ok = () => ({ urls: [{ url: site.url("/") }] });
+
+describe("authentication", () => {
+  it("answers 401 without a key and 403 for an unknown key, in the envelope", async () => {
+    const none = await call<Envelope>(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`);
+    expect(none.status).toBe(401);
+    expectEnvelope(none.body);
+    const bad = await call<Envelope>(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`, { key: "spd_nope" });
+    expect(bad.status).toBe(403);
+    expect(bad.body.message).toBe("Invalid token or API key");
+  });
+
+  it("accepts Bearer, prefers x-api-key when both are sent, and refuses a revoked key", async () => {
+    const other = await stack.createKey(10);
+    expect((await call(`${stack.api}/scrape`, { bearer: other.key, body: ok() })).status).toBe(202);
+    const both = await call(`${stack.api}/scrape`, { key: "spd_wrong", bearer: other.key, body: ok() });
+    expect(both.status).toBe(403);
+    await revokeApiKey(stack.db, { key: other.key });
+    expect((await call(`${stack.api}/scrape`, { bearer: other.key, body: ok() })).status).toBe(403);
+  });
+
+  it("keeps health and readiness outside the API and without auth", async () => {
+    expect((await call(`${stack.origin}/health`)).body).toEqual({ status: "ok" });
+    const ready = await call(`${stack.origin}/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ postgres: "ok", redis: "ok" });
+    const docs = await fetch(`${stack.origin}/docs/json`);
+    expect(docs.status).toBe(200);
+    expect(JSON.stringify(await docs.json())).toContain("/api/scrape");
+  });
+});
+
+describe("bad input", () => {
+  const cases: Array<[string, unknown, number, RegExp]> = [
+    ["no urls", {}, 400, /urls/],
+    ["empty urls", { urls: [] }, 400, /urls/],
+    ["a string instead of a URL object", { urls: ["http://example.com"] }, 400, /urls/],
+    ["four URLs", { urls: [1, 2, 3, 4].map(() => ({ url: "http://127.0.0.1/" })) }, 400, /at most 3/],
+    ["a non-http scheme", { urls: [{ url: "file:///etc/passwd" }] }, 400, /url/],
+    ["a URL that is not one", { urls: [{ url: "not a url" }] }, 400, /url/],
+    ["an unknown output", { urls: [{ url: "http://x.test" }], output: "pdf" }, 400, /output/],
+    [
+      "an unknown action",
+      { urls: [{ url: "http://x.test", actions: [{ type: "dance" }] }] },
+      400,
+      /actions\[0\].*unknown action/,
+    ],
+    [
+      "a click without a target",
+      { urls: [{ url: "http://x.test", actions: [{ type: "click" }] }] },
+      400,
+      /actions\[0\]/,
+    ],
+    [
+      "a negative wait",
+      { urls: [{ url: "http://x.test", actions: [{ type: "wait", duration: -5 }] }] },
+      400,
+      /duration/,
+    ],
+    ["a bad scroll", { urls: [{ url: "http://x.test", actions: [{ type: "scroll", to: "lots" }] }] }, 400, /scroll/],
+    [
+      "forEach over the cap",
+      { urls: [{ url: "http://x.test", actions: [{ type: "forEach", observe: "rows", maxItems: 51 }] }] },
+      400,
+      /maxItems/,
+    ],
+    ["a wrong type for a flag", { urls: [{ url: "http://x.test" }], screenshot: "often" }, 400, /screenshot/],
+  ];
+  it.each(cases)("refuses %s", async (_name, body, status, pattern) => {
+    const res = await scrape(body);
+    expect(res.status).toBe(status);
+    expectEnvelope(res.body);
+    expect(`${res.body.message} ${(res.body.errors ?? []).join(" ")}`).toMatch(pattern);
+    expect(res.body.errors?.length).toBeGreaterThan(0);
+  });
+
+  it("refuses malformed JSON, an empty body and an oversized body without a 5xx", async () => {
+    const malformed = await call<Envelope>(`${stack.api}/scrape`, { key, rawBody: "{nope" });
+    expect(malformed.status).toBe(400);
+    expectEnvelope(malformed.body);
+    const empty = await call<Envelope>(`${stack.api}/scrape`, { key, rawBody: "" });
+    expect(empty.status).toBe(400);
+    expectEnvelope(empty.body);
+    const huge = await scrape({ urls: [{ url: site.url("/") }], prompt: "x".repeat(10_000) });
+    expect(huge.status).toBe(413);
+    expectEnvelope(huge.body);
+  });
+
+  it("answers unknown routes and unknown, malformed or foreign job ids with 404", async () => {
+    const route = await call<Envelope>(`${stack.api}/nowhere`, { key });
+    expect(route.status).toBe(404);
+    expectEnvelope(route.body);
+    for (const id of ["00000000-0000-0000-0000-000000000000", "not-a-uuid", "1"]) {
+      const res = await call<Envelope>(`${stack.api}/scrape/${id}`, { key });
+      expect(res.status).toBe(404);
+      expectEnvelope(res.body);
+    }
+    const mine = await scrape(ok());
+    const stranger = await stack.createKey(10);
+    const theirs = await call<Envelope>(`${stack.api}/scrape/${(mine.body as unknown as { jobId: string }).jobId}`, {
+      key: stranger.key,
+    });
+    expect(theirs.status).toBe(404);
+  });
+
+  it("tolerates a double slash and a trailing slash in paths", async () => {
+    expect((await call(`${stack.origin}/api//scrape`, { key, body: ok() })).status).toBe(202);
+  });
+});
+
+describe("SSRF guard before queueing", () => {
+  const refused = [
+    "http://127.0.0.1:9/",
+    "http://localhost/",
+    "http://[::1]/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "http://10.1.2.3/",
+    "http://192.168.0.10/",
+    "http://172.16.5.4/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://100.64.0.1/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0/",
+  ];
+  it.each(refused)("refuses %s with 400", async (url) => {
+    const res = await scrape({ urls: [{ url }] });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]).toContain("urls[0].url");
+  });
+
+  it("refuses a canary on loopback and allows only the listed intranet exception", async () => {
+    expect((await scrape({ urls: [{ url: canary.url("/") }] })).status).toBe(400);
+    expect((await scrape(ok())).status).toBe(202);
+    expect(canary.hits()).toBe(0);
+  });
+});

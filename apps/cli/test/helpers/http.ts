@@ -1,0 +1,79 @@
+import { waitFor } from "@orbweaver/testkit";
+
+export interface JsonResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A JSON call the way the SDKs make it. */
+export async function call<T = Record<string, unknown>>(
+  url: string,
+  opts: {
+    method?: string;
+    key?: string;
+    bearer?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers["x-api-key"] = opts.key;
+  if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
+  if (opts.body !== undefined || opts.rawBody !== undefined) headers["content-type"] ??= "application/json";
+  const res = await fetch(url, {
+    method: opts.method ?? (opts.body !== undefined || opts.rawBody !== undefined ? "POST" : "GET"),
+    headers,
+    body: opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
+  });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  return { status: res.status, headers: res.headers, body: body as T };
+}
+
+export interface PollBody {
+  status: string;
+  jobId: string;
+  progress: { message: string; progress: number } | null;
+  result: null | {
+    content: unknown;
+    data: Array<{
+      url: string;
+      title: string;
+      markdownContent: string;
+      success: boolean;
+      screenshotUrl: string | null;
+      error?: string | null;
+    }>;
+    screenshots: string[];
+    ai_extraction_failed: boolean;
+    stats: Record<string, number>;
+  };
+  error: string | null;
+}
+
+/** Polls a scrape job until it is completed or failed, recording every status seen. */
+export async function pollScrape(
+  api: string,
+  key: string,
+  jobId: string,
+  timeoutMs = 45_000,
+): Promise<{ final: PollBody; seen: string[] }> {
+  const seen: string[] = [];
+  const final = await waitFor(
+    async () => {
+      const res = await call<PollBody>(`${api}/scrape/${jobId}`, { key });
+      if (res.status !== 200) throw new Error(`poll answered ${res.status}`);
+      if (seen[seen.length - 1] !== res.body.status) seen.push(res.body.status);
+      return ["completed", "failed"].includes(res.body.status) ? res.body : undefined;
+    },
+    { timeoutMs, intervalMs: 100, message: `scrape job ${jobId} to finish` },
+  );
+  return { final, seen };
+}

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** Repository root, where the CLI runs from (as `pnpm start` and the compose services do). */
+export const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Runs `tsx apps/cli/src/main.ts ARGS` as its own process, the same command the compose services run. */
+export function spawnCli(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, ["--import", "tsx", "apps/cli/src/main.ts", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+/** Runs a CLI command to completion. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; output: string }> {
+  const s = spawnCli(args, env);
+  let stdout = "";
+  s.child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+  const code = await s.exited;
+  return { code, stdout, output: s.output() };
+}

@@ -1,0 +1,55 @@
+import { startApi } from "@orbweaver/api";
+import { loadConfig, type Config } from "@orbweaver/config";
+import { createAccount, createDb, type DbHandle } from "@orbweaver/db";
+import { startWorker } from "@orbweaver/worker";
+import type { AddressInfo } from "node:net";
+import { testEnv } from "./test-env.ts";
+
+export interface TestStack {
+  config: Config;
+  env: Record<string, string>;
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  /** origin + API prefix */
+  api: string;
+  db: DbHandle["db"];
+  pool: DbHandle["pool"];
+  createKey(credits?: number): Promise<{ key: string; accountId: string; keyId: string }>;
+  /** Starts another worker (the first one is started unless `worker: false`). */
+  startWorker(): Promise<{ close(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+/** Boots the gateway and (by default) a worker in this process against the real Postgres, Redis and Chromium. */
+export async function startTestStack(
+  opts: { env?: Record<string, string>; worker?: boolean } = {},
+): Promise<TestStack> {
+  const env = testEnv(opts.env);
+  const config = loadConfig(env);
+  const handle = createDb({ url: config.databaseUrl, max: 4 });
+  const closers: Array<() => Promise<void>> = [];
+  const startOneWorker = async () => {
+    const w = await startWorker(config);
+    closers.push(w.close);
+    return w;
+  };
+  if (opts.worker !== false) await startOneWorker();
+  const api = await startApi(config);
+  closers.push(api.close);
+  const { port } = api.app.server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    config,
+    env,
+    origin,
+    api: `${origin}${config.apiPrefix}`,
+    db: handle.db,
+    pool: handle.pool,
+    createKey: (credits = 100) => createAccount(handle.db, { name: `test-${Date.now()}`, credits }),
+    startWorker: startOneWorker,
+    stop: async () => {
+      for (const close of closers.reverse()) await close();
+      await handle.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { getBalance } from "@orbweaver/db";
+import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "./helpers/http.ts";
+import { startTestStack, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+beforeAll(async () => {
+  site = await startFixtureSite();
+});
+afterAll(async () => {
+  await site?.close();
+});
+
+type Envelope = { status: string; message: string; error: string; code?: string; retry_after?: number };
+
+describe("limits without a worker (jobs stay pending)", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false, env: { RATE_LIMIT_MAX: "6", MAX_PENDING_SCRAPE_JOBS: "3" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("limits the request rate per key with RateLimit headers and a 429 envelope", async () => {
+    const { key } = await stack.createKey(100);
+    const other = await stack.createKey(100);
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof call<Envelope>>> | undefined;
+    for (let i = 0; i < 8; i += 1) {
+      last = await call<Envelope>(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`, { key });
+      statuses.push(last.status);
+      if (i === 0) {
+        expect(last.headers.get("ratelimit-limit")).toBe("6");
+        expect(last.headers.get("ratelimit-remaining")).toBe("5");
+        expect(Number(last.headers.get("ratelimit-reset"))).toBeGreaterThan(0);
+      }
+    }
+    expect(statuses).toEqual([404, 404, 404, 404, 404, 404, 429, 429]);
+    expect(last!.body.status).toBe("error");
+    expect(last!.body.message).toBe("Too many requests, please try again later.");
+    expect(last!.body.error).toBe(last!.body.message);
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another key has its own budget.
+    expect((await call(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`, { key: other.key })).status).toBe(
+      404,
+    );
+  });
+
+  it("refuses a fourth pending job with 429 TOO_MANY_PENDING_JOBS", async () => {
+    const { key } = await stack.createKey(100);
+    const body = { urls: [{ url: site.url("/") }] };
+    for (let i = 0; i < 3; i += 1) expect((await call(`${stack.api}/scrape`, { key, body })).status).toBe(202);
+    const refused = await call<Envelope>(`${stack.api}/scrape`, { key, body });
+    expect(refused.status).toBe(429);
+    expect(refused.body.code).toBe("TOO_MANY_PENDING_JOBS");
+    expect(refused.body.error).toBe(refused.body.message);
+  });
+
+  it("answers 403 when the balance cannot cover the URLs, and charges nothing", async () => {
+    const { key, accountId } = await stack.createKey(3);
+    const twoUrls = { urls: [{ url: site.url("/") }, { url: site.url("/news") }] };
+    const refused = await call<Envelope>(`${stack.api}/scrape`, { key, body: twoUrls });
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toMatch(/credit/i);
+    expect(await getBalance(stack.db, accountId)).toBe(3);
+    expect((await call(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url("/") }] } })).status).toBe(202);
+  });
+});
+
+describe("credits race", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false, env: { MAX_PENDING_SCRAPE_JOBS: "100" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("accepts exactly what 10 credits cover out of 50 concurrent submits; the balance never goes negative", async () => {
+    const { key, accountId } = await stack.createKey(10);
+    const body = { urls: [{ url: site.url("/") }] };
+    const results = await Promise.all(Array.from({ length: 50 }, () => call(`${stack.api}/scrape`, { key, body })));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(45);
+    expect(await getBalance(stack.db, accountId)).toBe(0);
+    const ledger = await stack.pool.query(
+      "select sum(delta)::float as total, count(*)::int as n from credit_ledger where account_id = $1",
+      [accountId],
+    );
+    expect(ledger.rows[0]).toEqual({ total: 0, n: 6 });
+  });
+});

@@ -1,0 +1,86 @@
+import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, pollScrape } from "./helpers/http.ts";
+import { spawnCli, type Spawned } from "./helpers/spawn.ts";
+import { startTestStack, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+let stack: TestStack;
+const spawned: Spawned[] = [];
+
+// Short locks so a dead worker's job is noticed within seconds.
+const fastStalls = {
+  JOB_LOCK_MS: "3000",
+  STALLED_INTERVAL_MS: "2000",
+  PAGE_TIMEOUT_MS: "20000",
+  SHUTDOWN_TIMEOUT_MS: "20000",
+};
+
+beforeAll(async () => {
+  site = await startFixtureSite();
+  stack = await startTestStack({ worker: false, env: fastStalls });
+});
+afterAll(async () => {
+  for (const s of spawned) s.child.kill("SIGKILL");
+  await stack?.stop();
+  await site?.close();
+});
+
+function startWorkerProcess(): Spawned {
+  const s = spawnCli(["start", "--role", "worker"], stack.env);
+  spawned.push(s);
+  return s;
+}
+
+async function waitForStatus(jobId: string, status: string) {
+  await waitFor(
+    async () => (await stack.pool.query("select status from jobs where id = $1", [jobId])).rows[0]?.status === status,
+    { timeoutMs: 30_000, message: `job ${jobId} to be ${status}` },
+  );
+}
+
+describe("worker processes", () => {
+  it("completes a job whose worker was killed mid-job on another worker, charging once", async () => {
+    const { key, accountId } = await stack.createKey(10);
+    const first = startWorkerProcess();
+    const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body: { urls: [{ url: site.url("/slow?ms=6000") }] },
+    });
+    expect(submit.status).toBe(202);
+    await waitForStatus(submit.body.jobId, "active");
+    first.child.kill("SIGKILL");
+    expect(await first.exited).toBeNull();
+
+    const second = startWorkerProcess();
+    const { final } = await pollScrape(stack.api, key, submit.body.jobId, 60_000);
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    const row = (await stack.pool.query("select attempts from jobs where id = $1", [submit.body.jobId])).rows[0];
+    expect(row.attempts).toBeGreaterThanOrEqual(2);
+    const ledger = await stack.pool.query(
+      "select reason, delta::float from credit_ledger where job_id = $1 order by id",
+      [submit.body.jobId],
+    );
+    expect(ledger.rows).toEqual([{ reason: "reserve", delta: -2 }]);
+    const balance = await stack.pool.query("select credits_balance::float as b from accounts where id = $1", [
+      accountId,
+    ]);
+    expect(balance.rows[0].b).toBe(8);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
+  it("finishes the running job on SIGTERM and exits 0", async () => {
+    const { key } = await stack.createKey(10);
+    const worker = startWorkerProcess();
+    const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body: { urls: [{ url: site.url("/slow?ms=3000") }] },
+    });
+    await waitForStatus(submit.body.jobId, "active");
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited, worker.output()).toBe(0);
+    const row = (await stack.pool.query("select status from jobs where id = $1", [submit.body.jobId])).rows[0];
+    expect(row.status).toBe("completed");
+  });
+});

@@ -1,0 +1,3 @@
+export { startWorker } from "./worker.ts";
+export { startReconciler } from "./reconciler.ts";
+export type { WorkerContext } from "./worker-context.ts";

@@ -1,0 +1,75 @@
+import { capturePage, guardContext, NavigationError, openPage } from "@orbweaver/browser";
+import type { ScrapePageResult } from "@orbweaver/contract";
+import { TransientJobError, type WorkerContext } from "./worker-context.ts";
+
+/** One URL's outcome: the public per-URL record plus what the job needs to decide and bill. */
+export interface UrlOutcome {
+  page: ScrapePageResult;
+  markdown: string;
+}
+
+/** Options for {@link scrapeUrl}. */
+export interface ScrapeUrlOptions {
+  url: string;
+  /** Egress-proxy tag of this URL's browser context. */
+  tag: string;
+  extractContentOnly: boolean;
+}
+
+/**
+ * Loads one URL in its own browser context and converts it to Markdown. A browser crash is thrown as
+ * transient (the job is retried); every other failure is this URL's `success: false`.
+ */
+export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Promise<UrlOutcome> {
+  const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
+    throw new TransientJobError(`Could not start the browser: ${err.message}`);
+  });
+  guardContext(context);
+  try {
+    const { page, response } = await openPage(context, { url: opts.url, timeoutMs: ctx.config.jobs.pageTimeoutMs });
+    // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
+    const refusal = response?.headers()["x-orbweaver-blocked"];
+    if (refusal) return failed(opts.url, `Blocked by network policy: ${refusal}`);
+    const captured = await capturePage(page);
+    const statusCode = response?.status() ?? null;
+    const converted = await ctx.markdown.convert(captured.html, {
+      baseUrl: captured.finalUrl,
+      mainContentOnly: opts.extractContentOnly,
+    });
+    const title = captured.title || converted.title;
+    const httpError = statusCode !== null && statusCode >= 400 ? `The page answered HTTP ${statusCode}` : null;
+    return {
+      markdown: converted.markdown,
+      page: {
+        url: opts.url,
+        title,
+        markdownContent: converted.markdown,
+        success: httpError === null,
+        screenshotUrl: null,
+        error: httpError,
+        statusCode,
+      },
+    };
+  } catch (err) {
+    const blocked = ctx.egress.blocked(opts.tag);
+    if (blocked.length > 0)
+      return failed(opts.url, `Blocked by network policy: ${blocked[0]?.reason ?? "forbidden address"}`);
+    if (err instanceof NavigationError) {
+      if (err.kind === "browser-closed") throw new TransientJobError(err.message);
+      return failed(opts.url, err.message);
+    }
+    const browser = context.browser();
+    if (browser && !browser.isConnected()) throw new TransientJobError("The browser closed during the scrape");
+    throw err;
+  } finally {
+    await context.close().catch(() => undefined);
+    ctx.egress.forget(opts.tag);
+  }
+}
+
+function failed(url: string, error: string): UrlOutcome {
+  return {
+    markdown: "",
+    page: { url, title: "", markdownContent: "", success: false, screenshotUrl: null, error, statusCode: null },
+  };
+}

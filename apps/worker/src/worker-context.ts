@@ -1,0 +1,20 @@
+import type { BrowserPool, EgressProxy } from "@orbweaver/browser";
+import type { Config } from "@orbweaver/config";
+import type { Db } from "@orbweaver/db";
+import type { MarkdownConverter } from "@orbweaver/extract";
+import type { Logger } from "pino";
+
+/** What a job processor needs; built once per worker process. */
+export interface WorkerContext {
+  config: Config;
+  db: Db;
+  pool: BrowserPool;
+  egress: EgressProxy;
+  markdown: MarkdownConverter;
+  log: Logger;
+}
+
+/** A failure worth another attempt (browser crash, infrastructure); everything else is final. */
+export class TransientJobError extends Error {
+  override name = "TransientJobError";
+}

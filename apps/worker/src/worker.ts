@@ -1,0 +1,75 @@
+import { BrowserPool, startEgressProxy } from "@orbweaver/browser";
+import { loggerOptions, type Config } from "@orbweaver/config";
+import { createDb } from "@orbweaver/db";
+import { createMarkdownConverter } from "@orbweaver/extract";
+import { createRedisConnection, createScrapeQueue, SCRAPE_QUEUE, type ScrapeJobData } from "@orbweaver/queue";
+import { Worker } from "bullmq";
+import { pino, type Logger } from "pino";
+import { processScrapeJob } from "./process-scrape-job.ts";
+import { startReconciler } from "./reconciler.ts";
+import type { WorkerContext } from "./worker-context.ts";
+
+/** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer and the reconciler. */
+export async function startWorker(
+  config: Config,
+  opts: { logger?: Logger } = {},
+): Promise<{ close(): Promise<void>; context: WorkerContext }> {
+  const log = opts.logger ?? pino(loggerOptions(config, "worker"));
+  const dbHandle = createDb({ url: config.databaseUrl, max: config.workerConcurrency + 2 });
+  const egress = await startEgressProxy({ policy: config.network, log });
+  const pool = new BrowserPool({ executablePath: config.chromiumPath, proxyUrl: egress.url, log });
+  const markdown = createMarkdownConverter({ maxThreads: 1 });
+  const context: WorkerContext = { config, db: dbHandle.db, pool, egress, markdown, log };
+
+  const workerConnection = createRedisConnection(config.redisUrl, "worker");
+  const producerConnection = createRedisConnection(config.redisUrl, "worker");
+  const queue = createScrapeQueue({
+    connection: producerConnection,
+    prefix: config.queuePrefix,
+    attempts: config.jobs.attempts,
+  });
+  const worker = new Worker<ScrapeJobData>(SCRAPE_QUEUE, (job) => processScrapeJob(context, job), {
+    connection: workerConnection,
+    prefix: config.queuePrefix,
+    concurrency: config.workerConcurrency,
+    lockDuration: config.jobs.lockMs,
+    stalledInterval: config.jobs.stalledIntervalMs,
+    maxStalledCount: 2,
+  });
+  worker.on("error", (err) => log.warn({ err }, "worker connection error"));
+
+  const reconciler = startReconciler({
+    db: dbHandle.db,
+    queue,
+    redis: producerConnection,
+    log,
+    intervalMs: config.jobs.reconcileIntervalMs,
+    staleMs: config.jobs.jobTimeoutMs + config.jobs.lockMs * 2,
+    maxAttempts: config.jobs.attempts + 2,
+    lockKey: `${config.queuePrefix}:reconciler-lock`,
+  });
+  await worker.waitUntilReady();
+  log.info({ concurrency: config.workerConcurrency }, "worker ready");
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      reconciler.stop();
+      // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
+      const graceful = worker.close();
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), config.jobs.shutdownTimeoutMs).unref()),
+      ]);
+      if (timedOut) await worker.close(true).catch(() => undefined);
+      await pool.close();
+      await egress.close();
+      await markdown.close();
+      await queue.close().catch(() => undefined);
+      workerConnection.disconnect();
+      producerConnection.disconnect();
+      await dbHandle.close();
+      log.info({ forced: timedOut }, "worker stopped");
+    })());
+  return { close, context };
+}

@@ -1,0 +1,6 @@
+export { BrowserPool } from "./browser-pool.ts";
+export type { BrowserPoolOptions } from "./browser-pool.ts";
+export { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
+export { openPage, capturePage, guardContext, NavigationError } from "./open-page.ts";
+export type { OpenPageOptions, NavigationFailure } from "./open-page.ts";
+export * from "./net/index.ts";

@@ -1,0 +1,229 @@
+import { z } from "zod";
+
+/**
+ * The only module that reads the environment. Everything else receives a Config.
+ * Every variable is documented in README.md ("Settings").
+ */
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      if (["true", "1", "yes", "on"].includes(v)) return true;
+      if (["false", "0", "no", "off"].includes(v)) return false;
+      ctx.addIssue({ code: "custom", message: `expected true or false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `expected an integer from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const num = (fallback: number, min: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min) {
+        ctx.addIssue({ code: "custom", message: `expected a number >= ${min}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (fallback: string | undefined, protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v === "" ? fallback : v;
+      if (value === undefined) return undefined;
+      try {
+        const parsed = new URL(value);
+        if (!protocols.includes(parsed.protocol)) throw new Error("protocol");
+        return value;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `expected a ${protocols.join(" or ")} URL, got "${value}"` });
+        return z.NEVER;
+      }
+    });
+
+const str = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? fallback : v.trim()));
+
+const optionalStr = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s.length > 0),
+  );
+
+const level = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    const value = v === undefined || v === "" ? "info" : v;
+    const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+    if (!(levels as readonly string[]).includes(value)) {
+      ctx.addIssue({ code: "custom", message: `expected one of ${levels.join(", ")}, got "${value}"` });
+      return z.NEVER;
+    }
+    return value as (typeof levels)[number];
+  });
+
+const envSchema = z.object({
+  DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/orbweaver", ["postgres:", "postgresql:"]),
+  REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  PORT: int(8080, 0, 65535),
+  HOST: str("0.0.0.0"),
+  PUBLIC_URL: url(undefined, ["http:", "https:"]),
+  API_PREFIX: str("/api"),
+  LOG_LEVEL: level,
+  DATA_DIR: str("./data"),
+  CHROMIUM_PATH: str("/usr/bin/chromium"),
+  WORKER_CONCURRENCY: int(2, 1, 64),
+  ALLOW_PRIVATE_NETWORK: bool(false),
+  ALLOW_HOSTS: list,
+  OPENAI_BASE_URL: url(undefined, ["http:", "https:"]),
+  OPENAI_API_KEY: optionalStr,
+  LLM_MODEL: str("gpt-4o-mini"),
+  LLM_TIMEOUT_MS: int(60_000, 1000),
+  ORBWEAVER_BOOTSTRAP_KEY: optionalStr,
+  BOOTSTRAP_CREDITS: int(1000, 0),
+  QUEUE_PREFIX: str("orbweaver"),
+  RATE_LIMIT_MAX: int(300, 1),
+  RATE_LIMIT_WINDOW_MS: int(900_000, 1000),
+  MAX_URLS_PER_SCRAPE: int(3, 1, 50),
+  MAX_PENDING_SCRAPE_JOBS: int(10, 1),
+  CREDITS_PER_URL: num(2, 0),
+  INVALID_KEY_STATUS: int(403, 401, 403),
+  BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  PAGE_TIMEOUT_MS: int(30_000, 1000),
+  JOB_TIMEOUT_MS: int(90_000, 1000),
+  JOB_ATTEMPTS: int(3, 1, 20),
+  JOB_LOCK_MS: int(30_000, 1000),
+  STALLED_INTERVAL_MS: int(30_000, 1000),
+  SHUTDOWN_TIMEOUT_MS: int(30_000, 0),
+  RECONCILE_INTERVAL_MS: int(30_000, 1000),
+  TRUST_PROXY: bool(false),
+});
+
+export type Config = {
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  host: string;
+  /** Base URL clients reach this server at; used for signed links. Default http://localhost:PORT. */
+  publicUrl: string;
+  apiPrefix: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  dataDir: string;
+  chromiumPath: string;
+  workerConcurrency: number;
+  network: { allowPrivateNetwork: boolean; allowHosts: string[] };
+  llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string; timeoutMs: number };
+  bootstrap: { key: string | undefined; credits: number };
+  queuePrefix: string;
+  limits: {
+    rateLimitMax: number;
+    rateLimitWindowMs: number;
+    maxUrlsPerScrape: number;
+    maxPendingScrapeJobs: number;
+    creditsPerUrl: number;
+    invalidKeyStatus: 401 | 403;
+    bodyLimitBytes: number;
+  };
+  jobs: {
+    pageTimeoutMs: number;
+    jobTimeoutMs: number;
+    attempts: number;
+    lockMs: number;
+    stalledIntervalMs: number;
+    shutdownTimeoutMs: number;
+    reconcileIntervalMs: number;
+  };
+  trustProxy: boolean;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+/** Parses and validates settings once; throws ConfigError naming every bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const prefix = "/" + e.API_PREFIX.replace(/^\/+|\/+$/g, "");
+  return {
+    databaseUrl: e.DATABASE_URL!,
+    redisUrl: e.REDIS_URL!,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    apiPrefix: prefix === "/" ? "" : prefix,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+    chromiumPath: e.CHROMIUM_PATH,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    network: { allowPrivateNetwork: e.ALLOW_PRIVATE_NETWORK, allowHosts: e.ALLOW_HOSTS },
+    llm: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.LLM_MODEL, timeoutMs: e.LLM_TIMEOUT_MS },
+    bootstrap: { key: e.ORBWEAVER_BOOTSTRAP_KEY, credits: e.BOOTSTRAP_CREDITS },
+    queuePrefix: e.QUEUE_PREFIX,
+    limits: {
+      rateLimitMax: e.RATE_LIMIT_MAX,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+      maxUrlsPerScrape: e.MAX_URLS_PER_SCRAPE,
+      maxPendingScrapeJobs: e.MAX_PENDING_SCRAPE_JOBS,
+      creditsPerUrl: e.CREDITS_PER_URL,
+      invalidKeyStatus: e.INVALID_KEY_STATUS === 401 ? 401 : 403,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    },
+    jobs: {
+      pageTimeoutMs: e.PAGE_TIMEOUT_MS,
+      jobTimeoutMs: e.JOB_TIMEOUT_MS,
+      attempts: e.JOB_ATTEMPTS,
+      lockMs: e.JOB_LOCK_MS,
+      stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    },
+    trustProxy: e.TRUST_PROXY,
+  };
+}

@@ -1,0 +1,5 @@
+export * from "./common.ts";
+export * from "./actions.ts";
+export * from "./scrape.ts";
+export * from "./error-codes.ts";
+export * from "./normalize-scrape.ts";

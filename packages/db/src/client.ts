@@ -1,0 +1,21 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import * as schema from "./schema/index.ts";
+
+export type Db = NodePgDatabase<typeof schema>;
+export type DbHandle = { db: Db; pool: pg.Pool; close(): Promise<void> };
+
+/** Options for {@link createDb}. */
+export interface CreateDbOptions {
+  url: string;
+  /** Pool size. Default 10. */
+  max?: number;
+}
+
+export function createDb(opts: CreateDbOptions): DbHandle {
+  const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const db = drizzle(pool, { schema });
+  return { db, pool, close: () => pool.end() };
+}

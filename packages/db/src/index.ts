@@ -1,0 +1,23 @@
+export { createDb } from "./client.ts";
+export type { Db, DbHandle, CreateDbOptions } from "./client.ts";
+export { runMigrations, ensureDatabase, migrationsFolder } from "./migrate.ts";
+export { generateApiKey, hashApiKey } from "./api-key.ts";
+export * as schema from "./schema/index.ts";
+export type { JobStatus } from "./schema/index.ts";
+export { createAccount } from "./queries/create-account.ts";
+export type { CreateAccountOptions } from "./queries/create-account.ts";
+export { findAccountByKey, keyExists } from "./queries/find-account-by-key.ts";
+export { revokeApiKey } from "./queries/revoke-api-key.ts";
+export { addCredits, getBalance } from "./queries/add-credits.ts";
+export { createScrapeJob } from "./queries/create-scrape-job.ts";
+export type { CreateScrapeJobOptions, CreateScrapeJobResult } from "./queries/create-scrape-job.ts";
+export { getJob } from "./queries/get-job.ts";
+export type { JobRow } from "./queries/get-job.ts";
+export {
+  startJobAttempt,
+  updateJobProgress,
+  markJobDelayed,
+  finishJob,
+  listStaleUnfinishedJobs,
+} from "./queries/job-lifecycle.ts";
+export type { FinishJobOptions } from "./queries/job-lifecycle.ts";

@@ -1,0 +1,124 @@
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { accounts, creditLedger, jobs } from "../schema/index.ts";
+import type { JobRow } from "./get-job.ts";
+
+const UNFINISHED = ["waiting", "delayed", "active"] as const;
+
+/**
+ * Claims a job for one attempt: status active, a fresh run token. Returns null when the job is
+ * already terminal (a duplicate delivery of a finished job) or unknown.
+ */
+export async function startJobAttempt(db: Db, jobId: string): Promise<JobRow | null> {
+  const [row] = await db
+    .update(jobs)
+    .set({
+      status: "active",
+      attempts: sql`${jobs.attempts} + 1`,
+      runToken: sql`gen_random_uuid()`,
+      startedAt: sql`coalesce(${jobs.startedAt}, now())`,
+      updatedAt: sql`now()`,
+      progress: { message: "Loading browser", progress: 0.05 },
+      error: null,
+    })
+    .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...UNFINISHED])))
+    .returning();
+  return row ?? null;
+}
+
+/** Writes progress; ignored when this attempt no longer owns the job. */
+export async function updateJobProgress(
+  db: Db,
+  opts: { jobId: string; runToken: string; progress: { message: string; progress: number } },
+): Promise<void> {
+  await db
+    .update(jobs)
+    .set({ progress: opts.progress, updatedAt: sql`now()` })
+    .where(and(eq(jobs.id, opts.jobId), eq(jobs.runToken, opts.runToken), eq(jobs.status, "active")));
+}
+
+/** Puts an attempt that failed transiently back to `delayed` (the queue retries it after a backoff). */
+export async function markJobDelayed(db: Db, opts: { jobId: string; runToken: string; error: string }): Promise<void> {
+  await db
+    .update(jobs)
+    .set({
+      status: "delayed",
+      progress: { message: `Retrying after error: ${opts.error}`, progress: 0 },
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(jobs.id, opts.jobId), eq(jobs.runToken, opts.runToken), eq(jobs.status, "active")));
+}
+
+/** Options for {@link finishJob}. */
+export interface FinishJobOptions {
+  jobId: string;
+  /** The attempt's token; null finishes the job whatever attempt owns it (used when the queue gives up). */
+  runToken: string | null;
+  status: "completed" | "failed";
+  result?: unknown;
+  error?: string | null;
+  stats?: unknown;
+  /** Credits charged; the rest of the reservation is refunded. Failed jobs charge 0. */
+  creditsUsed: number;
+}
+
+/**
+ * Writes the terminal state and settles credits in one transaction. Returns false when the write is
+ * refused because another attempt owns the job or it is already terminal (so nothing is charged twice).
+ */
+export async function finishJob(db: Db, opts: FinishJobOptions): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const owner = opts.runToken === null ? undefined : eq(jobs.runToken, opts.runToken);
+    const [row] = await tx
+      .update(jobs)
+      .set({
+        status: opts.status,
+        result: opts.status === "completed" ? (opts.result ?? null) : null,
+        error: opts.status === "failed" ? (opts.error ?? "Scrape failed") : null,
+        stats: opts.stats ?? null,
+        creditsUsed: opts.status === "completed" ? sql`least(${opts.creditsUsed}, ${jobs.creditsReserved})` : 0,
+        progress:
+          opts.status === "completed"
+            ? { message: "Scrape completed successfully", progress: 1 }
+            : { message: "Scrape failed", progress: 1 },
+        finishedAt: sql`now()`,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(jobs.id, opts.jobId), inArray(jobs.status, [...UNFINISHED]), owner))
+      .returning({ accountId: jobs.accountId, reserved: jobs.creditsReserved, used: jobs.creditsUsed });
+    if (!row) return false;
+    const refund = row.reserved - row.used;
+    if (refund > 0) {
+      const inserted = await tx
+        .insert(creditLedger)
+        .values({ accountId: row.accountId, delta: refund, reason: "refund", jobId: opts.jobId })
+        .onConflictDoNothing()
+        .returning({ id: creditLedger.id });
+      if (inserted.length > 0) {
+        await tx
+          .update(accounts)
+          .set({ creditsBalance: sql`${accounts.creditsBalance} + ${refund}` })
+          .where(eq(accounts.id, row.accountId));
+      }
+    }
+    return true;
+  });
+}
+
+/** Unfinished jobs not touched for `staleMs`: candidates for re-dispatch after Redis lost them. */
+export async function listStaleUnfinishedJobs(
+  db: Db,
+  opts: { staleMs: number; limit?: number },
+): Promise<Array<{ id: string; status: string }>> {
+  return db
+    .select({ id: jobs.id, status: jobs.status })
+    .from(jobs)
+    .where(
+      and(
+        inArray(jobs.status, [...UNFINISHED]),
+        or(lt(jobs.updatedAt, sql`now() - make_interval(secs => ${opts.staleMs / 1000})`), isNull(jobs.updatedAt)),
+      ),
+    )
+    .orderBy(jobs.createdAt)
+    .limit(opts.limit ?? 500);
+}

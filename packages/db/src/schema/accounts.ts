@@ -1,0 +1,21 @@
+import { sql } from "drizzle-orm";
+import { check, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+export const accounts = pgTable(
+  "accounts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    /** Cached sum of credit_ledger.delta; updated in the same transaction as every ledger row. */
+    creditsBalance: numeric("credits_balance", {
+      precision: 14,
+      scale: 4,
+      mode: "number",
+    })
+      .notNull()
+      .default(0),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  // The balance can never go below zero, whatever races the application loses.
+  (t) => [check("accounts_balance_non_negative", sql`${t.creditsBalance} >= 0`)],
+);

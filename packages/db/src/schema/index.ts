@@ -1,0 +1,5 @@
+export { accounts } from "./accounts.ts";
+export { apiKeys } from "./api-keys.ts";
+export { creditLedger } from "./credit-ledger.ts";
+export { jobs } from "./jobs.ts";
+export type { JobStatus } from "./jobs.ts";

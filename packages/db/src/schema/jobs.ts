@@ -1,0 +1,40 @@
+import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { accounts } from "./accounts.ts";
+
+/** waiting | delayed | active | completed | failed (contract §5.4). */
+export type JobStatus = "waiting" | "delayed" | "active" | "completed" | "failed";
+
+/** The system of record for every scrape job; Redis only carries the id. */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull().default("scrape"),
+    channel: text("channel").notNull().default("api"),
+    status: text("status").$type<JobStatus>().notNull().default("waiting"),
+    /** The validated request, without secrets (cookies are never stored). */
+    request: jsonb("request").notNull(),
+    progress: jsonb("progress"),
+    result: jsonb("result"),
+    error: text("error"),
+    stats: jsonb("stats"),
+    schemaWarnings: jsonb("schema_warnings").$type<string[]>(),
+    creditsReserved: numeric("credits_reserved", { precision: 14, scale: 4, mode: "number" }).notNull().default(0),
+    creditsUsed: numeric("credits_used", { precision: 14, scale: 4, mode: "number" }).notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    /** Token of the attempt that owns the job; a stale attempt's write is refused. */
+    runToken: uuid("run_token"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("jobs_account_status_idx").on(t.accountId, t.status),
+    index("jobs_account_created_idx").on(t.accountId, t.createdAt),
+    index("jobs_status_updated_idx").on(t.status, t.updatedAt),
+  ],
+);

@@ -1,0 +1,177 @@
+// Runs convertHtmlToMarkdown in worker threads so a multi-MB page (hundreds of
+// ms to seconds of CPU) never blocks the caller's event loop, where BullMQ
+// job-lock renewals must keep firing.
+//
+// A small purpose-built pool rather than piscina because the timeout must
+// count only the time a conversion actually runs: with piscina an AbortSignal
+// timer also covers time spent queued behind other pages, so a busy worker
+// would time out innocent conversions. Each timed-out conversion terminates
+// its thread (a synchronous turndown loop cannot be interrupted otherwise).
+import { Worker } from "node:worker_threads";
+import type { HtmlToMarkdownOptions, MarkdownResult } from "./html-to-markdown.ts";
+import type { WorkerRequest, WorkerResponse } from "./markdown-worker.ts";
+
+/** Plain-JS entry that loads the TypeScript worker through tsx (see that file for why). */
+const WORKER_ENTRY = new URL("./markdown-worker.mjs", import.meta.url);
+
+export class MarkdownTimeoutError extends Error {
+  override name = "MarkdownTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`HTML to Markdown conversion did not finish within ${timeoutMs} ms`);
+  }
+}
+
+export class MarkdownConverterClosedError extends Error {
+  override name = "MarkdownConverterClosedError";
+  constructor() {
+    super("Markdown converter is closed");
+  }
+}
+
+export interface MarkdownConverterOptions {
+  /** Worker threads to run conversions on; default 1. */
+  maxThreads?: number;
+  /**
+   * Per-conversion limit in ms, counted from when a ready thread starts on
+   * the page (excludes queueing and thread start-up); default 30000.
+   */
+  timeoutMs?: number;
+}
+
+export interface MarkdownConverter {
+  convert(html: string, opts?: HtmlToMarkdownOptions): Promise<MarkdownResult>;
+  /** Rejects queued and running conversions and terminates all threads. */
+  close(): Promise<void>;
+}
+
+/** Loading a worker (tsx compile + libraries) takes ~1 s cold; a hang beyond this is a broken setup. */
+const BOOT_TIMEOUT_MS = 60_000;
+
+interface Job {
+  request: WorkerRequest;
+  resolve(result: MarkdownResult): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+  timer: NodeJS.Timeout | null;
+}
+
+function remoteError(error: { name: string; message: string; stack?: string }): Error {
+  const err = new Error(error.message);
+  err.name = error.name;
+  if (error.stack) err.stack = error.stack;
+  return err;
+}
+
+export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): MarkdownConverter {
+  const maxThreads = Math.max(1, Math.floor(opts.maxThreads ?? 1));
+  const timeoutMs = Math.max(1, opts.timeoutMs ?? 30_000);
+  const slots = new Set<Slot>();
+  const queue: Job[] = [];
+  const exits = new Set<Promise<unknown>>();
+  let nextId = 1;
+  let closed = false;
+
+  /** Removes a slot and kills its thread; the caller settles its job. */
+  function retire(slot: Slot): void {
+    if (!slots.delete(slot)) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    const exit = slot.worker.terminate().catch(() => undefined);
+    exits.add(exit);
+    void exit.finally(() => exits.delete(exit));
+  }
+
+  function fail(slot: Slot, err: Error): void {
+    if (!slots.has(slot)) return;
+    const { job, ready } = slot;
+    slot.job = null;
+    retire(slot);
+    job?.reject(err);
+    // A thread that cannot even boot (tsx missing, syntax error) would fail
+    // again for every queued page; surface the error to the queue instead of
+    // respawning in a loop. Conversions running on healthy threads carry on.
+    if (!ready) for (const queued of queue.splice(0)) queued.reject(err);
+    pump();
+  }
+
+  function spawn(): void {
+    const worker = new Worker(WORKER_ENTRY);
+    const slot: Slot = { worker, ready: false, job: null, timer: null };
+    slot.timer = setTimeout(
+      () => fail(slot, new Error(`Markdown worker did not start within ${BOOT_TIMEOUT_MS} ms`)),
+      BOOT_TIMEOUT_MS,
+    );
+    worker.on("message", (res: WorkerResponse) => {
+      // A result can race with a timeout that already retired this thread.
+      if (!slots.has(slot)) return;
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      if ("ready" in res) {
+        slot.ready = true;
+      } else {
+        const job = slot.job;
+        slot.job = null;
+        if (job && res.ok) job.resolve(res.result);
+        else if (job && !res.ok) job.reject(remoteError(res.error));
+      }
+      // An idle thread must not keep the process alive if close() is forgotten.
+      worker.unref();
+      pump();
+    });
+    // Boot failures, uncaught errors and ERR_WORKER_OUT_OF_MEMORY.
+    worker.on("error", (err) => fail(slot, err));
+    worker.on("exit", (code) => fail(slot, new Error(`Markdown worker exited unexpectedly with code ${code}`)));
+    slots.add(slot);
+  }
+
+  function start(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.worker.ref();
+    slot.timer = setTimeout(() => fail(slot, new MarkdownTimeoutError(timeoutMs)), timeoutMs);
+    slot.worker.postMessage(job.request);
+  }
+
+  function pump(): void {
+    if (closed) return;
+    let booting = 0;
+    for (const slot of slots) {
+      if (!slot.ready) booting++;
+      else if (!slot.job && queue.length > 0) start(slot, queue.shift() as Job);
+    }
+    // Spawn only for work that the threads already starting cannot absorb.
+    while (queue.length > booting && slots.size < maxThreads) {
+      spawn();
+      booting++;
+    }
+  }
+
+  return {
+    convert(html, convertOpts = {}) {
+      if (closed) return Promise.reject(new MarkdownConverterClosedError());
+      return new Promise<MarkdownResult>((resolve, reject) => {
+        // Copy only known fields: anything else might not be structured-cloneable.
+        const options: HtmlToMarkdownOptions = {};
+        if (convertOpts.baseUrl !== undefined) options.baseUrl = convertOpts.baseUrl;
+        if (convertOpts.mainContentOnly !== undefined) options.mainContentOnly = convertOpts.mainContentOnly;
+        queue.push({ request: { id: nextId++, html, options }, resolve, reject });
+        pump();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.splice(0)) job.reject(new MarkdownConverterClosedError());
+      for (const slot of [...slots]) {
+        const job = slot.job;
+        slot.job = null;
+        retire(slot);
+        job?.reject(new MarkdownConverterClosedError());
+      }
+      await Promise.all([...exits]);
+    },
+  };
+}

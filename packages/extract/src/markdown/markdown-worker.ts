@@ -1,0 +1,38 @@
+// Runs inside a worker thread (loaded by markdown-worker.mjs): answers
+// conversion requests from markdown-pool.ts one at a time.
+import { parentPort } from "node:worker_threads";
+import { convertHtmlToMarkdown, type HtmlToMarkdownOptions, type MarkdownResult } from "./html-to-markdown.ts";
+
+export interface WorkerRequest {
+  id: number;
+  html: string;
+  options: HtmlToMarkdownOptions;
+}
+
+export type WorkerResponse =
+  | { ready: true }
+  | { id: number; ok: true; result: MarkdownResult }
+  | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
+
+const port = parentPort;
+if (!port) throw new Error("markdown-worker.ts must be loaded in a worker thread");
+
+port.on("message", (req: WorkerRequest) => {
+  let res: WorkerResponse;
+  try {
+    res = { id: req.id, ok: true, result: convertHtmlToMarkdown(req.html, req.options) };
+  } catch (err) {
+    // Errors are not structured-cloneable with their class; send the parts.
+    const e = err instanceof Error ? err : new Error(String(err));
+    res = {
+      id: req.id,
+      ok: false,
+      error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) },
+    };
+  }
+  port.postMessage(res);
+});
+
+// Tells the pool that module loading (tsx compile, ~1 s cold) is over, so
+// conversion timeouts measure conversion time only.
+port.postMessage({ ready: true } satisfies WorkerResponse);

@@ -1,0 +1,38 @@
+import { Queue, type JobsOptions } from "bullmq";
+import type { Redis } from "ioredis";
+
+export const SCRAPE_QUEUE = "scrape";
+
+/** Job data is the Postgres id only; the row holds the request. */
+export interface ScrapeJobData {
+  jobId: string;
+}
+
+/** Options for {@link createScrapeQueue}. */
+export interface ScrapeQueueOptions {
+  connection: Redis;
+  /** Key prefix; tests use their own to isolate. Default "orbweaver". */
+  prefix?: string;
+  /** Attempts before a transient failure becomes final. Default 3. */
+  attempts?: number;
+}
+
+export function createScrapeQueue(opts: ScrapeQueueOptions): Queue<ScrapeJobData> {
+  const defaultJobOptions: JobsOptions = {
+    attempts: opts.attempts ?? 3,
+    backoff: { type: "exponential", delay: 2000 },
+    // Postgres keeps results; Redis keeps only enough to dedupe recent deliveries.
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600, count: 5000 },
+  };
+  return new Queue<ScrapeJobData>(SCRAPE_QUEUE, {
+    connection: opts.connection,
+    prefix: opts.prefix ?? "orbweaver",
+    defaultJobOptions,
+  });
+}
+
+/** Dispatches a job id; the BullMQ job id equals the row id so a re-dispatch of a live job is a no-op. */
+export async function enqueueScrapeJob(queue: Queue<ScrapeJobData>, jobId: string): Promise<void> {
+  await queue.add("scrape", { jobId }, { jobId });
+}

@@ -1,0 +1,30 @@
+export { startFixtureSite } from "./fixture-site.ts";
+export type { FixtureSite, FixtureSiteOptions } from "./fixture-site.ts";
+export { startCanary } from "./canary.ts";
+export type { Canary } from "./canary.ts";
+export { startOpenAIServer } from "./openai-server.ts";
+export type { DefaultReply, OpenAIServer, OpenAIServerOptions } from "./openai-server.ts";
+export { chatRequests, lastChatRequest, messageText } from "./openai-wire.ts";
+export type {
+  ChatMessage,
+  ChatRequestView,
+  ContentReply,
+  DelayReply,
+  ErrorReply,
+  HangReply,
+  RawReply,
+  RecordedRequest,
+  RejectJsonSchemaReply,
+  ResponseFormat,
+  ScriptedReply,
+  TokenUsage,
+} from "./openai-wire.ts";
+export { waitFor } from "./wait-for.ts";
+export type { WaitForOptions } from "./wait-for.ts";
+export { getFreePort } from "./free-port.ts";
+export { NEWS_ARTICLE_COUNT, NEWS_PAGE_SIZE, NEWS_PAGES, newsArticle } from "./fixture/news-pages.ts";
+export type { NewsArticle } from "./fixture/news-pages.ts";
+export { PRODUCTS } from "./fixture/product-pages.ts";
+export type { Product } from "./fixture/product-pages.ts";
+export { LOAD_MORE_MAX, LOAD_MORE_STEP } from "./fixture/misc-pages.ts";
+export { HUGE_DEFAULT_KB, HUGE_MAX_KB } from "./fixture/huge-page.ts";
