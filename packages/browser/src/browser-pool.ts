@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
+import { findBrowserPid } from "./find-browser-process.ts";
 import { chromiumProxyArgs, egressProxyFor } from "./net/chromium-proxy-args.ts";
 
 /** Options for {@link BrowserPool}. */
@@ -25,13 +27,17 @@ export class BrowserPool {
 
   constructor(private readonly opts: BrowserPoolOptions) {}
 
-  /** PID of the running Chromium, if any (for tests and diagnostics). */
-  get pid(): number | undefined {
-    return (this.browser as unknown as { process?: () => { pid?: number } } | null)?.process?.()?.pid;
+  /** Inert switch that marks this pool's Chromium processes (see findBrowserPid). */
+  readonly marker = `--orbweaver-pool=${randomUUID()}`;
+
+  /** PID of the running Chromium main process, if any (for tests and diagnostics). */
+  async pid(): Promise<number | undefined> {
+    if (!this.browser?.isConnected()) return undefined;
+    return findBrowserPid(this.marker);
   }
 
   private async launch(): Promise<Browser> {
-    const args = [...BASE_CHROMIUM_ARGS, ...(this.opts.proxyUrl ? chromiumProxyArgs() : [])];
+    const args = [...BASE_CHROMIUM_ARGS, this.marker, ...(this.opts.proxyUrl ? chromiumProxyArgs() : [])];
     const browser = await chromium.launch({
       executablePath: this.opts.executablePath,
       headless: true,

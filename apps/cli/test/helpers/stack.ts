@@ -1,7 +1,7 @@
 import { startApi } from "@orbweaver/api";
 import { loadConfig, type Config } from "@orbweaver/config";
 import { createAccount, createDb, type DbHandle } from "@orbweaver/db";
-import { startWorker } from "@orbweaver/worker";
+import { startWorker, type WorkerContext } from "@orbweaver/worker";
 import type { AddressInfo } from "node:net";
 import { testEnv } from "./test-env.ts";
 
@@ -15,7 +15,9 @@ export interface TestStack {
   db: DbHandle["db"];
   pool: DbHandle["pool"];
   createKey(credits?: number): Promise<{ key: string; accountId: string; keyId: string }>;
-  /** Starts another worker (the first one is started unless `worker: false`). */
+  /** Workers started in this process (the first one unless `worker: false`). */
+  workers: WorkerContext[];
+  /** Starts another worker. */
   startWorker(): Promise<{ close(): Promise<void> }>;
   stop(): Promise<void>;
 }
@@ -28,9 +30,11 @@ export async function startTestStack(
   const config = loadConfig(env);
   const handle = createDb({ url: config.databaseUrl, max: 4 });
   const closers: Array<() => Promise<void>> = [];
+  const workers: WorkerContext[] = [];
   const startOneWorker = async () => {
     const w = await startWorker(config);
     closers.push(w.close);
+    workers.push(w.context);
     return w;
   };
   if (opts.worker !== false) await startOneWorker();
@@ -46,6 +50,7 @@ export async function startTestStack(
     db: handle.db,
     pool: handle.pool,
     createKey: (credits = 100) => createAccount(handle.db, { name: `test-${Date.now()}`, credits }),
+    workers,
     startWorker: startOneWorker,
     stop: async () => {
       for (const close of closers.reverse()) await close();
