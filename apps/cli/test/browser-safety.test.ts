@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 async function scrape(path: string) {
-  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url(path) }] } });
+  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+    key,
+    body: { urls: [{ url: site.url(path) }] },
+  });
   expect(submit.status).toBe(202);
   return (await pollScrape(stack.api, key, submit.body.jobId, 60_000)).final;
 }
@@ -69,7 +72,9 @@ describe("browser crashes", () => {
     });
     const pool = stack.workers[0]!.pool;
     await waitFor(
-      async () => (await stack.pool.query("select status from jobs where id = $1", [submit.body.jobId])).rows[0]?.status === "active",
+      async () =>
+        (await stack.pool.query("select status from jobs where id = $1", [submit.body.jobId])).rows[0]?.status ===
+        "active",
       { timeoutMs: 20_000 },
     );
     process.kill(await waitFor(() => pool.pid(), { timeoutMs: 5000 }), "SIGKILL");

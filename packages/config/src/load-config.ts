@@ -119,6 +119,22 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalStr,
   LLM_MODEL: str("gpt-4o-mini"),
   LLM_TIMEOUT_MS: int(60_000, 1000),
+  LLM_INPUT_BUDGET_TOKENS: int(24_000, 500),
+  LLM_STRUCTURED_OUTPUT: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v === "" ? "auto" : v;
+      if (value !== "auto" && value !== "json_schema" && value !== "json_object") {
+        ctx.addIssue({ code: "custom", message: `expected auto, json_schema or json_object, got "${value}"` });
+        return z.NEVER;
+      }
+      return value as "auto" | "json_schema" | "json_object";
+    }),
+  CREDITS_PER_1K_TOKENS: num(1, 0),
+  ACTION_TIMEOUT_MS: int(10_000, 100),
   ORBWEAVER_BOOTSTRAP_KEY: optionalStr,
   BOOTSTRAP_CREDITS: int(1000, 0),
   QUEUE_PREFIX: str("orbweaver"),
@@ -152,7 +168,16 @@ export type Config = {
   chromiumPath: string;
   workerConcurrency: number;
   network: { allowPrivateNetwork: boolean; allowHosts: string[] };
-  llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string; timeoutMs: number };
+  llm: {
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string;
+    timeoutMs: number;
+    /** Tokens of page content per model call; longer pages are split into chunks. */
+    inputBudgetTokens: number;
+    /** `auto` tries json_schema and falls back to json_object when the server refuses it. */
+    structuredOutput: "auto" | "json_schema" | "json_object";
+  };
   bootstrap: { key: string | undefined; credits: number };
   queuePrefix: string;
   limits: {
@@ -161,11 +186,15 @@ export type Config = {
     maxUrlsPerScrape: number;
     maxPendingScrapeJobs: number;
     creditsPerUrl: number;
+    /** Credits charged per 1,000 model tokens (input + output). */
+    creditsPer1kTokens: number;
     invalidKeyStatus: 401 | 403;
     bodyLimitBytes: number;
   };
   jobs: {
     pageTimeoutMs: number;
+    /** Timeout of one browser action. */
+    actionTimeoutMs: number;
     jobTimeoutMs: number;
     attempts: number;
     lockMs: number;
@@ -203,7 +232,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     chromiumPath: e.CHROMIUM_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     network: { allowPrivateNetwork: e.ALLOW_PRIVATE_NETWORK, allowHosts: e.ALLOW_HOSTS },
-    llm: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.LLM_MODEL, timeoutMs: e.LLM_TIMEOUT_MS },
+    llm: {
+      baseUrl: e.OPENAI_BASE_URL,
+      apiKey: e.OPENAI_API_KEY,
+      model: e.LLM_MODEL,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+      inputBudgetTokens: e.LLM_INPUT_BUDGET_TOKENS,
+      structuredOutput: e.LLM_STRUCTURED_OUTPUT,
+    },
     bootstrap: { key: e.ORBWEAVER_BOOTSTRAP_KEY, credits: e.BOOTSTRAP_CREDITS },
     queuePrefix: e.QUEUE_PREFIX,
     limits: {
@@ -212,11 +248,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxUrlsPerScrape: e.MAX_URLS_PER_SCRAPE,
       maxPendingScrapeJobs: e.MAX_PENDING_SCRAPE_JOBS,
       creditsPerUrl: e.CREDITS_PER_URL,
+      creditsPer1kTokens: e.CREDITS_PER_1K_TOKENS,
       invalidKeyStatus: e.INVALID_KEY_STATUS === 401 ? 401 : 403,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
     },
     jobs: {
       pageTimeoutMs: e.PAGE_TIMEOUT_MS,
+      actionTimeoutMs: e.ACTION_TIMEOUT_MS,
       jobTimeoutMs: e.JOB_TIMEOUT_MS,
       attempts: e.JOB_ATTEMPTS,
       lockMs: e.JOB_LOCK_MS,

@@ -60,6 +60,11 @@ export interface FinishJobOptions {
   stats?: unknown;
   /** Credits charged; the rest of the reservation is refunded. Failed jobs charge 0. */
   creditsUsed: number;
+  /**
+   * Credits charged beyond the reservation (model tokens), taken from the balance as far as it
+   * goes: the balance never goes below zero. Only on completed jobs.
+   */
+  extraCharge?: number;
 }
 
 /**
@@ -101,8 +106,37 @@ export async function finishJob(db: Db, opts: FinishJobOptions): Promise<boolean
           .where(eq(accounts.id, row.accountId));
       }
     }
+    if (opts.status === "completed" && (opts.extraCharge ?? 0) > 0) {
+      await chargeBeyondReservation(tx, { accountId: row.accountId, jobId: opts.jobId, amount: opts.extraCharge ?? 0 });
+    }
     return true;
   });
+}
+
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+async function chargeBeyondReservation(tx: Tx, opts: { accountId: string; jobId: string; amount: number }) {
+  const [account] = await tx
+    .select({ balance: accounts.creditsBalance })
+    .from(accounts)
+    .where(eq(accounts.id, opts.accountId))
+    .for("update");
+  const amount = Math.min(opts.amount, account?.balance ?? 0);
+  if (amount <= 0) return;
+  const inserted = await tx
+    .insert(creditLedger)
+    .values({ accountId: opts.accountId, delta: -amount, reason: "charge", jobId: opts.jobId, note: "model tokens" })
+    .onConflictDoNothing()
+    .returning({ id: creditLedger.id });
+  if (inserted.length === 0) return;
+  await tx
+    .update(accounts)
+    .set({ creditsBalance: sql`${accounts.creditsBalance} - ${amount}` })
+    .where(eq(accounts.id, opts.accountId));
+  await tx
+    .update(jobs)
+    .set({ creditsUsed: sql`${jobs.creditsUsed} + ${amount}` })
+    .where(eq(jobs.id, opts.jobId));
 }
 
 /** Unfinished jobs not touched for `staleMs`: candidates for re-dispatch after Redis lost them. */

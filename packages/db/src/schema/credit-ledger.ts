@@ -2,7 +2,7 @@ import { bigserial, index, numeric, pgTable, text, timestamp, uniqueIndex, uuid 
 import { accounts } from "./accounts.ts";
 
 /**
- * Every change of balance is one row. `reason` is one of grant | reserve | refund.
+ * Every change of balance is one row. `reason` is one of grant | reserve | refund | charge.
  * (job_id, reason) is unique so a duplicate delivery can never reserve or refund twice.
  */
 export const creditLedger = pgTable(
