@@ -8,6 +8,7 @@ import authPlugin from "./plugins/auth.ts";
 import errorHandler from "./plugins/error-handler.ts";
 import jsonBody from "./plugins/json-body.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
+import batchRoutes from "./routes/batch/index.ts";
 import healthRoutes from "./routes/health/index.ts";
 import scrapeRoutes from "./routes/scrape/index.ts";
 
@@ -52,6 +53,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       await api.register(rateLimitPlugin);
       await api.register(authPlugin);
       await api.register(scrapeRoutes);
+      await api.register(batchRoutes);
     },
     { prefix: config.apiPrefix },
   );

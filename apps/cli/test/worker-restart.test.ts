@@ -1,5 +1,6 @@
 import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ledgerGap, pollBatch } from "./helpers/batch.ts";
 import { call, pollScrape } from "./helpers/http.ts";
 import { spawnCli, type Spawned } from "./helpers/spawn.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
@@ -66,6 +67,37 @@ describe("worker processes", () => {
       accountId,
     ]);
     expect(balance.rows[0].b).toBe(8);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
+  it("completes a batch whose worker was killed mid-batch, and the ledger balances", async () => {
+    const { key, accountId } = await stack.createKey(20);
+    const first = startWorkerProcess();
+    const urls = [0, 1, 2, 3].map((n) => site.url(`/slow?ms=2500&n=${n}`));
+    const submit = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, { key, body: { urls } });
+    expect(submit.status).toBe(202);
+    await waitFor(
+      async () =>
+        (
+          await stack.pool.query("select count(*)::int as n from jobs where batch_id = $1 and status = 'active'", [
+            submit.body.batchId,
+          ])
+        ).rows[0]?.n > 0,
+      { timeoutMs: 30_000, message: "a batch item to start" },
+    );
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const second = startWorkerProcess();
+    const done = await pollBatch(stack.api, key, submit.body.batchId, 120_000);
+    expect(done.status).toBe("completed");
+    expect(done.completedCount).toBe(4);
+    expect(await ledgerGap(stack.pool, accountId, 20)).toBe(0);
+    const charges = await stack.pool.query(
+      "select count(*)::int as n from credit_ledger l join jobs j on j.id = l.job_id where j.batch_id = $1 and l.reason = 'reserve'",
+      [submit.body.batchId],
+    );
+    expect(charges.rows[0].n).toBe(4);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   });

@@ -1,5 +1,5 @@
-import { finishJob, listStaleUnfinishedJobs, getJob, type Db } from "@orbweaver/db";
-import { enqueueScrapeJob, type ScrapeJobData } from "@orbweaver/queue";
+import { finishJob, getJob, listBatchesAwaitingDispatch, listStaleUnfinishedJobs, type Db } from "@orbweaver/db";
+import { dispatchBatch, enqueueScrapeJob, type ScrapeJobData } from "@orbweaver/queue";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -14,6 +14,7 @@ export interface ReconcilerOptions {
   /** A job untouched this long while unfinished is checked against the queue. */
   staleMs: number;
   maxAttempts: number;
+  batchConcurrency: number;
   lockKey: string;
 }
 
@@ -45,9 +46,12 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
         continue;
       }
       await bullJob?.remove().catch(() => undefined);
-      await enqueueScrapeJob(opts.queue, row.id);
+      await enqueueScrapeJob(opts.queue, row.id, { batchItem: row.batchId !== null });
       redispatched += 1;
       opts.log.warn({ jobId: row.id, queueState: state }, "re-dispatched a job the queue had lost");
+    }
+    for (const batchId of await listBatchesAwaitingDispatch(opts.db)) {
+      redispatched += await dispatchBatch(opts.db, opts.queue, { batchId, concurrency: opts.batchConcurrency });
     }
     return redispatched;
   };

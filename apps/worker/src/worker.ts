@@ -1,8 +1,14 @@
 import { BrowserPool, startEgressProxy } from "@orbweaver/browser";
 import { loggerOptions, type Config } from "@orbweaver/config";
-import { createDb } from "@orbweaver/db";
+import { createDb, getJob } from "@orbweaver/db";
 import { createMarkdownConverter } from "@orbweaver/extract";
-import { createRedisConnection, createScrapeQueue, SCRAPE_QUEUE, type ScrapeJobData } from "@orbweaver/queue";
+import {
+  createRedisConnection,
+  createScrapeQueue,
+  dispatchBatch,
+  SCRAPE_QUEUE,
+  type ScrapeJobData,
+} from "@orbweaver/queue";
 import { Worker } from "bullmq";
 import { pino, type Logger } from "pino";
 import { processScrapeJob } from "./process-scrape-job.ts";
@@ -28,14 +34,31 @@ export async function startWorker(
     prefix: config.queuePrefix,
     attempts: config.jobs.attempts,
   });
-  const worker = new Worker<ScrapeJobData>(SCRAPE_QUEUE, (job) => processScrapeJob(context, job), {
-    connection: workerConnection,
-    prefix: config.queuePrefix,
-    concurrency: config.workerConcurrency,
-    lockDuration: config.jobs.lockMs,
-    stalledInterval: config.jobs.stalledIntervalMs,
-    maxStalledCount: 2,
-  });
+  // After every attempt of a batch item, hand the batch's next items to the queue.
+  const topUpBatch = async (jobId: string) => {
+    const row = await getJob(dbHandle.db, jobId);
+    if (row?.batchId) {
+      await dispatchBatch(dbHandle.db, queue, { batchId: row.batchId, concurrency: config.limits.batchConcurrency });
+    }
+  };
+  const worker = new Worker<ScrapeJobData>(
+    SCRAPE_QUEUE,
+    async (job) => {
+      try {
+        await processScrapeJob(context, job);
+      } finally {
+        await topUpBatch(job.data.jobId).catch((err: unknown) => log.warn({ err }, "batch top-up failed"));
+      }
+    },
+    {
+      connection: workerConnection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockDuration: config.jobs.lockMs,
+      stalledInterval: config.jobs.stalledIntervalMs,
+      maxStalledCount: 2,
+    },
+  );
   worker.on("error", (err) => log.warn({ err }, "worker connection error"));
 
   const reconciler = startReconciler({
@@ -46,6 +69,7 @@ export async function startWorker(
     intervalMs: config.jobs.reconcileIntervalMs,
     staleMs: config.jobs.jobTimeoutMs + config.jobs.lockMs * 2,
     maxAttempts: config.jobs.attempts + 2,
+    batchConcurrency: config.limits.batchConcurrency,
     lockKey: `${config.queuePrefix}:reconciler-lock`,
   });
   await worker.waitUntilReady();

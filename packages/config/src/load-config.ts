@@ -142,6 +142,9 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(900_000, 1000),
   MAX_URLS_PER_SCRAPE: int(3, 1, 50),
   MAX_PENDING_SCRAPE_JOBS: int(10, 1),
+  MAX_URLS_PER_BATCH: int(50, 1, 1000),
+  MAX_PENDING_BATCHES: int(50, 1),
+  BATCH_CONCURRENCY: int(2, 1, 100),
   CREDITS_PER_URL: num(2, 0),
   INVALID_KEY_STATUS: int(403, 401, 403),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
@@ -185,6 +188,10 @@ export type Config = {
     rateLimitWindowMs: number;
     maxUrlsPerScrape: number;
     maxPendingScrapeJobs: number;
+    maxUrlsPerBatch: number;
+    maxPendingBatches: number;
+    /** Items of one batch in the queue at once, so one batch cannot starve other work. */
+    batchConcurrency: number;
     creditsPerUrl: number;
     /** Credits charged per 1,000 model tokens (input + output). */
     creditsPer1kTokens: number;
@@ -247,6 +254,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
       maxUrlsPerScrape: e.MAX_URLS_PER_SCRAPE,
       maxPendingScrapeJobs: e.MAX_PENDING_SCRAPE_JOBS,
+      maxUrlsPerBatch: e.MAX_URLS_PER_BATCH,
+      maxPendingBatches: e.MAX_PENDING_BATCHES,
+      batchConcurrency: e.BATCH_CONCURRENCY,
       creditsPerUrl: e.CREDITS_PER_URL,
       creditsPer1kTokens: e.CREDITS_PER_1K_TOKENS,
       invalidKeyStatus: e.INVALID_KEY_STATUS === 401 ? 401 : 403,

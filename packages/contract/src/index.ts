@@ -3,3 +3,4 @@ export * from "./actions.ts";
 export * from "./scrape.ts";
 export * from "./error-codes.ts";
 export * from "./normalize-scrape.ts";
+export * from "./batch.ts";

@@ -21,3 +21,14 @@ export {
   listStaleUnfinishedJobs,
 } from "./queries/job-lifecycle.ts";
 export type { FinishJobOptions } from "./queries/job-lifecycle.ts";
+export { createBatch } from "./queries/create-batch.ts";
+export type { CreateBatchOptions, CreateBatchResult } from "./queries/create-batch.ts";
+export { claimBatchDispatch, listBatchesAwaitingDispatch } from "./queries/claim-batch-dispatch.ts";
+export { getBatch, listBatches } from "./queries/get-batch.ts";
+export type { BatchRow, BatchItemWithJob } from "./queries/get-batch.ts";
+export { cancelBatch, countItems } from "./queries/cancel-batch.ts";
+export type { CancelBatchResult } from "./queries/cancel-batch.ts";
+export { retryBatch } from "./queries/retry-batch.ts";
+export type { RetryBatchResult } from "./queries/retry-batch.ts";
+export { deriveBatchStatus, itemStatusOf } from "./queries/batch-status.ts";
+export type { BatchStatus, BatchItemStatus, ItemCounts } from "./queries/batch-status.ts";

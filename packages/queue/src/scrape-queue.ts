@@ -32,7 +32,14 @@ export function createScrapeQueue(opts: ScrapeQueueOptions): Queue<ScrapeJobData
   });
 }
 
+/** Batch items queue behind single scrapes (BullMQ runs jobs without a priority first). */
+export const BATCH_ITEM_PRIORITY = 10;
+
 /** Dispatches a job id; the BullMQ job id equals the row id so a re-dispatch of a live job is a no-op. */
-export async function enqueueScrapeJob(queue: Queue<ScrapeJobData>, jobId: string): Promise<void> {
-  await queue.add("scrape", { jobId }, { jobId });
+export async function enqueueScrapeJob(
+  queue: Queue<ScrapeJobData>,
+  jobId: string,
+  opts: { batchItem?: boolean } = {},
+): Promise<void> {
+  await queue.add("scrape", { jobId }, { jobId, ...(opts.batchItem ? { priority: BATCH_ITEM_PRIORITY } : {}) });
 }

@@ -1,4 +1,4 @@
-import { and, count, eq, gte, inArray, sql } from "drizzle-orm";
+import { and, count, eq, gte, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts, creditLedger, jobs } from "../schema/index.ts";
 
@@ -29,6 +29,7 @@ export async function createScrapeJob(db: Db, opts: CreateScrapeJobOptions): Pro
         and(
           eq(jobs.accountId, opts.accountId),
           eq(jobs.kind, "scrape"),
+          isNull(jobs.batchId),
           inArray(jobs.status, ["waiting", "delayed", "active"]),
         ),
       );
@@ -52,6 +53,7 @@ export async function createScrapeJob(db: Db, opts: CreateScrapeJobOptions): Pro
         creditsReserved: reserve,
         schemaWarnings: opts.schemaWarnings && opts.schemaWarnings.length > 0 ? opts.schemaWarnings : null,
         progress: { message: "Waiting in queue", progress: 0 },
+        dispatchedAt: sql`now()`,
       })
       .returning({ id: jobs.id });
     if (!job) throw new Error("job insert returned nothing");

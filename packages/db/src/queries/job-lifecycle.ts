@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts, creditLedger, jobs } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
@@ -150,6 +150,8 @@ export async function listStaleUnfinishedJobs(
     .where(
       and(
         inArray(jobs.status, [...UNFINISHED]),
+        // Batch items still waiting for a slot were never dispatched: nothing was lost.
+        or(isNull(jobs.batchId), isNotNull(jobs.dispatchedAt)),
         or(lt(jobs.updatedAt, sql`now() - make_interval(secs => ${opts.staleMs / 1000})`), isNull(jobs.updatedAt)),
       ),
     )

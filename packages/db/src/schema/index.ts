@@ -3,3 +3,5 @@ export { apiKeys } from "./api-keys.ts";
 export { creditLedger } from "./credit-ledger.ts";
 export { jobs } from "./jobs.ts";
 export type { JobStatus } from "./jobs.ts";
+export { batches } from "./batches.ts";
+export { batchItems } from "./batch-items.ts";

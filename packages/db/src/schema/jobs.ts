@@ -1,8 +1,8 @@
 import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
 
-/** waiting | delayed | active | completed | failed (contract §5.4). */
-export type JobStatus = "waiting" | "delayed" | "active" | "completed" | "failed";
+/** waiting | delayed | active | completed | failed (contract §5.4), and cancelled for batch items. */
+export type JobStatus = "waiting" | "delayed" | "active" | "completed" | "failed" | "cancelled";
 
 /** The system of record for every scrape job; Redis only carries the id. */
 export const jobs = pgTable(
@@ -13,6 +13,10 @@ export const jobs = pgTable(
       .notNull()
       .references(() => accounts.id, { onDelete: "cascade" }),
     kind: text("kind").notNull().default("scrape"),
+    /** Set for batch items; such jobs do not count against the scrape pending-job limit. */
+    batchId: uuid("batch_id"),
+    /** When the id was handed to the queue; batch items wait undispatched until a slot frees. */
+    dispatchedAt: timestamp("dispatched_at", { withTimezone: true }),
     channel: text("channel").notNull().default("api"),
     status: text("status").$type<JobStatus>().notNull().default("waiting"),
     /** The validated request, without secrets (cookies are never stored). */
@@ -36,5 +40,6 @@ export const jobs = pgTable(
     index("jobs_account_status_idx").on(t.accountId, t.status),
     index("jobs_account_created_idx").on(t.accountId, t.createdAt),
     index("jobs_status_updated_idx").on(t.status, t.updatedAt),
+    index("jobs_batch_idx").on(t.batchId, t.status),
   ],
 );

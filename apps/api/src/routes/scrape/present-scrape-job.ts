@@ -3,12 +3,17 @@ import type { JobRow } from "@orbweaver/db";
 
 /** Maps a job row to the §5.4 poll body; every key is present in every state. */
 export function presentScrapeJob(row: JobRow): ScrapeStatusResponse {
+  // A cancelled batch item reads as failed: scrape clients know no `cancelled` state (§5.4).
+  const status = row.status === "cancelled" ? "failed" : row.status;
   const body: ScrapeStatusResponse = {
-    status: row.status,
+    status,
     jobId: row.id,
     progress: (row.progress as ScrapeStatusResponse["progress"]) ?? null,
-    result: row.status === "completed" ? ((row.result as ScrapeResult | null) ?? emptyResult()) : null,
-    error: row.status === "failed" ? (row.error ?? "Scrape failed") : null,
+    result: status === "completed" ? ((row.result as ScrapeResult | null) ?? emptyResult()) : null,
+    error:
+      status === "failed"
+        ? (row.error ?? (row.status === "cancelled" ? "The job was cancelled" : "Scrape failed"))
+        : null,
   };
   if (row.schemaWarnings && row.schemaWarnings.length > 0) body.schema_warnings = row.schemaWarnings;
   return body;

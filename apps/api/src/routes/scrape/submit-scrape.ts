@@ -1,9 +1,12 @@
 import { normalizeScrapeRequest, validateActions, type ScrapeRequest } from "@orbweaver/contract";
-import { createScrapeJob, finishJob } from "@orbweaver/db";
+import { createScrapeJob } from "@orbweaver/db";
 import { enqueueScrapeJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
+import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
+import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
+import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 
 /** Validates a scrape request beyond its JSON shape, stores the job, reserves credits, dispatches. */
 export async function submitScrape(
@@ -23,17 +26,15 @@ export async function submitScrape(
   if (actionErrors.length > 0) {
     throw new AppError("VALIDATION_ERROR", `Invalid actions: ${actionErrors[0]}`, { errors: actionErrors });
   }
-
-  const checks = await Promise.all(request.urls.map((u) => deps.checkUrl(u.url)));
-  const urlErrors = checks.flatMap((c, i) => (c.ok ? [] : [`urls[${i}].url: ${c.reason}`]));
-  if (urlErrors.length > 0) {
-    throw new AppError("VALIDATION_ERROR", `URL refused: ${urlErrors[0]}`, { errors: urlErrors });
-  }
-  checks.forEach((c, i) => {
-    if (c.ok && request.urls[i]) request.urls[i].url = c.url;
+  const schemaWarnings = checkOutputSchema(request.schema);
+  const urls = await checkTargetUrls(
+    deps,
+    request.urls.map((u, i) => ({ path: `urls[${i}].url`, url: u.url })),
+  );
+  urls.forEach((url, i) => {
+    if (request.urls[i]) request.urls[i].url = url;
   });
 
-  const schemaWarnings: string[] = [];
   const created = await createScrapeJob(deps.db, {
     accountId: opts.accountId,
     request,
@@ -54,20 +55,10 @@ export async function submitScrape(
       "You have exceeded your credit limit: not enough credits for this scrape.",
     );
   }
-
-  try {
-    await enqueueScrapeJob(deps.scrapeQueue, created.jobId);
-  } catch (err) {
-    // The row exists but nothing will run it: settle it as failed (refunding the reservation) and say so.
-    opts.log.error({ err, jobId: created.jobId }, "could not dispatch job");
-    await finishJob(deps.db, {
-      jobId: created.jobId,
-      runToken: null,
-      status: "failed",
-      error: "The job could not be queued; the queue is unavailable.",
-      creditsUsed: 0,
-    }).catch(() => undefined);
-    throw new AppError("SERVICE_BUSY", "The job queue is unavailable; try again shortly.", { retryAfter: 60 });
-  }
+  await dispatchOrFail(deps, {
+    jobIds: [created.jobId],
+    log: opts.log,
+    dispatch: () => enqueueScrapeJob(deps.scrapeQueue, created.jobId),
+  });
   return { jobId: created.jobId, schemaWarnings };
 }

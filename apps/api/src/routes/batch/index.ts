@@ -1,0 +1,155 @@
+import {
+  BatchCancelResponse,
+  BatchIdParams,
+  BatchListResponse,
+  BatchRetryResponse,
+  BatchScrapeRequest,
+  BatchStatusResponse,
+  BatchSubmitResponse,
+  ErrorEnvelope,
+  PageQuery,
+} from "@orbweaver/contract";
+import { cancelBatch, deriveBatchStatus, getBatch, listBatches, retryBatch } from "@orbweaver/db";
+import { dispatchBatch } from "@orbweaver/queue";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { AppError } from "../../errors.ts";
+import { clampPage } from "../../use-cases/clamp-page.ts";
+import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
+import { presentBatch } from "./present-batch.ts";
+import { submitBatch } from "./submit-batch.ts";
+
+const errors = {
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+  409: ErrorEnvelope,
+  422: ErrorEnvelope,
+  429: ErrorEnvelope,
+};
+
+const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { deps } = app;
+  const prefix = deps.config.apiPrefix;
+
+  app.post(
+    "/batch/scrape",
+    { schema: { tags: ["batch"], body: BatchScrapeRequest, response: { 202: BatchSubmitResponse, ...errors } } },
+    async (request, reply) => {
+      const { batchId, total, schemaWarnings } = await submitBatch(deps, {
+        accountId: request.account.accountId,
+        body: request.body,
+        log: request.log,
+      });
+      void reply.header("location", `${prefix}/batch/scrape/${batchId}`);
+      return reply.status(202).send({
+        status: "queued" as const,
+        batchId,
+        total,
+        message: `Batch queued. Poll ${prefix}/batch/scrape/${batchId} for progress.`,
+        ...(schemaWarnings.length > 0 ? { schema_warnings: schemaWarnings } : {}),
+      });
+    },
+  );
+
+  app.get(
+    "/batch/scrape",
+    { schema: { tags: ["batch"], querystring: PageQuery, response: { 200: BatchListResponse, ...errors } } },
+    async (request) => {
+      const { page, limit } = clampPage(request.query, { defaultLimit: 20, maxLimit: 50 });
+      const { rows, total } = await listBatches(deps.db, { accountId: request.account.accountId, page, limit });
+      return {
+        jobs: rows.map(({ batch, counts, lastFinishedAt }) => {
+          const status = deriveBatchStatus(batch.state, counts);
+          const finished = batch.finishedAt ?? (status === "completed" ? lastFinishedAt : null);
+          return {
+            uuid: batch.id,
+            status,
+            totalUrls: batch.total,
+            completedCount: counts.completed,
+            failedCount: counts.failed,
+            outputFormat: batch.outputFormat,
+            scrapingChannel: batch.channel,
+            createdAt: batch.createdAt.toISOString(),
+            finishedAt: finished ? new Date(finished).toISOString() : null,
+          };
+        }),
+        pagination: { page, limit, total, totalPages: Math.ceil(total / limit) },
+      };
+    },
+  );
+
+  app.get(
+    "/batch/scrape/:batchId",
+    { schema: { tags: ["batch"], params: BatchIdParams, response: { 200: BatchStatusResponse, ...errors } } },
+    async (request) => {
+      const found = await getBatch(deps.db, { batchId: request.params.batchId, accountId: request.account.accountId });
+      if (!found) throw new AppError("NOT_FOUND", "Batch not found");
+      return presentBatch(found.batch, found.items);
+    },
+  );
+
+  app.delete(
+    "/batch/scrape/:batchId",
+    { schema: { tags: ["batch"], params: BatchIdParams, response: { 200: BatchCancelResponse, ...errors } } },
+    async (request) => {
+      const result = await cancelBatch(deps.db, {
+        batchId: request.params.batchId,
+        accountId: request.account.accountId,
+      }).catch((err: { cause?: { code?: string } }) => {
+        if (err.cause?.code === "22P02") return { ok: false as const, reason: "NOT_FOUND" as const };
+        throw err;
+      });
+      if (!result.ok) {
+        if (result.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "Batch not found");
+        throw new AppError("ALREADY_TERMINAL", `Cannot cancel a batch that is already ${result.status ?? "finished"}.`);
+      }
+      // Best effort: the worker refuses cancelled jobs anyway if one is still delivered.
+      await Promise.all(result.cancelledJobIds.map((id) => deps.scrapeQueue.remove(id).catch(() => 0)));
+      return {
+        status: "cancelled" as const,
+        cancelledItems: result.cancelledItems,
+        creditsRefunded: result.creditsRefunded,
+      };
+    },
+  );
+
+  app.post(
+    "/batch/scrape/:batchId/retry",
+    {
+      schema: {
+        tags: ["batch"],
+        params: BatchIdParams,
+        // No body schema: clients send no body, an empty one, `{}` or `{cookies}` (D28).
+        response: { 202: BatchRetryResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const result = await retryBatch(deps.db, {
+        batchId: request.params.batchId,
+        accountId: request.account.accountId,
+      }).catch((err: { cause?: { code?: string } }) => {
+        if (err.cause?.code === "22P02") return { ok: false as const, reason: "NOT_FOUND" as const };
+        throw err;
+      });
+      if (!result.ok) {
+        if (result.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "Batch not found");
+        if (result.reason === "NO_FAILED_ITEMS")
+          throw new AppError("VALIDATION_ERROR", "This batch has no failed items to retry.");
+        throw new AppError("INSUFFICIENT_CREDITS", "Not enough credits to retry the failed items.");
+      }
+      await dispatchOrFail(deps, {
+        jobIds: [],
+        log: request.log,
+        dispatch: () =>
+          dispatchBatch(deps.db, deps.scrapeQueue, {
+            batchId: request.params.batchId,
+            concurrency: deps.config.limits.batchConcurrency,
+          }),
+      });
+      return reply.status(202).send({ status: "queued" as const, retriedCount: result.retriedCount });
+    },
+  );
+};
+
+export default batchRoutes;

@@ -1,0 +1,60 @@
+import { normalizeScrapeRequest, type BatchScrapeRequest } from "@orbweaver/contract";
+import { createBatch } from "@orbweaver/db";
+import { dispatchBatch } from "@orbweaver/queue";
+import type { FastifyBaseLogger } from "fastify";
+import type { ApiDeps } from "../../deps.ts";
+import { AppError } from "../../errors.ts";
+import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
+import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
+import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
+
+/** Validates a batch, stores it with one job per URL, reserves every item's credits, dispatches the first items. */
+export async function submitBatch(
+  deps: ApiDeps,
+  opts: { accountId: string; body: BatchScrapeRequest; log: FastifyBaseLogger },
+): Promise<{ batchId: string; total: number; schemaWarnings: string[] }> {
+  const { limits } = deps.config;
+  const raw = opts.body.urls.map((u) => (typeof u === "string" ? u : u.url));
+  if (raw.length > limits.maxUrlsPerBatch) {
+    throw new AppError(
+      "VALIDATION_ERROR",
+      `A batch accepts at most ${limits.maxUrlsPerBatch} URLs (got ${raw.length})`,
+      {
+        errors: [`urls must have at most ${limits.maxUrlsPerBatch} items`],
+      },
+    );
+  }
+  const { urls: _ignored, ...options } = normalizeScrapeRequest({ ...opts.body, urls: raw.map((url) => ({ url })) });
+  const schemaWarnings = checkOutputSchema(options.schema);
+  const urls = await checkTargetUrls(
+    deps,
+    raw.map((url, i) => ({ path: `urls[${i}]`, url })),
+  );
+  const created = await createBatch(deps.db, {
+    accountId: opts.accountId,
+    urls,
+    request: options,
+    outputFormat: options.output ?? (options.prompt ? "json" : "markdown"),
+    creditsPerItem: limits.creditsPerUrl,
+    maxPendingBatches: limits.maxPendingBatches,
+    schemaWarnings,
+  });
+  if (!created.ok) {
+    if (created.reason === "TOO_MANY_PENDING_JOBS") {
+      throw new AppError("TOO_MANY_PENDING_JOBS", `Too many pending batches (limit ${limits.maxPendingBatches}).`, {
+        retryAfter: 5,
+      });
+    }
+    throw new AppError(
+      "INSUFFICIENT_CREDITS",
+      `Not enough credits to reserve ${urls.length} × ${limits.creditsPerUrl} credits for this batch.`,
+    );
+  }
+  await dispatchOrFail(deps, {
+    jobIds: [],
+    log: opts.log,
+    dispatch: () =>
+      dispatchBatch(deps.db, deps.scrapeQueue, { batchId: created.batchId, concurrency: limits.batchConcurrency }),
+  });
+  return { batchId: created.batchId, total: urls.length, schemaWarnings };
+}

@@ -1,0 +1,38 @@
+/** Item states of §7.2, from the state of the item's current job. */
+export type BatchItemStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export type BatchStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+export function itemStatusOf(jobStatus: string): BatchItemStatus {
+  switch (jobStatus) {
+    case "active":
+      return "running";
+    case "completed":
+    case "failed":
+    case "cancelled":
+      return jobStatus;
+    default:
+      return "pending";
+  }
+}
+
+export interface ItemCounts {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/**
+ * pending: no item started; running: at least one started and not all terminal; completed: every
+ * item terminal, even when some failed (never `partial`, D24). `cancelled`/`failed` are the batch's own.
+ */
+export function deriveBatchStatus(state: string, counts: ItemCounts): BatchStatus {
+  if (state === "cancelled") return "cancelled";
+  if (state === "failed") return "failed";
+  const terminal = counts.completed + counts.failed + counts.cancelled;
+  if (counts.total > 0 && terminal >= counts.total) return "completed";
+  if (counts.running > 0 || terminal > 0) return "running";
+  return "pending";
+}
