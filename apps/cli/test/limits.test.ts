@@ -93,3 +93,29 @@ describe("credits race", () => {
     expect(ledger.rows[0]).toEqual({ total: 0, n: 6 });
   });
 });
+
+describe("queue outage", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // Nothing listens on port 1: every Redis command fails at once.
+    stack = await startTestStack({ worker: false, env: { REDIS_URL: "redis://127.0.0.1:1" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("answers 503 SERVICE_BUSY with retry_after, refunds the reservation and reports not ready", async () => {
+    const { key, accountId } = await stack.createKey(10);
+    const res = await call<Envelope>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url("/") }] } });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: "error", code: "SERVICE_BUSY", retry_after: 60 });
+    expect(res.headers.get("retry-after")).toBe("60");
+    expect(await getBalance(stack.db, accountId)).toBe(10);
+    const batch = await call<Envelope>(`${stack.api}/batch/scrape`, { key, body: { urls: [site.url("/")] } });
+    expect(batch.status).toBe(503);
+    expect(await getBalance(stack.db, accountId)).toBe(10);
+    const jobs = await stack.pool.query("select status from jobs where account_id = $1", [accountId]);
+    expect(jobs.rows.map((r: { status: string }) => r.status)).toEqual(["failed", "failed"]);
+    expect((await call(`${stack.origin}/ready`)).status).toBe(503);
+  });
+});

@@ -32,3 +32,4 @@ export { retryBatch } from "./queries/retry-batch.ts";
 export type { RetryBatchResult } from "./queries/retry-batch.ts";
 export { deriveBatchStatus, itemStatusOf } from "./queries/batch-status.ts";
 export type { BatchStatus, BatchItemStatus, ItemCounts } from "./queries/batch-status.ts";
+export { failBatch } from "./queries/fail-batch.ts";

@@ -1,4 +1,10 @@
 export { createRedisConnection } from "./redis-connection.ts";
-export { createScrapeQueue, enqueueScrapeJob, SCRAPE_QUEUE, BATCH_ITEM_PRIORITY } from "./scrape-queue.ts";
+export {
+  createScrapeQueue,
+  enqueueScrapeJob,
+  QueueUnavailableError,
+  SCRAPE_QUEUE,
+  BATCH_ITEM_PRIORITY,
+} from "./scrape-queue.ts";
 export type { ScrapeJobData, ScrapeQueueOptions } from "./scrape-queue.ts";
 export { dispatchBatch } from "./dispatch-batch.ts";

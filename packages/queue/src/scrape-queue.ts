@@ -35,11 +35,36 @@ export function createScrapeQueue(opts: ScrapeQueueOptions): Queue<ScrapeJobData
 /** Batch items queue behind single scrapes (BullMQ runs jobs without a priority first). */
 export const BATCH_ITEM_PRIORITY = 10;
 
-/** Dispatches a job id; the BullMQ job id equals the row id so a re-dispatch of a live job is a no-op. */
+export class QueueUnavailableError extends Error {
+  override name = "QueueUnavailableError";
+}
+
+/** How long an enqueue may wait for Redis before the caller is told the queue is unavailable. */
+const ENQUEUE_TIMEOUT_MS = 5000;
+
+/**
+ * Dispatches a job id; the BullMQ job id equals the row id so a re-dispatch of a live job is a no-op.
+ * Fails fast when Redis is down: BullMQ's `add` would otherwise wait for the connection forever.
+ */
 export async function enqueueScrapeJob(
   queue: Queue<ScrapeJobData>,
   jobId: string,
   opts: { batchItem?: boolean } = {},
 ): Promise<void> {
-  await queue.add("scrape", { jobId }, { jobId, ...(opts.batchItem ? { priority: BATCH_ITEM_PRIORITY } : {}) });
+  const connection = queue.opts.connection as { status?: string };
+  if (connection.status !== undefined && connection.status !== "ready" && connection.status !== "connect") {
+    throw new QueueUnavailableError(`Redis connection is ${connection.status}`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError("Redis did not answer in time")), ENQUEUE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([
+      queue.add("scrape", { jobId }, { jobId, ...(opts.batchItem ? { priority: BATCH_ITEM_PRIORITY } : {}) }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

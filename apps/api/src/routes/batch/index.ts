@@ -14,7 +14,6 @@ import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
-import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 import { presentBatch } from "./present-batch.ts";
 import { submitBatch } from "./submit-batch.ts";
 
@@ -138,15 +137,11 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw new AppError("VALIDATION_ERROR", "This batch has no failed items to retry.");
         throw new AppError("INSUFFICIENT_CREDITS", "Not enough credits to retry the failed items.");
       }
-      await dispatchOrFail(deps, {
-        jobIds: [],
-        log: request.log,
-        dispatch: () =>
-          dispatchBatch(deps.db, deps.scrapeQueue, {
-            batchId: request.params.batchId,
-            concurrency: deps.config.limits.batchConcurrency,
-          }),
-      });
+      // The retried items are in Postgres: when the queue is unreachable now, the reconciler dispatches them later.
+      await dispatchBatch(deps.db, deps.scrapeQueue, {
+        batchId: request.params.batchId,
+        concurrency: deps.config.limits.batchConcurrency,
+      }).catch((err: unknown) => request.log.warn({ err }, "retry dispatch deferred to the reconciler"));
       return reply.status(202).send({ status: "queued" as const, retriedCount: result.retriedCount });
     },
   );

@@ -1,12 +1,11 @@
 import { normalizeScrapeRequest, type BatchScrapeRequest } from "@orbweaver/contract";
-import { createBatch } from "@orbweaver/db";
+import { createBatch, failBatch } from "@orbweaver/db";
 import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
-import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 
 /** Validates a batch, stores it with one job per URL, reserves every item's credits, dispatches the first items. */
 export async function submitBatch(
@@ -50,11 +49,13 @@ export async function submitBatch(
       `Not enough credits to reserve ${urls.length} × ${limits.creditsPerUrl} credits for this batch.`,
     );
   }
-  await dispatchOrFail(deps, {
-    jobIds: [],
-    log: opts.log,
-    dispatch: () =>
-      dispatchBatch(deps.db, deps.scrapeQueue, { batchId: created.batchId, concurrency: limits.batchConcurrency }),
-  });
+  try {
+    await dispatchBatch(deps.db, deps.scrapeQueue, { batchId: created.batchId, concurrency: limits.batchConcurrency });
+  } catch (err) {
+    // The batch as a whole failed: nothing runs it, so settle it (refunding every item) and say so.
+    opts.log.error({ err, batchId: created.batchId }, "could not dispatch batch");
+    await failBatch(deps.db, { batchId: created.batchId, error: "The batch could not be queued" }).catch(() => 0);
+    throw new AppError("SERVICE_BUSY", "The job queue is unavailable; try again shortly.", { retryAfter: 60 });
+  }
   return { batchId: created.batchId, total: urls.length, schemaWarnings };
 }

@@ -1,0 +1,40 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { accounts, batches, creditLedger, jobs } from "../schema/index.ts";
+
+/**
+ * Marks a batch as failed as a whole (it could not be dispatched): every unfinished item is failed
+ * with `error` and its reservation refunded. Returns the number of items failed.
+ */
+export async function failBatch(db: Db, opts: { batchId: string; error: string }): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [batch] = await tx.select().from(batches).where(eq(batches.id, opts.batchId)).for("update");
+    if (!batch) return 0;
+    const failed = await tx
+      .update(jobs)
+      .set({ status: "failed", error: opts.error, finishedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(jobs.batchId, batch.id), inArray(jobs.status, ["waiting", "delayed", "active"])))
+      .returning({ id: jobs.id, reserved: jobs.creditsReserved });
+    let refund = 0;
+    for (const job of failed) {
+      if (job.reserved <= 0) continue;
+      const inserted = await tx
+        .insert(creditLedger)
+        .values({ accountId: batch.accountId, delta: job.reserved, reason: "refund", jobId: job.id })
+        .onConflictDoNothing()
+        .returning({ id: creditLedger.id });
+      if (inserted.length > 0) refund += job.reserved;
+    }
+    if (refund > 0) {
+      await tx
+        .update(accounts)
+        .set({ creditsBalance: sql`${accounts.creditsBalance} + ${refund}` })
+        .where(eq(accounts.id, batch.accountId));
+    }
+    await tx
+      .update(batches)
+      .set({ state: "failed", finishedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(eq(batches.id, batch.id));
+    return failed.length;
+  });
+}
