@@ -10,7 +10,9 @@ import jsonBody from "./plugins/json-body.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
 import batchRoutes from "./routes/batch/index.ts";
 import healthRoutes from "./routes/health/index.ts";
+import logsRoutes from "./routes/logs/index.ts";
 import scrapeRoutes from "./routes/scrape/index.ts";
+import usageRoutes from "./routes/usage/index.ts";
 
 /** Options for {@link buildApp}. */
 export interface BuildAppOptions {
@@ -54,6 +56,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       await api.register(authPlugin);
       await api.register(scrapeRoutes);
       await api.register(batchRoutes);
+      await api.register(logsRoutes);
+      await api.register(usageRoutes);
     },
     { prefix: config.apiPrefix },
   );

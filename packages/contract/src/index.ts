@@ -4,3 +4,5 @@ export * from "./scrape.ts";
 export * from "./error-codes.ts";
 export * from "./normalize-scrape.ts";
 export * from "./batch.ts";
+export * from "./logs.ts";
+export * from "./usage.ts";

@@ -33,3 +33,7 @@ export type { RetryBatchResult } from "./queries/retry-batch.ts";
 export { deriveBatchStatus, itemStatusOf } from "./queries/batch-status.ts";
 export type { BatchStatus, BatchItemStatus, ItemCounts } from "./queries/batch-status.ts";
 export { failBatch } from "./queries/fail-batch.ts";
+export { listScrapeLogs, LOG_STATUS_JOB_STATES } from "./queries/list-scrape-logs.ts";
+export type { ListScrapeLogsOptions, LogStatus } from "./queries/list-scrape-logs.ts";
+export { getUsageStats } from "./queries/get-usage-stats.ts";
+export type { UsageBucket, UsageRange } from "./queries/get-usage-stats.ts";

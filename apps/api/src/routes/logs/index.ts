@@ -1,0 +1,61 @@
+import {
+  ErrorEnvelope,
+  LogIdParams,
+  ScrapeLogResponse,
+  ScrapeLogsQuery,
+  ScrapeLogsResponse,
+} from "@orbweaver/contract";
+import { getJob, listScrapeLogs } from "@orbweaver/db";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { AppError } from "../../errors.ts";
+import { clampPage } from "../../use-cases/clamp-page.ts";
+import { presentLog, presentLogDetail } from "./present-log.ts";
+
+const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 429: ErrorEnvelope };
+
+/** Scrape logs (§9): every scrape job and batch item of the account, read from Postgres. */
+const logsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    "/scrape-logs",
+    { schema: { tags: ["logs"], querystring: ScrapeLogsQuery, response: { 200: ScrapeLogsResponse, ...errors } } },
+    async (request) => {
+      const q = request.query;
+      const { page, limit } = clampPage(q, { defaultLimit: 10, maxLimit: 100 });
+      if (q.dateStart && q.dateEnd && q.dateStart > q.dateEnd) {
+        throw new AppError("VALIDATION_ERROR", "dateStart must not be after dateEnd");
+      }
+      for (const [name, value] of [
+        ["dateStart", q.dateStart],
+        ["dateEnd", q.dateEnd],
+      ] as const) {
+        if (value && Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+          throw new AppError("VALIDATION_ERROR", `${name} is not a valid date (YYYY-MM-DD)`);
+        }
+      }
+      const status = q.status === "failed" ? "error" : (q.status as "success" | "error" | "in_progress" | undefined);
+      const { rows, total } = await listScrapeLogs(app.deps.db, {
+        accountId: request.account.accountId,
+        page,
+        limit,
+        status,
+        searchTerm: q.searchTerm?.trim() || undefined,
+        channel: q.channel?.trim() || undefined,
+        dateStart: q.dateStart,
+        dateEnd: q.dateEnd,
+      });
+      return { status: "success" as const, data: { logs: rows.map(presentLog), total, page, limit } };
+    },
+  );
+
+  app.get(
+    "/scrape-logs/:uuid",
+    { schema: { tags: ["logs"], params: LogIdParams, response: { 200: ScrapeLogResponse, ...errors } } },
+    async (request) => {
+      const row = await getJob(app.deps.db, request.params.uuid, request.account.accountId);
+      if (!row || row.kind !== "scrape") throw new AppError("NOT_FOUND", "Scrape log not found");
+      return { status: "success" as const, data: presentLogDetail(row) };
+    },
+  );
+};
+
+export default logsRoutes;

@@ -1,0 +1,57 @@
+import { and, desc, eq, gte, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { jobs } from "../schema/index.ts";
+import type { JobStatus } from "../schema/index.ts";
+import type { JobRow } from "./get-job.ts";
+
+/** Log status of §9: success | error | in_progress (D29: `failed` is read as `error`). */
+export type LogStatus = "success" | "error" | "in_progress";
+
+export const LOG_STATUS_JOB_STATES: Record<LogStatus, JobStatus[]> = {
+  success: ["completed"],
+  error: ["failed", "cancelled"],
+  in_progress: ["waiting", "delayed", "active"],
+};
+
+export interface ListScrapeLogsOptions {
+  accountId: string;
+  page: number;
+  limit: number;
+  status?: LogStatus;
+  /** Substring of a URL or of the prompt, case-insensitive. */
+  searchTerm?: string;
+  channel?: string;
+  /** Inclusive UTC days, YYYY-MM-DD. */
+  dateStart?: string;
+  dateEnd?: string;
+}
+
+/** One page of the account's scrape jobs as logs, newest first, with the total matching the filters. */
+export async function listScrapeLogs(db: Db, opts: ListScrapeLogsOptions): Promise<{ rows: JobRow[]; total: number }> {
+  const conditions: SQL[] = [eq(jobs.accountId, opts.accountId), eq(jobs.kind, "scrape")];
+  if (opts.status) conditions.push(inArray(jobs.status, LOG_STATUS_JOB_STATES[opts.status]));
+  if (opts.channel) conditions.push(eq(jobs.channel, opts.channel));
+  if (opts.dateStart) conditions.push(gte(jobs.createdAt, sql`${opts.dateStart}::date`));
+  if (opts.dateEnd) conditions.push(lt(jobs.createdAt, sql`${opts.dateEnd}::date + 1`));
+  if (opts.searchTerm) {
+    const pattern = `%${opts.searchTerm.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const search = or(
+      ilike(sql`(${jobs.request} -> 'urls')::text`, pattern),
+      ilike(sql`coalesce(${jobs.request} ->> 'prompt', '')`, pattern),
+    );
+    if (search) conditions.push(search);
+  }
+  const where = and(...conditions);
+  const [count] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(jobs)
+    .where(where);
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(where)
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(opts.limit)
+    .offset((opts.page - 1) * opts.limit);
+  return { rows, total: count?.n ?? 0 };
+}
