@@ -1,7 +1,8 @@
 import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract";
+import { buildScrapeResult, wantsExtraction } from "./build-scrape-result.ts";
 import { finishJob, markJobDelayed, startJobAttempt, updateJobProgress, type JobRow } from "@orbweaver/db";
 import { UnrecoverableError, type Job } from "bullmq";
-import { scrapeUrl, type UrlOutcome } from "./scrape-url.ts";
+import { scrapeUrl } from "./scrape-url.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
 /**
@@ -27,6 +28,7 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
             url: u.url,
             tag: `${jobId}.${i}.${runToken.slice(0, 8)}`,
             extractContentOnly: request.extractContentOnly,
+            withMetadata: wantsExtraction(request),
           }),
         ),
       ),
@@ -39,8 +41,20 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
       log.info({ error }, "scrape failed");
       throw new UnrecoverableError(error);
     }
-    const result = buildResult(outcomes, started);
+    const { result, tokens } = await buildScrapeResult(ctx, {
+      request,
+      outcomes,
+      started,
+      onAiStart: () =>
+        updateJobProgress(ctx.db, {
+          jobId,
+          runToken,
+          progress: { message: "Processing content with AI...", progress: 0.6 },
+        }),
+    });
     const creditsUsed = (row.creditsReserved / request.urls.length) * successes;
+    // Model tokens are charged on top of the per-URL price, as far as the balance goes.
+    const tokenCredits = Math.round((tokens / 1000) * ctx.config.limits.creditsPer1kTokens * 10_000) / 10_000;
     const written = await finishJob(ctx.db, {
       jobId,
       runToken,
@@ -48,6 +62,7 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
       result,
       stats: result.stats,
       creditsUsed,
+      extraCharge: tokenCredits,
     });
     if (!written) log.warn("result refused: another attempt owns this job");
     else log.info({ urls: request.urls.length, successes, durationMs: result.stats.durationMs }, "scrape completed");
@@ -83,18 +98,6 @@ async function settleFailure(
     stats: stats(opts.started),
   });
   throw new UnrecoverableError(message);
-}
-
-function buildResult(outcomes: UrlOutcome[], started: number): ScrapeResult {
-  const ok = outcomes.filter((o) => o.page.success);
-  const content = ok.length === 1 ? (ok[0]?.markdown ?? "") : ok.map((o) => o.markdown).join("\n\n---\n\n");
-  return {
-    content,
-    data: outcomes.map((o) => o.page),
-    screenshots: outcomes.flatMap((o) => (o.page.screenshotUrl ? [o.page.screenshotUrl] : [])),
-    ai_extraction_failed: false,
-    stats: stats(started),
-  };
 }
 
 function stats(started: number): ScrapeResult["stats"] {

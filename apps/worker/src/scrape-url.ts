@@ -1,11 +1,14 @@
 import { capturePage, guardContext, NavigationError, openPage } from "@orbweaver/browser";
 import type { ScrapePageResult } from "@orbweaver/contract";
+import type { PageMetadata } from "@orbweaver/extract";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
 /** One URL's outcome: the public per-URL record plus what the job needs to decide and bill. */
 export interface UrlOutcome {
   page: ScrapePageResult;
   markdown: string;
+  /** JSON-LD, OpenGraph and microdata, read when an AI pass will use them. */
+  metadata?: PageMetadata;
 }
 
 /** Options for {@link scrapeUrl}. */
@@ -14,6 +17,7 @@ export interface ScrapeUrlOptions {
   /** Egress-proxy tag of this URL's browser context. */
   tag: string;
   extractContentOnly: boolean;
+  withMetadata: boolean;
 }
 
 /**
@@ -35,11 +39,13 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
     const converted = await ctx.markdown.convert(captured.html, {
       baseUrl: captured.finalUrl,
       mainContentOnly: opts.extractContentOnly,
+      withMetadata: opts.withMetadata,
     });
     const title = captured.title || converted.title;
     const httpError = statusCode !== null && statusCode >= 400 ? `The page answered HTTP ${statusCode}` : null;
     return {
       markdown: converted.markdown,
+      ...(converted.metadata ? { metadata: converted.metadata } : {}),
       page: {
         url: opts.url,
         title,

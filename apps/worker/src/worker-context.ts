@@ -1,7 +1,7 @@
 import type { BrowserPool, EgressProxy } from "@orbweaver/browser";
 import type { Config } from "@orbweaver/config";
 import type { Db } from "@orbweaver/db";
-import type { MarkdownConverter } from "@orbweaver/extract";
+import type { Llm, MarkdownConverter } from "@orbweaver/extract";
 import type { Logger } from "pino";
 
 /** What a job processor needs; built once per worker process. */
@@ -11,6 +11,8 @@ export interface WorkerContext {
   pool: BrowserPool;
   egress: EgressProxy;
   markdown: MarkdownConverter;
+  /** null when no model is configured (AI requests then return raw Markdown, flagged). */
+  llm: Llm | null;
   log: Logger;
 }
 

@@ -1,7 +1,7 @@
 import { BrowserPool, startEgressProxy } from "@orbweaver/browser";
 import { loggerOptions, type Config } from "@orbweaver/config";
 import { createDb, getJob } from "@orbweaver/db";
-import { createMarkdownConverter } from "@orbweaver/extract";
+import { createLlm, createMarkdownConverter } from "@orbweaver/extract";
 import {
   createRedisConnection,
   createScrapeQueue,
@@ -25,7 +25,17 @@ export async function startWorker(
   const egress = await startEgressProxy({ policy: config.network, log });
   const pool = new BrowserPool({ executablePath: config.chromiumPath, proxyUrl: egress.url, log });
   const markdown = createMarkdownConverter({ maxThreads: 1 });
-  const context: WorkerContext = { config, db: dbHandle.db, pool, egress, markdown, log };
+  const llm = createLlm({
+    baseUrl: config.llm.baseUrl,
+    apiKey: config.llm.apiKey,
+    model: config.llm.model,
+    timeoutMs: config.llm.timeoutMs,
+    structuredOutput: config.llm.structuredOutput,
+    // One retry inside the client; the queue's own attempts are for browser failures.
+    maxRetries: 1,
+    log,
+  });
+  const context: WorkerContext = { config, db: dbHandle.db, pool, egress, markdown, llm, log };
 
   const workerConnection = createRedisConnection(config.redisUrl, "worker");
   const producerConnection = createRedisConnection(config.redisUrl, "worker");

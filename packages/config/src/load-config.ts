@@ -120,6 +120,7 @@ const envSchema = z.object({
   LLM_MODEL: str("gpt-4o-mini"),
   LLM_TIMEOUT_MS: int(60_000, 1000),
   LLM_INPUT_BUDGET_TOKENS: int(24_000, 500),
+  LLM_MAX_CHUNKS: int(8, 1, 100),
   LLM_STRUCTURED_OUTPUT: z
     .string()
     .trim()
@@ -149,7 +150,7 @@ const envSchema = z.object({
   INVALID_KEY_STATUS: int(403, 401, 403),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
-  JOB_TIMEOUT_MS: int(90_000, 1000),
+  JOB_TIMEOUT_MS: int(180_000, 1000),
   JOB_ATTEMPTS: int(3, 1, 20),
   JOB_LOCK_MS: int(30_000, 1000),
   STALLED_INTERVAL_MS: int(30_000, 1000),
@@ -176,8 +177,10 @@ export type Config = {
     apiKey: string | undefined;
     model: string;
     timeoutMs: number;
-    /** Tokens of page content per model call; longer pages are split into chunks. */
+    /** Input tokens per model call (instructions, schema and page); longer pages are split into chunks. */
     inputBudgetTokens: number;
+    /** Model calls at most per extraction; content beyond is not sent (and the log says so). */
+    maxChunks: number;
     /** `auto` tries json_schema and falls back to json_object when the server refuses it. */
     structuredOutput: "auto" | "json_schema" | "json_object";
   };
@@ -245,6 +248,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       model: e.LLM_MODEL,
       timeoutMs: e.LLM_TIMEOUT_MS,
       inputBudgetTokens: e.LLM_INPUT_BUDGET_TOKENS,
+      maxChunks: e.LLM_MAX_CHUNKS,
       structuredOutput: e.LLM_STRUCTURED_OUTPUT,
     },
     bootstrap: { key: e.ORBWEAVER_BOOTSTRAP_KEY, credits: e.BOOTSTRAP_CREDITS },

@@ -1,1 +1,4 @@
 export * from "./markdown/index.ts";
+export * from "./llm/index.ts";
+export * from "./schema/index.ts";
+export * from "./metadata/index.ts";

@@ -4,6 +4,7 @@ import { createServer, STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { escapeHtml } from "./fixture/html.ts";
 import { hugePage, HUGE_DEFAULT_KB } from "./fixture/huge-page.ts";
+import { faqPage, teamPage } from "./fixture/interactive-pages.ts";
 import {
   cookiesPage,
   homePage,
@@ -150,6 +151,8 @@ function route(
   if (path === "/form") return send(res, 200, formPage());
   if (path === "/search") return send(res, 200, searchResultsPage(params));
   if (path === "/load-more") return send(res, 200, loadMorePage());
+  if (path === "/team") return send(res, 200, teamPage(params.get("escape") !== "0"));
+  if (path === "/faq") return send(res, 200, faqPage());
   if (path === "/subresource") {
     if (!to) return send(res, 400, statusPage(400, "Bad Request: need ?to=<url>"));
     return send(res, 200, subresourcePage(to));

@@ -13,6 +13,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     PAGE_TIMEOUT_MS: "6000",
     JOB_TIMEOUT_MS: "30000",
     WORKER_CONCURRENCY: "2",
+    // Tests poll fast; the rate limit has its own test with a low limit.
+    RATE_LIMIT_MAX: "100000",
     ...overrides,
   };
 }

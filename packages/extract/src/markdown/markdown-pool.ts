@@ -158,6 +158,7 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
         const options: HtmlToMarkdownOptions = {};
         if (convertOpts.baseUrl !== undefined) options.baseUrl = convertOpts.baseUrl;
         if (convertOpts.mainContentOnly !== undefined) options.mainContentOnly = convertOpts.mainContentOnly;
+        if (convertOpts.withMetadata !== undefined) options.withMetadata = convertOpts.withMetadata;
         queue.push({ request: { id: nextId++, html, options }, resolve, reject });
         pump();
       });

@@ -1,6 +1,7 @@
 // Runs inside a worker thread (loaded by markdown-worker.mjs): answers
 // conversion requests from markdown-pool.ts one at a time.
 import { parentPort } from "node:worker_threads";
+import { extractPageMetadata } from "../metadata/index.ts";
 import { convertHtmlToMarkdown, type HtmlToMarkdownOptions, type MarkdownResult } from "./html-to-markdown.ts";
 
 export interface WorkerRequest {
@@ -20,7 +21,9 @@ if (!port) throw new Error("markdown-worker.ts must be loaded in a worker thread
 port.on("message", (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    res = { id: req.id, ok: true, result: convertHtmlToMarkdown(req.html, req.options) };
+    const result = convertHtmlToMarkdown(req.html, req.options);
+    if (req.options.withMetadata) result.metadata = extractPageMetadata(req.html);
+    res = { id: req.id, ok: true, result };
   } catch (err) {
     // Errors are not structured-cloneable with their class; send the parts.
     const e = err instanceof Error ? err : new Error(String(err));

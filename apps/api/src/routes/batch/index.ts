@@ -25,6 +25,7 @@ const errors = {
   409: ErrorEnvelope,
   422: ErrorEnvelope,
   429: ErrorEnvelope,
+  503: ErrorEnvelope,
 };
 
 const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -11,7 +11,15 @@ import { AppError } from "../../errors.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
 import { submitScrape } from "./submit-scrape.ts";
 
-const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 429: ErrorEnvelope };
+const errors = {
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+  422: ErrorEnvelope,
+  429: ErrorEnvelope,
+  503: ErrorEnvelope,
+};
 
 const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(

@@ -1,0 +1,65 @@
+import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract";
+import { extractContent, joinPagesMarkdown } from "@orbweaver/extract";
+import type { UrlOutcome } from "./scrape-url.ts";
+import type { WorkerContext } from "./worker-context.ts";
+
+/** True when the request asks for AI at all (contract §5.3: otherwise content is the raw Markdown). */
+export function wantsExtraction(request: NormalizedScrapeRequest): boolean {
+  return request.prompt !== undefined || request.output !== undefined || request.schema !== undefined;
+}
+
+/**
+ * The completed result: per-URL records, and `content` either the Markdown of the pages that
+ * loaded or one AI answer across them. A model failure never fails the job: the raw Markdown is
+ * returned with `ai_extraction_failed: true`.
+ */
+export async function buildScrapeResult(
+  ctx: WorkerContext,
+  opts: { request: NormalizedScrapeRequest; outcomes: UrlOutcome[]; started: number; onAiStart(): Promise<void> },
+): Promise<{ result: ScrapeResult; tokens: number }> {
+  const loaded = opts.outcomes.filter((o) => o.page.success);
+  const pages = loaded.map((o) => ({
+    url: o.page.url,
+    title: o.page.title,
+    markdown: o.markdown,
+    ...(o.metadata ? { metadata: o.metadata } : {}),
+  }));
+  let content: unknown = joinPagesMarkdown(pages);
+  let aiFailed = false;
+  let usage = { inputTokens: 0, outputTokens: 0 };
+  if (wantsExtraction(opts.request)) {
+    await opts.onAiStart();
+    const outcome = await extractContent({
+      llm: ctx.llm,
+      pages,
+      prompt: opts.request.prompt,
+      output: opts.request.output,
+      schema: opts.request.schema,
+      inputBudgetTokens: ctx.config.llm.inputBudgetTokens,
+      maxChunks: ctx.config.llm.maxChunks,
+      log: ctx.log,
+    });
+    content = outcome.content;
+    aiFailed = outcome.aiExtractionFailed;
+    usage = outcome.usage;
+    if (aiFailed)
+      ctx.log.warn(
+        { reason: outcome.failureReason, calls: outcome.calls },
+        "AI extraction failed; raw Markdown returned",
+      );
+  }
+  const result: ScrapeResult = {
+    content,
+    data: opts.outcomes.map((o) => o.page),
+    screenshots: opts.outcomes.flatMap((o) => (o.page.screenshotUrl ? [o.page.screenshotUrl] : [])),
+    ai_extraction_failed: aiFailed,
+    stats: {
+      durationMs: Date.now() - opts.started,
+      captchaSolvedCount: 0,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      totalTokens: usage.inputTokens + usage.outputTokens,
+    },
+  };
+  return { result, tokens: result.stats.totalTokens };
+}

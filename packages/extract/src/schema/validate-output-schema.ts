@@ -1,0 +1,88 @@
+// Gatekeeper for the `schema` request field, run before a job is queued
+// (contract §5.1: malformed → 422 with errors[]; warnings → schema_warnings).
+import { getSchemaValidator, schemaAjv } from "./schema-validator-cache.ts";
+import { sanitizeSchema } from "./sanitize-schema.ts";
+import { childSchemas, declaredTypes, isContainer, isPlainObject } from "./schema-node.ts";
+import type { SchemaNode } from "./schema-node.ts";
+
+/** Maximum nesting of object/array schemas, the root counting as level 1 (contract: 5). */
+export const MAX_SCHEMA_DEPTH = 5;
+/** Maximum size of the schema serialised as JSON, in bytes (contract: 10 KB). */
+export const MAX_SCHEMA_BYTES = 10 * 1024;
+
+export type OutputSchemaCheck = { ok: true; warnings: string[] } | { ok: false; errors: string[] };
+
+/**
+ * Depth counts nested object/array schemas only (root = 1); scalar leaves do
+ * not add a level, so `{a: {b: string}}` has depth 2.
+ */
+function schemaDepth(node: SchemaNode): number {
+  const below = Math.max(0, ...childSchemas(node).map(schemaDepth));
+  return (isContainer(node) ? 1 : 0) + below;
+}
+
+/** Ajv meta-schema errors, one per schema location (Ajv also reports each failed anyOf branch). */
+function metaSchemaErrors(schema: SchemaNode): string[] {
+  const ajv = schemaAjv();
+  // $schema would make Ajv look for that meta-schema (2020-12 is not loaded);
+  // it is accepted and ignored, like the other annotations.
+  const { $schema: _ignored, ...rest } = schema;
+  if (ajv.validateSchema(rest) === true) return [];
+  const seen = new Set<string>();
+  const errors: string[] = [];
+  for (const err of ajv.errors ?? []) {
+    if (seen.has(err.instancePath)) continue;
+    seen.add(err.instancePath);
+    errors.push(`schema${err.instancePath} ${err.message ?? "is invalid"}`);
+  }
+  return errors;
+}
+
+/**
+ * Validates a user-supplied output schema.
+ *
+ * Rules: it must be a JSON object no larger than 10 KB; valid JSON Schema
+ * (draft-07 meta-schema, `$schema` ignored); its root must be
+ * `type: "object"` or `type: "array"` (optionally also allowing null) —
+ * primitive roots are rejected because the result must be structured; object
+ * and array schemas may nest at most 5 levels. Keywords we do not enforce
+ * (anyOf, oneOf, allOf, not, $ref, $defs, if/then/else, patternProperties,
+ * propertyNames, dependencies, unevaluated*, contains, prefixItems, tuple
+ * `items`, unknown keywords…) are ignored and reported as warnings; a nullable
+ * union `anyOf: [X, {type: "null"}]` is understood as X-or-null.
+ */
+export function validateOutputSchema(schema: unknown): OutputSchemaCheck {
+  if (!isPlainObject(schema)) return { ok: false, errors: ["schema must be a JSON object"] };
+
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(schema), "utf8");
+  } catch {
+    return { ok: false, errors: ["schema must be serialisable as JSON"] };
+  }
+  if (bytes > MAX_SCHEMA_BYTES) {
+    return { ok: false, errors: [`schema is ${bytes} bytes; the maximum is ${MAX_SCHEMA_BYTES} bytes (10 KB)`] };
+  }
+
+  const metaErrors = metaSchemaErrors(schema);
+  if (metaErrors.length > 0) return { ok: false, errors: metaErrors };
+
+  const errors: string[] = [];
+  const { schema: sanitized } = sanitizeSchema(schema);
+  const rootTypes = declaredTypes(sanitized).filter((t) => t !== "null");
+  if (rootTypes.length !== 1 || (rootTypes[0] !== "object" && rootTypes[0] !== "array")) {
+    const got = sanitized.type === undefined ? "no type" : JSON.stringify(sanitized.type);
+    errors.push(`schema root must have type "object" or "array" (got ${got})`);
+  }
+  const depth = schemaDepth(sanitized);
+  if (depth > MAX_SCHEMA_DEPTH) {
+    errors.push(`schema nesting depth is ${depth}; the maximum is ${MAX_SCHEMA_DEPTH}`);
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  try {
+    return { ok: true, warnings: [...getSchemaValidator(schema).warnings] };
+  } catch (err) {
+    return { ok: false, errors: [`schema could not be compiled: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+}

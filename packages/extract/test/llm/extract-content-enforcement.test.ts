@@ -1,0 +1,106 @@
+// Guaranteed output shape: enforcement, the repair round, and the json_schema → json_object fallback.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { extractContent } from "../../src/llm/extract-content.ts";
+import { makeStrictCompatible } from "../../src/schema/enforce-schema.ts";
+import { createLogSpy, startOpenAIServer, systemText, testLlm, userText } from "./llm-test-helpers.ts";
+import type { OpenAIServer } from "./llm-test-helpers.ts";
+
+let server: OpenAIServer;
+beforeAll(async () => {
+  server = await startOpenAIServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+beforeEach(() => server.reset());
+
+const page = { url: "https://shop.test/tb", title: "TB", markdown: "# Trailblazer\n\nA book. $39.99, available." };
+const schema = {
+  type: "object",
+  required: ["title", "price", "available", "category", "author"],
+  properties: {
+    title: { type: "string" },
+    price: { type: "number" },
+    available: { type: "boolean" },
+    category: { type: "string", enum: ["book", "toy"] },
+    author: { type: "string" },
+  },
+};
+
+describe("extractContent — schema enforcement", () => {
+  it("coerces, prunes and null-fills in one call", async () => {
+    server.enqueue({
+      content: { title: "Trailblazer", price: "39.99", available: "true", category: "book", isbn: "123" },
+    });
+    const outcome = await extractContent({ llm: testLlm(server.baseURL), pages: [page], schema, log: createLogSpy() });
+    expect(outcome).toMatchObject({
+      content: { title: "Trailblazer", price: 39.99, available: true, category: "book", author: null },
+      aiExtractionFailed: false,
+      calls: 1,
+    });
+    expect(outcome.content).not.toHaveProperty("isbn");
+  });
+
+  it("an enum violation triggers one repair round carrying the errors; a good answer is accepted", async () => {
+    const log = createLogSpy();
+    server.enqueue(
+      { content: { title: "Trailblazer", price: 39.99, available: true, category: "novel", author: null } },
+      { content: { title: "Trailblazer", price: 39.99, available: true, category: "book", author: null } },
+    );
+    const outcome = await extractContent({ llm: testLlm(server.baseURL), pages: [page], schema, log });
+    expect(outcome).toMatchObject({ aiExtractionFailed: false, calls: 2, content: { category: "book" } });
+
+    const [, repair] = server.chatRequests();
+    const user = userText(repair);
+    expect(user).toContain('/category must be equal to one of the allowed values: "book", "toy", null');
+    expect(user).toContain('<previous_answer>\n{"title":"Trailblazer","price":39.99');
+    // Single chunk: the page is sent again so the model can look things up.
+    expect(user).toContain("# Trailblazer");
+    expect(repair?.response_format?.type).toBe("json_schema");
+    expect(log.infos().some((e) => e.msg.includes("repair"))).toBe(true);
+  });
+
+  it("still invalid after the repair: aiExtractionFailed with the raw Markdown", async () => {
+    const log = createLogSpy();
+    const bad = { title: "T", price: 1, available: true, category: "novel", author: null };
+    server.enqueue({ content: bad }, { content: bad });
+    const outcome = await extractContent({ llm: testLlm(server.baseURL), pages: [page], schema, log });
+    expect(outcome).toMatchObject({
+      content: page.markdown,
+      aiExtractionFailed: true,
+      failureReason: "schema_mismatch",
+      calls: 2,
+    });
+    expect(server.chatRequests()).toHaveLength(2);
+    expect(log.warnings()[0]?.obj).toMatchObject({ failureReason: "schema_mismatch" });
+  });
+
+  it("json_schema refused: falls back to json_object with the schema in the prompt, then goes straight there", async () => {
+    const llm = testLlm(server.baseURL);
+    const good = { title: "T", price: 1, available: true, category: "toy", author: "A" };
+    server.enqueue({ rejectJsonSchema: true }, { content: good }, { content: good });
+
+    const first = await extractContent({ llm, pages: [page], schema, log: createLogSpy() });
+    const second = await extractContent({ llm, pages: [page], schema, log: createLogSpy() });
+    expect(first).toMatchObject({ content: good, aiExtractionFailed: false });
+    expect(second).toMatchObject({ content: good, aiExtractionFailed: false, calls: 1 });
+
+    const chats = server.chatRequests();
+    expect(chats.map((c) => c.response_format?.type)).toEqual(["json_schema", "json_object", "json_object"]);
+    for (const chat of chats.slice(1)) {
+      expect(systemText(chat)).toContain(JSON.stringify(makeStrictCompatible(schema)));
+    }
+  });
+
+  it("array-root schemas come back as arrays", async () => {
+    const list = { type: "array", items: { type: "object", required: ["n"], properties: { n: { type: "integer" } } } };
+    server.enqueue({ content: { data: [{ n: "1" }, { n: 2, x: 0 }, {}] } });
+    const outcome = await extractContent({
+      llm: testLlm(server.baseURL),
+      pages: [page],
+      schema: list,
+      log: createLogSpy(),
+    });
+    expect(outcome.content).toEqual([{ n: 1 }, { n: 2 }, { n: null }]);
+  });
+});

@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import { enforceSchema, makeStrictCompatible } from "../../src/schema/enforce-schema.ts";
+
+const schema = {
+  type: "object",
+  required: ["name", "price", "inStock", "category"],
+  properties: {
+    name: { type: "string" },
+    price: { type: "number" },
+    quantity: { type: "integer" },
+    inStock: { type: "boolean" },
+    sku: { type: "string" },
+    category: { type: "string", enum: ["book", "toy"] },
+    condition: { type: "string", enum: ["new", "used"] },
+    tags: { type: "array", items: { type: "string" } },
+    seller: {
+      type: "object",
+      required: ["name"],
+      properties: { name: { type: "string" }, rating: { type: "number" } },
+    },
+    variants: {
+      type: "array",
+      items: { type: "object", required: ["color"], properties: { color: { type: "string" } } },
+    },
+  },
+};
+
+describe("enforceSchema", () => {
+  it("fills missing required fields with null and removes fields outside the schema, deep", () => {
+    const input = {
+      name: "Trailblazer",
+      category: "toy",
+      extra: 1,
+      seller: { rating: 4.5, internal: "x" },
+      variants: [{ color: "red", size: "L" }, { size: "M" }],
+    };
+    const result = enforceSchema(schema, input);
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        name: "Trailblazer",
+        price: null,
+        inStock: null,
+        category: "toy",
+        seller: { name: null, rating: 4.5 },
+        variants: [{ color: "red" }, { color: null }],
+      },
+    });
+    // The input is not modified.
+    expect(input.extra).toBe(1);
+  });
+
+  it("applies safe coercions", () => {
+    const result = enforceSchema(schema, {
+      name: 42,
+      price: "39.99",
+      quantity: "3",
+      inStock: "true",
+      sku: 1234,
+      category: "Book",
+      tags: "sale",
+      seller: [{ name: "Shop" }],
+    });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        name: "42",
+        price: 39.99,
+        quantity: 3,
+        inStock: true,
+        sku: "1234",
+        category: "book",
+        tags: ["sale"],
+        seller: { name: "Shop" },
+      },
+    });
+  });
+
+  it("does not coerce what is not safe and reports it", () => {
+    const result = enforceSchema(schema, {
+      name: "x",
+      price: "$39.99",
+      quantity: "1.5",
+      inStock: "maybe",
+      category: "book",
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual([
+      "/price must be number or null",
+      "/quantity must be integer or null",
+      "/inStock must be boolean or null",
+    ]);
+    expect(result.value).toMatchObject({ price: "$39.99", quantity: "1.5" });
+  });
+
+  it("keeps null for any property, also required ones", () => {
+    const result = enforceSchema(schema, { name: null, price: null, inStock: null, category: null });
+    expect(result.ok).toBe(true);
+  });
+
+  it("reports a required enum violation with the allowed values, nulls an optional one", () => {
+    const result = enforceSchema(schema, { name: "x", price: 1, inStock: true, category: "food", condition: "mint" });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual(['/category must be equal to one of the allowed values: "book", "toy", null']);
+    expect(result.value).toMatchObject({ category: "food", condition: null });
+
+    const optionalOnly = enforceSchema(schema, { name: "x", price: 1, inStock: true, category: "toy", condition: "x" });
+    expect(optionalOnly).toMatchObject({ ok: true, value: { condition: null } });
+  });
+
+  it("rejects a root of the wrong shape", () => {
+    expect(enforceSchema(schema, null)).toMatchObject({ ok: false, errors: ["(root) must be object"] });
+    expect(enforceSchema(schema, "text")).toMatchObject({ ok: false });
+  });
+
+  it("handles array roots, free-form objects and explicit additionalProperties", () => {
+    const list = { type: "array", items: { type: "object", properties: { title: { type: "string" } } } };
+    expect(enforceSchema(list, { title: "only one", junk: true })).toEqual({
+      ok: true,
+      value: [{ title: "only one" }],
+    });
+
+    const freeForm = { type: "object", properties: { attrs: { type: "object" } } };
+    expect(enforceSchema(freeForm, { attrs: { a: 1, b: [2] } })).toEqual({
+      ok: true,
+      value: { attrs: { a: 1, b: [2] } },
+    });
+
+    const map = { type: "object", properties: { id: { type: "string" } }, additionalProperties: { type: "number" } };
+    expect(enforceSchema(map, { id: 1, a: "2" })).toEqual({ ok: true, value: { id: "1", a: 2 } });
+  });
+
+  it("understands nullable unions and ignores unsupported keywords", () => {
+    const zodLike = {
+      type: "object",
+      required: ["salary", "any"],
+      properties: {
+        salary: { anyOf: [{ type: "number" }, { type: "null" }] },
+        any: { oneOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }] },
+      },
+    };
+    expect(enforceSchema(zodLike, { salary: "120000", any: true })).toEqual({
+      ok: true,
+      value: { salary: 120000, any: true },
+    });
+  });
+});
+
+describe("makeStrictCompatible", () => {
+  it("closes objects, requires every property, makes optional ones nullable and drops unsupported keywords", () => {
+    const strict = makeStrictCompatible({
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      title: "Product",
+      type: "object",
+      required: ["name"],
+      properties: {
+        name: { type: "string", minLength: 1, description: "Product name" },
+        price: { type: "number", minimum: 0 },
+        kind: { const: "product" },
+        status: { type: "string", enum: ["a", "b"] },
+        alt: { anyOf: [{ type: "string" }, { type: "number" }] },
+        tags: { type: "array", items: { type: "string", pattern: "^x" } },
+        seller: { type: "object", properties: { name: { type: "string" } } },
+      },
+    });
+    expect(strict).toEqual({
+      type: "object",
+      properties: {
+        name: { type: "string", description: "Product name" },
+        price: { type: ["number", "null"] },
+        kind: { enum: ["product", null] },
+        status: { type: ["string", "null"], enum: ["a", "b", null] },
+        alt: { type: ["string", "number", "boolean", "null"] },
+        tags: { type: ["array", "null"], items: { type: "string" } },
+        seller: {
+          type: ["object", "null"],
+          properties: { name: { type: ["string", "null"] } },
+          required: ["name"],
+          additionalProperties: false,
+        },
+      },
+      required: ["name", "price", "kind", "status", "alt", "tags", "seller"],
+      additionalProperties: false,
+    });
+  });
+
+  it("keeps array roots as arrays (the Llm client wraps them)", () => {
+    expect(makeStrictCompatible({ type: "array", items: { type: "object", properties: {} } })).toEqual({
+      type: "array",
+      items: { type: "object", properties: {}, required: [], additionalProperties: false },
+    });
+  });
+});
