@@ -9,6 +9,7 @@ import errorHandler from "./plugins/error-handler.ts";
 import jsonBody from "./plugins/json-body.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
 import batchRoutes from "./routes/batch/index.ts";
+import filesRoutes from "./routes/files/index.ts";
 import healthRoutes from "./routes/health/index.ts";
 import logsRoutes from "./routes/logs/index.ts";
 import scrapeRoutes from "./routes/scrape/index.ts";
@@ -49,6 +50,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(healthRoutes);
+  await app.register(filesRoutes);
   await app.register(
     async (api) => {
       // Rate limit first so that requests failing authentication are counted too.

@@ -1,4 +1,5 @@
 import type { Config } from "@orbweaver/config";
+import type { BlobStore } from "@orbweaver/storage";
 import type { Db } from "@orbweaver/db";
 import type { ScrapeJobData } from "@orbweaver/queue";
 import type { Queue } from "bullmq";
@@ -13,6 +14,11 @@ export interface ApiDeps {
   redis: Redis;
   scrapeQueue: Queue<ScrapeJobData>;
   checkUrl: UrlChecker;
+  blobs: BlobStore;
+  /** Turns a stored `blob:<key>` reference into a signed link (anything else passes through). */
+  signBlob(ref: string | null | undefined): string | null;
+  /** HMAC secret of file links. */
+  secret: string;
   /** Readiness probe of Postgres. */
   pingDb(): Promise<void>;
 }

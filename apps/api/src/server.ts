@@ -1,6 +1,9 @@
 import { checkTargetUrl } from "@orbweaver/browser";
 import type { Config } from "@orbweaver/config";
-import { createDb } from "@orbweaver/db";
+import { join } from "node:path";
+import { createDb, getInstanceSecret } from "@orbweaver/db";
+import { createLocalBlobStore } from "@orbweaver/storage";
+import { blobSigner } from "./use-cases/blob-signer.ts";
 import { createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
@@ -15,12 +18,17 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     prefix: config.queuePrefix,
     attempts: config.jobs.attempts,
   });
+  const secret = await getInstanceSecret(dbHandle.db, config.secret);
+  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
   const app = await buildApp({
     config,
     db: dbHandle.db,
     redis,
     scrapeQueue,
     checkUrl: (url) => checkTargetUrl(url, config.network),
+    blobs,
+    secret,
+    signBlob: blobSigner({ publicUrl: config.publicUrl, secret }),
     pingDb: async () => {
       await dbHandle.pool.query("select 1");
     },

@@ -29,6 +29,14 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
             tag: `${jobId}.${i}.${runToken.slice(0, 8)}`,
             extractContentOnly: request.extractContentOnly,
             withMetadata: wantsExtraction(request),
+            ...(request.screenshot
+              ? {
+                  screenshot: {
+                    key: `screenshots/${jobId}/${row.attempts}-${i}.png`,
+                    fullPage: request.fullPageScreenshot,
+                  },
+                }
+              : {}),
           }),
         ),
       ),

@@ -1,6 +1,8 @@
 import { capturePage, guardContext, NavigationError, openPage } from "@orbweaver/browser";
 import type { ScrapePageResult } from "@orbweaver/contract";
 import type { PageMetadata } from "@orbweaver/extract";
+import { blobRef } from "@orbweaver/storage";
+import type { Page } from "playwright-core";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
 /** One URL's outcome: the public per-URL record plus what the job needs to decide and bill. */
@@ -18,6 +20,8 @@ export interface ScrapeUrlOptions {
   tag: string;
   extractContentOnly: boolean;
   withMetadata: boolean;
+  /** When set, a PNG of the page is stored under this blob key. */
+  screenshot?: { key: string; fullPage: boolean };
 }
 
 /**
@@ -35,6 +39,7 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failed(opts.url, `Blocked by network policy: ${refusal}`);
     const captured = await capturePage(page);
+    const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
     const statusCode = response?.status() ?? null;
     const converted = await ctx.markdown.convert(captured.html, {
       baseUrl: captured.finalUrl,
@@ -51,7 +56,7 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
         title,
         markdownContent: converted.markdown,
         success: httpError === null,
-        screenshotUrl: null,
+        screenshotUrl,
         error: httpError,
         statusCode,
       },
@@ -70,6 +75,26 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
   } finally {
     await context.close().catch(() => undefined);
     ctx.egress.forget(opts.tag);
+  }
+}
+
+/** PNG of the viewport or the whole page, stored as a blob; a failed screenshot does not fail the URL. */
+async function takeScreenshot(
+  ctx: WorkerContext,
+  page: Page,
+  shot: { key: string; fullPage: boolean },
+): Promise<string | null> {
+  try {
+    const png = await page.screenshot({
+      type: "png",
+      fullPage: shot.fullPage,
+      timeout: ctx.config.jobs.actionTimeoutMs,
+    });
+    await ctx.blobs.put(shot.key, png, "image/png");
+    return blobRef(shot.key);
+  } catch (err) {
+    ctx.log.warn({ err, key: shot.key }, "screenshot failed");
+    return null;
   }
 }
 

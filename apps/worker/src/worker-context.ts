@@ -2,6 +2,7 @@ import type { BrowserPool, EgressProxy } from "@orbweaver/browser";
 import type { Config } from "@orbweaver/config";
 import type { Db } from "@orbweaver/db";
 import type { Llm, MarkdownConverter } from "@orbweaver/extract";
+import type { BlobStore } from "@orbweaver/storage";
 import type { Logger } from "pino";
 
 /** What a job processor needs; built once per worker process. */
@@ -13,6 +14,7 @@ export interface WorkerContext {
   markdown: MarkdownConverter;
   /** null when no model is configured (AI requests then return raw Markdown, flagged). */
   llm: Llm | null;
+  blobs: BlobStore;
   log: Logger;
 }
 

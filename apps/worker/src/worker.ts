@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { BrowserPool, startEgressProxy } from "@orbweaver/browser";
+import { createLocalBlobStore } from "@orbweaver/storage";
 import { loggerOptions, type Config } from "@orbweaver/config";
 import { createDb, getJob } from "@orbweaver/db";
 import { createLlm, createMarkdownConverter } from "@orbweaver/extract";
@@ -35,7 +37,8 @@ export async function startWorker(
     maxRetries: 1,
     log,
   });
-  const context: WorkerContext = { config, db: dbHandle.db, pool, egress, markdown, llm, log };
+  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
+  const context: WorkerContext = { config, db: dbHandle.db, pool, egress, markdown, llm, blobs, log };
 
   const workerConnection = createRedisConnection(config.redisUrl, "worker");
   const producerConnection = createRedisConnection(config.redisUrl, "worker");

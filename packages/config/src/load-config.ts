@@ -137,6 +137,7 @@ const envSchema = z.object({
   CREDITS_PER_1K_TOKENS: num(1, 0),
   ACTION_TIMEOUT_MS: int(10_000, 100),
   ORBWEAVER_BOOTSTRAP_KEY: optionalStr,
+  ORBWEAVER_SECRET: optionalStr,
   BOOTSTRAP_CREDITS: int(1000, 0),
   QUEUE_PREFIX: str("orbweaver"),
   RATE_LIMIT_MAX: int(300, 1),
@@ -185,6 +186,8 @@ export type Config = {
     structuredOutput: "auto" | "json_schema" | "json_object";
   };
   bootstrap: { key: string | undefined; credits: number };
+  /** Signs file links and seals cookies in transit; generated and kept in Postgres when unset. */
+  secret: string | undefined;
   queuePrefix: string;
   limits: {
     rateLimitMax: number;
@@ -252,6 +255,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       structuredOutput: e.LLM_STRUCTURED_OUTPUT,
     },
     bootstrap: { key: e.ORBWEAVER_BOOTSTRAP_KEY, credits: e.BOOTSTRAP_CREDITS },
+    secret: e.ORBWEAVER_SECRET,
     queuePrefix: e.QUEUE_PREFIX,
     limits: {
       rateLimitMax: e.RATE_LIMIT_MAX,

@@ -37,3 +37,4 @@ export { listScrapeLogs, LOG_STATUS_JOB_STATES } from "./queries/list-scrape-log
 export type { ListScrapeLogsOptions, LogStatus } from "./queries/list-scrape-logs.ts";
 export { getUsageStats } from "./queries/get-usage-stats.ts";
 export type { UsageBucket, UsageRange } from "./queries/get-usage-stats.ts";
+export { getInstanceSecret } from "./queries/instance-secret.ts";

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** Settings every test stack starts from: its own queue prefix, quick timeouts, silent logs. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -8,6 +10,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     HOST: "127.0.0.1",
     PORT: "0",
     QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    DATA_DIR: join(tmpdir(), `orbweaver-test-${randomUUID().slice(0, 8)}`),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ALLOW_PRIVATE_NETWORK: "true",
     PAGE_TIMEOUT_MS: "6000",

@@ -5,3 +5,4 @@ export { jobs } from "./jobs.ts";
 export type { JobStatus } from "./jobs.ts";
 export { batches } from "./batches.ts";
 export { batchItems } from "./batch-items.ts";
+export { instanceSettings } from "./instance-settings.ts";

@@ -85,7 +85,7 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const found = await getBatch(deps.db, { batchId: request.params.batchId, accountId: request.account.accountId });
       if (!found) throw new AppError("NOT_FOUND", "Batch not found");
-      return presentBatch(found.batch, found.items);
+      return presentBatch(found.batch, found.items, deps.signBlob);
     },
   );
 

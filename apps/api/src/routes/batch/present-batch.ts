@@ -4,7 +4,11 @@ import { countItems, deriveBatchStatus, itemStatusOf, type BatchItemWithJob, typ
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
 /** §7.2 body: counts are integers, `items[].result` is the extracted content itself (D26). */
-export function presentBatch(batch: BatchRow, items: BatchItemWithJob[]): BatchStatusResponse {
+export function presentBatch(
+  batch: BatchRow,
+  items: BatchItemWithJob[],
+  signBlob: (ref: string | null) => string | null,
+): BatchStatusResponse {
   const counts = countItems(items.map((i) => i.job.status));
   const status = deriveBatchStatus(batch.state, counts);
   const lastFinished = items.reduce<Date | null>(
@@ -19,13 +23,13 @@ export function presentBatch(batch: BatchRow, items: BatchItemWithJob[]): BatchS
     failedCount: counts.failed,
     createdAt: batch.createdAt.toISOString(),
     finishedAt: batch.finishedAt ? iso(batch.finishedAt) : status === "completed" ? iso(lastFinished) : null,
-    items: items.map(presentItem),
+    items: items.map((i) => presentItem(i, signBlob)),
   };
   if (batch.schemaWarnings && batch.schemaWarnings.length > 0) body.schema_warnings = batch.schemaWarnings;
   return body;
 }
 
-function presentItem({ item, job }: BatchItemWithJob): BatchItem {
+function presentItem({ item, job }: BatchItemWithJob, signBlob: (ref: string | null) => string | null): BatchItem {
   const status = itemStatusOf(job.status);
   const result = job.status === "completed" ? (job.result as ScrapeResult | null) : null;
   return {
@@ -38,6 +42,6 @@ function presentItem({ item, job }: BatchItemWithJob): BatchItem {
     creditsUsed: job.creditsUsed,
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
-    screenshotUrl: result?.data[0]?.screenshotUrl ?? null,
+    screenshotUrl: signBlob(result?.data[0]?.screenshotUrl ?? null),
   };
 }

@@ -47,7 +47,7 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const row = await getJob(app.deps.db, request.params.jobId, request.account.accountId);
       if (!row || row.kind !== "scrape") throw new AppError("NOT_FOUND", "Scrape job not found");
-      return presentScrapeJob(row);
+      return presentScrapeJob(row, app.deps.signBlob);
     },
   );
 };

@@ -1,0 +1,30 @@
+import { verifyBlobSignature } from "@orbweaver/storage";
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../../errors.ts";
+
+/**
+ * Screenshots and crawled pages behind signed links (`/files/<key>?expires&signature`), outside the
+ * API prefix and without an API key: the HMAC is the credential. Tampered or expired → 403.
+ */
+export default async function filesRoutes(app: FastifyInstance) {
+  app.get<{ Params: { "*": string }; Querystring: { expires?: string; signature?: string } }>(
+    "/files/*",
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const key = request.params["*"];
+      const verdict = verifyBlobSignature({
+        key,
+        expires: request.query.expires,
+        signature: request.query.signature,
+        secret: app.deps.secret,
+      });
+      if (verdict === "expired") throw new AppError("INVALID_API_KEY", "This link has expired");
+      if (verdict === "invalid") throw new AppError("INVALID_API_KEY", "Invalid link signature");
+      const blob = await app.deps.blobs.get(key).catch(() => null);
+      if (!blob) throw new AppError("NOT_FOUND", "File not found");
+      void reply.header("content-type", blob.contentType).header("content-length", blob.size);
+      void reply.header("cache-control", "private, max-age=300");
+      return reply.send(blob.body);
+    },
+  );
+}

@@ -1,0 +1,39 @@
+import { createReadStream } from "node:fs";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { assertSafeKey, type BlobStore } from "./blob-store.ts";
+
+const TYPES: Record<string, string> = {
+  png: "image/png",
+  html: "text/html; charset=utf-8",
+  md: "text/markdown; charset=utf-8",
+  json: "application/json",
+};
+
+/** Blobs as files under `root` (DATA_DIR/blobs), written atomically (temp file + rename). */
+export function createLocalBlobStore(root: string): BlobStore {
+  const base = resolve(root);
+  const pathOf = (key: string) => {
+    assertSafeKey(key);
+    return join(base, key);
+  };
+  return {
+    async put(key, data) {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(tmp, data);
+      await rename(tmp, path);
+    },
+    async get(key) {
+      const path = pathOf(key);
+      const info = await stat(path).catch(() => null);
+      if (!info?.isFile()) return null;
+      const ext = key.split(".").pop() ?? "";
+      return { body: createReadStream(path), size: info.size, contentType: TYPES[ext] ?? "application/octet-stream" };
+    },
+    async delete(key) {
+      await rm(pathOf(key), { force: true });
+    },
+  };
+}
