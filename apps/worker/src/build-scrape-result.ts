@@ -26,7 +26,11 @@ export async function buildScrapeResult(
   }));
   let content: unknown = joinPagesMarkdown(pages);
   let aiFailed = false;
-  let usage = { inputTokens: 0, outputTokens: 0 };
+  // Tokens spent while browsing (element choices, forEach item prompts) count too.
+  const usage = {
+    inputTokens: opts.outcomes.reduce((n, o) => n + o.usage.inputTokens, 0),
+    outputTokens: opts.outcomes.reduce((n, o) => n + o.usage.outputTokens, 0),
+  };
   if (wantsExtraction(opts.request)) {
     await opts.onAiStart();
     const outcome = await extractContent({
@@ -41,7 +45,8 @@ export async function buildScrapeResult(
     });
     content = outcome.content;
     aiFailed = outcome.aiExtractionFailed;
-    usage = outcome.usage;
+    usage.inputTokens += outcome.usage.inputTokens;
+    usage.outputTokens += outcome.usage.outputTokens;
     if (aiFailed)
       ctx.log.warn(
         { reason: outcome.failureReason, calls: outcome.calls },

@@ -29,6 +29,8 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
             tag: `${jobId}.${i}.${runToken.slice(0, 8)}`,
             extractContentOnly: request.extractContentOnly,
             withMetadata: wantsExtraction(request),
+            actions: u.actions,
+            deadline: started + ctx.config.jobs.jobTimeoutMs,
             ...(request.screenshot
               ? {
                   screenshot: {

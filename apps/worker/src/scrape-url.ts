@@ -1,4 +1,12 @@
-import { capturePage, guardContext, NavigationError, openPage } from "@orbweaver/browser";
+import {
+  capturePage,
+  guardContext,
+  NavigationError,
+  openPage,
+  type ActionRunResult,
+  type BrowserActionInput,
+} from "@orbweaver/browser";
+import { forEachMarkdown, runPageActions, type Usage } from "./run-page-actions.ts";
 import type { ScrapePageResult } from "@orbweaver/contract";
 import type { PageMetadata } from "@orbweaver/extract";
 import { blobRef } from "@orbweaver/storage";
@@ -9,6 +17,8 @@ import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 export interface UrlOutcome {
   page: ScrapePageResult;
   markdown: string;
+  /** Model tokens spent on this URL itself (element choices, forEach item prompts). */
+  usage: Usage;
   /** JSON-LD, OpenGraph and microdata, read when an AI pass will use them. */
   metadata?: PageMetadata;
 }
@@ -22,6 +32,10 @@ export interface ScrapeUrlOptions {
   withMetadata: boolean;
   /** When set, a PNG of the page is stored under this blob key. */
   screenshot?: { key: string; fullPage: boolean };
+  /** Browser actions run after the load and before the capture. */
+  actions: BrowserActionInput[];
+  /** Epoch ms by which the job must end. */
+  deadline: number;
 }
 
 /**
@@ -38,6 +52,13 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failed(opts.url, `Blocked by network policy: ${refusal}`);
+    const usage = { inputTokens: 0, outputTokens: 0 };
+    let forEach: ActionRunResult["forEach"];
+    if (opts.actions.length > 0) {
+      const ran = await runPageActions(ctx, { page, actions: opts.actions, deadline: opts.deadline, usage });
+      if (!ran.ok) return failed(opts.url, ran.error, usage);
+      forEach = ran.run.forEach;
+    }
     const captured = await capturePage(page);
     const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
     const statusCode = response?.status() ?? null;
@@ -46,10 +67,13 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
       mainContentOnly: opts.extractContentOnly,
       withMetadata: opts.withMetadata,
     });
+    // With forEach, the page's content is the collected items (§6).
+    if (forEach) converted.markdown = await forEachMarkdown(ctx, { forEach, baseUrl: captured.finalUrl, usage });
     const title = captured.title || converted.title;
     const httpError = statusCode !== null && statusCode >= 400 ? `The page answered HTTP ${statusCode}` : null;
     return {
       markdown: converted.markdown,
+      usage,
       ...(converted.metadata ? { metadata: converted.metadata } : {}),
       page: {
         url: opts.url,
@@ -98,9 +122,10 @@ async function takeScreenshot(
   }
 }
 
-function failed(url: string, error: string): UrlOutcome {
+function failed(url: string, error: string, usage: Usage = { inputTokens: 0, outputTokens: 0 }): UrlOutcome {
   return {
     markdown: "",
+    usage,
     page: { url, title: "", markdownContent: "", success: false, screenshotUrl: null, error, statusCode: null },
   };
 }

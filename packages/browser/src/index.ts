@@ -5,3 +5,4 @@ export { openPage, capturePage, guardContext, NavigationError } from "./open-pag
 export type { OpenPageOptions, NavigationFailure } from "./open-page.ts";
 export * from "./net/index.ts";
 export { findBrowserPid } from "./find-browser-process.ts";
+export * from "./actions/index.ts";

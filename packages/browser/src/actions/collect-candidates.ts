@@ -1,0 +1,164 @@
+// In-page script: the visible, enabled elements a plain-English description can point at, with the
+// names a person would use for them. Runs in the browser (see page-helpers.ts for the rules).
+import type * as Helpers from "./page-helpers.ts";
+
+declare const cssPath: typeof Helpers.cssPath;
+declare const isShown: typeof Helpers.isShown;
+declare const textOf: typeof Helpers.textOf;
+
+export interface RawCandidate {
+  /** CSS path to locate the element again. */
+  path: string;
+  tag: string;
+  /** Explicit or implicit ARIA role; a label standing in for a hidden control carries the control's role. */
+  role: string;
+  /** Accessible-name-like fields, strongest signals first. */
+  name: string;
+  text: string;
+  labels: string;
+  placeholder: string;
+  title: string;
+  value: string;
+  /** id, name, class, type, rel: weak hints ("btn-accept", rel=next). */
+  attrs: string;
+  /** Labels and prose of the surrounding container ("Cookie consent: We use cookies…"). */
+  context: string;
+}
+
+/** Passed to {@link collectCandidates} as `selector` (module values do not exist in the page). */
+export const CANDIDATE_SELECTOR = [
+  "button",
+  "a[href]",
+  "input:not([type=hidden])",
+  "select",
+  "textarea",
+  "summary",
+  "label",
+  "[role]",
+  "[onclick]",
+  "[tabindex]:not([tabindex='-1'])",
+  "[contenteditable='true']",
+].join(",");
+
+export function collectCandidates(arg: { max: number; selector: string }): RawCandidate[] {
+  const interactive = new Set(
+    "button link checkbox radio switch tab menuitem menuitemcheckbox menuitemradio option combobox listbox textbox searchbox spinbutton slider treeitem".split(
+      " ",
+    ),
+  );
+  const collapse = (s: string | null | undefined, max = 120): string =>
+    (s ?? "").replace(/\s+/g, " ").trim().slice(0, max);
+  const implicitRole = (el: Element): string => {
+    const explicit = el.getAttribute("role")?.trim().split(/\s+/)[0];
+    if (explicit) return explicit;
+    const tag = el.localName;
+    if (tag === "a") return "link";
+    if (tag === "button" || tag === "summary") return "button";
+    if (tag === "select") return (el as HTMLSelectElement).multiple ? "listbox" : "combobox";
+    if (tag === "textarea" || (el as HTMLElement).isContentEditable) return "textbox";
+    if (tag === "input") {
+      const type = (el as HTMLInputElement).type;
+      if (["button", "submit", "reset", "image"].includes(type)) return "button";
+      if (type === "checkbox" || type === "radio") return type;
+      if (type === "search") return "searchbox";
+      if (type === "number") return "spinbutton";
+      if (type === "range") return "slider";
+      return "textbox";
+    }
+    return "generic";
+  };
+  const labelsOf = (el: Element): string => {
+    const ids = el.getAttribute("aria-labelledby");
+    const parts: string[] = [];
+    if (ids) for (const id of ids.split(/\s+/)) parts.push(textOf(document.getElementById(id) ?? document.body, 80));
+    const labels = (el as HTMLInputElement).labels;
+    if (labels) for (const l of Array.from(labels)) parts.push(textOf(l, 80));
+    return collapse(parts.join(" "));
+  };
+  const contextOf = (el: Element): string => {
+    const parts: string[] = [];
+    let node = el.parentElement;
+    for (let depth = 0; node && node !== document.body && depth < 6; depth++, node = node.parentElement) {
+      parts.push(
+        node.getAttribute("aria-label") ?? "",
+        node.id,
+        typeof node.className === "string" ? node.className : "",
+      );
+      const isContainer =
+        /^(dialog|form|section|nav|aside|header|footer|fieldset)$/.test(node.localName) || node.hasAttribute("role");
+      if (isContainer || depth === 5) {
+        // Prose of the container, not its other controls: "We use cookies" helps, "Reject" would mislead.
+        const prose = Array.from(node.querySelectorAll("p, h1, h2, h3, h4, h5, h6, legend")).slice(0, 3);
+        parts.push(...prose.map((p) => textOf(p, 100)));
+        break;
+      }
+    }
+    // id and class often repeat each other ("cookie-banner cookie-banner"); keep each word once.
+    return collapse([...new Set(parts.join(" ").split(/\s+/))].join(" "), 300);
+  };
+  const isEnabled = (el: Element): boolean => !el.matches(":disabled") && el.getAttribute("aria-disabled") !== "true";
+
+  const seen = new Map<Element, number>();
+  const out: Array<RawCandidate & { el: Element; dropped?: boolean }> = [];
+  const add = (el: Element, role: string): void => {
+    if (seen.has(el) || out.length >= arg.max) return;
+    const h = el as HTMLElement;
+    const labels = labelsOf(el);
+    const text = textOf(el, 120);
+    const input = el as HTMLInputElement;
+    const value = el.localName === "input" && ["button", "submit", "reset"].includes(input.type) ? input.value : "";
+    const imgAlt = el.querySelector("img[alt]")?.getAttribute("alt") ?? "";
+    const ariaLabel = el.getAttribute("aria-label") ?? "";
+    const name = collapse(ariaLabel || labels || value || (el.localName === "input" ? "" : text) || imgAlt || h.title);
+    seen.set(el, out.length);
+    out.push({
+      el,
+      path: cssPath(el),
+      tag: el.localName,
+      role,
+      name,
+      text,
+      labels,
+      placeholder: collapse(el.getAttribute("placeholder")),
+      title: collapse(h.title),
+      value: collapse(value),
+      attrs: collapse(["id", "name", "class", "type", "rel"].map((a) => el.getAttribute(a) ?? "").join(" ")),
+      context: contextOf(el),
+    });
+  };
+
+  for (const el of Array.from(document.querySelectorAll(arg.selector))) {
+    if (!isEnabled(el)) continue;
+    if (el.localName === "label") {
+      // A label only counts when its control is hidden (custom checkboxes): then it is what gets clicked.
+      const control = (el as HTMLLabelElement).control;
+      if (!control || isShown(control) || !isEnabled(control) || !isShown(el)) continue;
+      add(el, implicitRole(control));
+      continue;
+    }
+    if (!isShown(el)) continue;
+    const role = implicitRole(el);
+    if (interactive.has(role)) add(el, role);
+    // Landmarks and lists are not targets unless scripted (onclick / focusable).
+    else if (el.hasAttribute("onclick") || el.hasAttribute("tabindex") || el.localName === "summary")
+      add(el, "generic");
+  }
+  // Clickable-looking boxes without markup semantics (div with a JS listener and cursor:pointer).
+  for (const el of Array.from(document.querySelectorAll("div, span, li, img, i, svg"))) {
+    if (out.length >= arg.max) break;
+    if (seen.has(el) || getComputedStyle(el).cursor !== "pointer") continue;
+    const parent = el.parentElement;
+    if (parent && getComputedStyle(parent).cursor === "pointer") continue;
+    if (el.closest("a[href], button") || !isShown(el) || !textOf(el, 1)) continue;
+    add(el, "generic");
+  }
+  // An element wrapping another with the same text (a > button, div[onclick] > a) is one target.
+  for (const c of out) {
+    for (let p = c.el.parentElement; p; p = p.parentElement) {
+      const i = seen.get(p);
+      const outer = i === undefined ? undefined : out[i];
+      if (outer && outer.text === c.text) outer.dropped = true;
+    }
+  }
+  return out.filter((c) => !c.dropped).map(({ el: _el, dropped: _d, ...rest }) => rest);
+}

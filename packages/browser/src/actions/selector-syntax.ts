@@ -1,0 +1,39 @@
+// Telling CSS, XPath and plain English apart. Clients put descriptions in `value` and selectors in
+// `selector`, but both get mixed up in practice ("type" with selector "the search box", forEach
+// `value: "article.card"`), so each field is interpreted by its shape.
+
+/** `//a`, `(//a)[2]`, `./x`, `..`, or an explicit `xpath=` prefix. */
+export function isXPath(selector: string): boolean {
+  const s = selector.trim();
+  return /^xpath=/.test(s) || s.startsWith("/") || s.startsWith("./") || s.startsWith("..") || /^\(\s*\.?\//.test(s);
+}
+
+/** Playwright selector string for a CSS or XPath selector. */
+export function toPlaywrightSelector(selector: string): string {
+  const s = selector.trim();
+  if (/^xpath=/.test(s)) return s;
+  // Playwright only auto-detects XPath starting with "//" or "..", not "(//a)[1]" or "./a".
+  if (isXPath(s)) return `xpath=${s}`;
+  return s;
+}
+
+// Single bare words that are element names, so "button" or "select" stay selectors.
+const TAG_NAMES = new Set(
+  "a abbr article aside b button dd details dialog div dl dt fieldset figure footer form h1 h2 h3 h4 h5 h6 header iframe img input label legend li main nav ol option p section select span summary table tbody td textarea th thead tr ul".split(
+    " ",
+  ),
+);
+
+/** Unmistakably a selector: XPath, starts with # . [ *, or tag followed by . # [ : > */
+export function looksLikeSelector(value: string): boolean {
+  const s = value.trim();
+  if (isXPath(s) || /^[#.[*]/.test(s)) return true;
+  if (/^[a-z][a-z0-9-]*(\s*[.#[:>~+]|$)/i.test(s) && !/\s[a-z]+\s[a-z]+/i.test(s.replace(/\[.*?\]|\(.*?\)/g, "")))
+    return /[.#[:>~+]/.test(s) || TAG_NAMES.has(s.toLowerCase());
+  return false;
+}
+
+/** Reads as words rather than a selector: "the search box", "Accept all button", "Search". */
+export function looksLikeDescription(value: string): boolean {
+  return !looksLikeSelector(value) && /[a-z]/i.test(value) && !/[>[\]#=]/.test(value);
+}

@@ -1,0 +1,147 @@
+// Page-level watchers used around actions: unattended-safety guards, navigation tracking and a
+// "quiet" detector (no DOM mutations and no pending requests) that replaces fixed sleeps.
+import type { Dialog, Download, Frame, Page, Request } from "playwright-core";
+import { evaluateInPage } from "./evaluate-script.ts";
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/**
+ * Dismisses dialogs (accepting beforeunload, which would otherwise block going back), closes
+ * pop-ups and cancels downloads. Safe next to the pool's own guards; returns a disposer.
+ */
+export function guardPage(page: Page): () => void {
+  const onDialog = (d: Dialog): void =>
+    void (d.type() === "beforeunload" ? d.accept() : d.dismiss()).catch(() => undefined);
+  const onPopup = (p: Page): void => void p.close().catch(() => undefined);
+  const onDownload = (d: Download): void => void d.cancel().catch(() => undefined);
+  page.on("dialog", onDialog);
+  page.on("popup", onPopup);
+  page.on("download", onDownload);
+  return () => {
+    page.off("dialog", onDialog);
+    page.off("popup", onPopup);
+    page.off("download", onDownload);
+  };
+}
+
+/** Time a script-initiated navigation (form submit, location.href in a handler) gets to start. */
+const NAVIGATION_GRACE_MS = 120;
+/** A navigation response that has not committed this long after finishing was a download or 204. */
+const UNCOMMITTED_MS = 500;
+
+export interface NavigationWatch {
+  /** Waits for a navigation started since the watch began to load; true if the main frame navigated. */
+  settle(timeoutMs: number): Promise<boolean>;
+  stop(): void;
+}
+
+/** Start before an action that may navigate, `settle()` after it. */
+export function watchNavigation(page: Page): NavigationWatch {
+  let request: Request | undefined;
+  let committed = false;
+  let failed = false;
+  let finishedAt = 0;
+  const main = (r: Request): boolean => r.isNavigationRequest() && r.frame() === page.mainFrame();
+  const onRequest = (r: Request): void => {
+    if (!main(r)) return;
+    request = r;
+    failed = false;
+    finishedAt = 0;
+  };
+  const onNavigated = (f: Frame): void => {
+    if (f === page.mainFrame() && request) committed = true;
+  };
+  const onFailed = (r: Request): void => {
+    if (r === request) failed = true;
+  };
+  const onFinished = (r: Request): void => {
+    if (r === request) finishedAt = Date.now();
+  };
+  page.on("request", onRequest);
+  page.on("framenavigated", onNavigated);
+  page.on("requestfailed", onFailed);
+  page.on("requestfinished", onFinished);
+  const stop = (): void => {
+    page.off("request", onRequest);
+    page.off("framenavigated", onNavigated);
+    page.off("requestfailed", onFailed);
+    page.off("requestfinished", onFinished);
+  };
+  return {
+    stop,
+    async settle(timeoutMs) {
+      try {
+        await sleep(NAVIGATION_GRACE_MS);
+        if (!request) return committed;
+        const until = Date.now() + timeoutMs;
+        while (!committed && !failed && Date.now() < until) {
+          if (finishedAt && Date.now() - finishedAt > UNCOMMITTED_MS) break;
+          await sleep(50);
+        }
+        if (!committed) return false;
+        // Slow pages are not fatal here: the next action waits for its own element anyway.
+        await page.waitForLoadState("load", { timeout: Math.max(1, until - Date.now()) }).catch(() => undefined);
+        return true;
+      } finally {
+        stop();
+      }
+    },
+  };
+}
+
+/** In-page: milliseconds since the last DOM mutation (installs the observer on first call → 0). */
+export function sinceLastMutation(): number {
+  const w = window as unknown as { __orbweaverMutatedAt?: number };
+  if (w.__orbweaverMutatedAt === undefined) {
+    w.__orbweaverMutatedAt = performance.now();
+    new MutationObserver(() => {
+      w.__orbweaverMutatedAt = performance.now();
+    }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    return 0;
+  }
+  return performance.now() - w.__orbweaverMutatedAt;
+}
+
+// Streams never go quiet; they must not hold the page "busy".
+const IGNORED_TYPES = new Set(["websocket", "eventsource", "media", "manifest"]);
+const DEFAULT_QUIET_MS = 400;
+
+export interface QuietWatch {
+  /** Resolves once the page was quiet for `quietMs` (default 400), or after `maxMs` at the latest. */
+  wait(maxMs: number, quietMs?: number): Promise<void>;
+  stop(): void;
+}
+
+/** Start before an action (so its mutations count), wait after it. */
+export async function watchQuiet(page: Page): Promise<QuietWatch> {
+  const inflight = new Set<Request>();
+  const onRequest = (r: Request): void => {
+    if (!IGNORED_TYPES.has(r.resourceType())) inflight.add(r);
+  };
+  const onDone = (r: Request): void => void inflight.delete(r);
+  page.on("request", onRequest);
+  page.on("requestfinished", onDone);
+  page.on("requestfailed", onDone);
+  await evaluateInPage(page, sinceLastMutation, undefined).catch(() => 0);
+  const stop = (): void => {
+    page.off("request", onRequest);
+    page.off("requestfinished", onDone);
+    page.off("requestfailed", onDone);
+  };
+  return {
+    stop,
+    async wait(maxMs, quietMs = DEFAULT_QUIET_MS) {
+      const until = Date.now() + maxMs;
+      try {
+        while (Date.now() < until) {
+          // A navigation replaces the document: the fresh observer reports 0 and we keep waiting.
+          const since = await evaluateInPage(page, sinceLastMutation, undefined).catch(() => 0);
+          if (since >= quietMs && inflight.size === 0) return;
+          await sleep(Math.min(100, until - Date.now()));
+        }
+      } finally {
+        stop();
+      }
+    },
+  };
+}

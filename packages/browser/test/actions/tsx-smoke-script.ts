@@ -1,0 +1,56 @@
+// Run by tsx-smoke.test.ts under tsx, the production loader: tsx (esbuild keepNames) rewrites
+// functions in ways vitest does not, which only shows once in-page scripts reach Chromium.
+import { runActions } from "../../src/actions/index.ts";
+import { startActionEnv, stopActionEnv } from "./action-fixtures.ts";
+
+const env = await startActionEnv();
+try {
+  const ctx = { actionTimeoutMs: 5000 };
+  const form = await env.open("/form");
+  await runActions(
+    form,
+    [
+      { type: "click", value: "Accept cookies" },
+      { type: "type", selector: "the search box", value: "bottle" },
+      { type: "check", value: "In stock only checkbox" },
+      { type: "select", selector: "#category", value: "Bottles" },
+      { type: "scroll", to: "50%" },
+      { type: "click", value: "Search button" },
+    ],
+    ctx,
+  );
+  const news = await env.open("/news");
+  const inline = await runActions(
+    news,
+    [
+      {
+        type: "forEach",
+        observe: "news stories",
+        mode: "inline",
+        maxItems: 13,
+        pagination: { nextSelector: "Next page link" },
+      },
+    ],
+    ctx,
+  );
+  const faq = await env.open("/faq");
+  const click = await runActions(faq, [{ type: "forEach", observe: "FAQ questions", maxItems: 2 }], ctx);
+  const navigate = await runActions(
+    await env.open("/news"),
+    [{ type: "forEach", selector: "article.story", mode: "navigate", maxItems: 1, waitAfterClick: 0 }],
+    ctx,
+  );
+  process.stdout.write(
+    JSON.stringify({
+      search: form.url(),
+      inline: inline.forEach?.items.length,
+      click: click.forEach?.items.map((i) => i.text),
+      navigate: navigate.forEach?.items.map((i) => i.url),
+      errors: [inline, click, navigate].flatMap(
+        (r) => r.forEach?.items.filter((i) => i.error).map((i) => i.error) ?? [],
+      ),
+    }),
+  );
+} finally {
+  await stopActionEnv(env);
+}
