@@ -8,3 +8,5 @@ export {
 } from "./scrape-queue.ts";
 export type { ScrapeJobData, ScrapeQueueOptions } from "./scrape-queue.ts";
 export { dispatchBatch } from "./dispatch-batch.ts";
+export { createJobSecretsStore } from "./job-secrets.ts";
+export type { JobSecretsStore } from "./job-secrets.ts";
