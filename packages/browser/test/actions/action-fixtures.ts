@@ -1,6 +1,6 @@
 // Shared setup for browser-action tests: one Chromium and one fixture site per test file.
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { startFixtureSite, type FixtureSite } from "../../../testkit/src/index.ts";
+import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import type { ActionContext } from "../../src/actions/index.ts";
 
 export interface ActionEnv {

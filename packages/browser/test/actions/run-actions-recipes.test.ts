@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { LOAD_MORE_MAX } from "../../../testkit/src/index.ts";
+import { LOAD_MORE_MAX } from "@orbweaver/testkit";
 import { runActions } from "../../src/actions/index.ts";
 import { ctx, startActionEnv, stopActionEnv, type ActionEnv } from "./action-fixtures.ts";
 

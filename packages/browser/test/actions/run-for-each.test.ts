@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FAQ, TEAM } from "../../../testkit/src/fixture/interactive-pages.ts";
-import { NEWS_PAGE_SIZE, newsArticle } from "../../../testkit/src/index.ts";
+import { NEWS_PAGE_SIZE, newsArticle } from "@orbweaver/testkit";
 import { ActionError, runActions, type ElementChooser, type ForEachResult } from "../../src/actions/index.ts";
 import { ctx, startActionEnv, stopActionEnv, type ActionEnv } from "./action-fixtures.ts";
 
