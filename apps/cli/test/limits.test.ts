@@ -119,3 +119,50 @@ describe("queue outage", () => {
     expect((await call(`${stack.origin}/ready`)).status).toBe(503);
   });
 });
+
+describe("Idempotency-Key", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false, env: { MAX_PENDING_SCRAPE_JOBS: "50" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("returns the same job for the same key, also under concurrency, and charges once", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const body = { urls: [{ url: site.url("/") }] };
+    const headers = { "idempotency-key": "order-42" };
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => call<{ jobId: string }>(`${stack.api}/scrape`, { key, body, headers })),
+    );
+    expect(results.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(results.map((r) => r.body.jobId)).size).toBe(1);
+    const again = await call<{ jobId: string }>(`${stack.api}/scrape`, { key, body, headers });
+    expect(again.body.jobId).toBe(results[0]!.body.jobId);
+    const other = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body,
+      headers: { "idempotency-key": "order-43" },
+    });
+    expect(other.body.jobId).not.toBe(results[0]!.body.jobId);
+    expect(await getBalance(stack.db, accountId)).toBe(96);
+
+    const stranger = await stack.createKey(10);
+    const theirs = await call<{ jobId: string }>(`${stack.api}/scrape`, { key: stranger.key, body, headers });
+    expect(theirs.body.jobId).not.toBe(results[0]!.body.jobId);
+
+    const batchHeaders = { "idempotency-key": "batch-1" };
+    const b1 = await call<{ batchId: string; total: number }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/")] },
+      headers: batchHeaders,
+    });
+    const b2 = await call<{ batchId: string; total: number }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/")] },
+      headers: batchHeaders,
+    });
+    expect(b2.body).toMatchObject({ batchId: b1.body.batchId, total: 1 });
+  });
+});

@@ -14,6 +14,7 @@ import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
+import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { presentBatch } from "./present-batch.ts";
 import { submitBatch } from "./submit-batch.ts";
 
@@ -36,10 +37,24 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/batch/scrape",
     { schema: { tags: ["batch"], body: BatchScrapeRequest, response: { 202: BatchSubmitResponse, ...errors } } },
     async (request, reply) => {
-      const { batchId, total, schemaWarnings } = await submitBatch(deps, {
-        accountId: request.account.accountId,
-        body: request.body,
-        log: request.log,
+      const {
+        id: batchId,
+        total,
+        schemaWarnings,
+      } = await withIdempotency(deps, request, {
+        kind: "batch",
+        create: async () => {
+          const created = await submitBatch(deps, {
+            accountId: request.account.accountId,
+            body: request.body,
+            log: request.log,
+          });
+          return { id: created.batchId, total: created.total, schemaWarnings: created.schemaWarnings };
+        },
+        existing: async (id) => {
+          const found = await getBatch(deps.db, { batchId: id, accountId: request.account.accountId });
+          return { id, total: found?.batch.total ?? 0, schemaWarnings: found?.batch.schemaWarnings ?? [] };
+        },
       });
       void reply.header("location", `${prefix}/batch/scrape/${batchId}`);
       return reply.status(202).send({

@@ -8,6 +8,7 @@ import {
 import { getJob } from "@orbweaver/db";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
+import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
 import { submitScrape } from "./submit-scrape.ts";
 
@@ -26,10 +27,20 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/scrape",
     { schema: { tags: ["scrape"], body: ScrapeRequest, response: { 202: ScrapeSubmitResponse, ...errors } } },
     async (request, reply) => {
-      const { jobId, schemaWarnings } = await submitScrape(app.deps, {
-        accountId: request.account.accountId,
-        body: request.body,
-        log: request.log,
+      const { id: jobId, schemaWarnings } = await withIdempotency(app.deps, request, {
+        kind: "scrape",
+        create: async () => {
+          const created = await submitScrape(app.deps, {
+            accountId: request.account.accountId,
+            body: request.body,
+            log: request.log,
+          });
+          return { id: created.jobId, schemaWarnings: created.schemaWarnings };
+        },
+        existing: async (id) => {
+          const row = await getJob(app.deps.db, id, request.account.accountId);
+          return { id, schemaWarnings: row?.schemaWarnings ?? [] };
+        },
       });
       void reply.header("location", `${app.deps.config.apiPrefix}/scrape/${jobId}`);
       return reply.status(202).send({
