@@ -9,6 +9,7 @@ import errorHandler from "./plugins/error-handler.ts";
 import jsonBody from "./plugins/json-body.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
 import batchRoutes from "./routes/batch/index.ts";
+import crawlRoutes from "./routes/crawl/index.ts";
 import filesRoutes from "./routes/files/index.ts";
 import healthRoutes from "./routes/health/index.ts";
 import logsRoutes from "./routes/logs/index.ts";
@@ -58,6 +59,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       await api.register(authPlugin);
       await api.register(scrapeRoutes);
       await api.register(batchRoutes);
+      await api.register(crawlRoutes);
       await api.register(logsRoutes);
       await api.register(usageRoutes);
     },

@@ -1,7 +1,9 @@
 import type { Config } from "@orbweaver/config";
 import type { BlobStore } from "@orbweaver/storage";
 import type { Db } from "@orbweaver/db";
-import type { ScrapeJobData } from "@orbweaver/queue";
+import type { JobSecretsStore, ScrapeJobData } from "@orbweaver/queue";
+import type { CrawlJobData } from "@orbweaver/queue";
+import type { Llm } from "@orbweaver/extract";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { UrlChecker } from "./url-checker.ts";
@@ -13,12 +15,19 @@ export interface ApiDeps {
   /** Producer connection: fails fast. */
   redis: Redis;
   scrapeQueue: Queue<ScrapeJobData>;
+  crawlQueue: Queue<CrawlJobData>;
+  /** The model for synchronous re-extraction of one crawled page; null when none is configured. */
+  llm: Llm | null;
   checkUrl: UrlChecker;
   blobs: BlobStore;
   /** Turns a stored `blob:<key>` reference into a signed link (anything else passes through). */
   signBlob(ref: string | null | undefined): string | null;
   /** HMAC secret of file links. */
   secret: string;
+  /** Sealed per-job secrets (cookies) for the workers; never stored. */
+  secrets: JobSecretsStore;
+  /** Countries the configured upstream proxies serve (`useProxy`). */
+  proxies: { configured: boolean; supports(country: string | undefined): boolean };
   /** Readiness probe of Postgres. */
   pingDb(): Promise<void>;
 }

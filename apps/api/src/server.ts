@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { createDb, getInstanceSecret } from "@orbweaver/db";
 import { createLocalBlobStore } from "@orbweaver/storage";
 import { blobSigner } from "./use-cases/blob-signer.ts";
-import { createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
+import { createCrawlQueue, createJobSecretsStore, createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
+import { createLlm } from "@orbweaver/extract";
+import { proxyCountries } from "./use-cases/check-request-options.ts";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { ensureBootstrapAccount } from "./bootstrap-account.ts";
@@ -18,6 +20,19 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     prefix: config.queuePrefix,
     attempts: config.jobs.attempts,
   });
+  const crawlQueue = createCrawlQueue({
+    connection: redis,
+    prefix: config.queuePrefix,
+    attempts: config.jobs.attempts,
+  });
+  const llm = createLlm({
+    baseUrl: config.llm.baseUrl,
+    apiKey: config.llm.apiKey,
+    model: config.llm.model,
+    timeoutMs: config.llm.timeoutMs,
+    structuredOutput: config.llm.structuredOutput,
+    maxRetries: 1,
+  });
   const secret = await getInstanceSecret(dbHandle.db, config.secret);
   const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
   const app = await buildApp({
@@ -25,9 +40,13 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     db: dbHandle.db,
     redis,
     scrapeQueue,
+    crawlQueue,
+    llm,
     checkUrl: (url) => checkTargetUrl(url, config.network),
     blobs,
     secret,
+    secrets: createJobSecretsStore({ redis, prefix: config.queuePrefix, secret }),
+    proxies: proxyCountries(config.proxyPool),
     signBlob: blobSigner({ publicUrl: config.publicUrl, secret }),
     pingDb: async () => {
       await dbHandle.pool.query("select 1");
@@ -35,6 +54,7 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
   });
   app.addHook("onClose", async () => {
     await scrapeQueue.close();
+    await crawlQueue.close();
     redis.disconnect();
     await dbHandle.close();
   });

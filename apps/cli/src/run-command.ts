@@ -1,6 +1,14 @@
 import { parseArgs } from "node:util";
 import type { Config } from "@orbweaver/config";
-import { addCredits, createAccount, createDb, ensureDatabase, revokeApiKey, runMigrations } from "@orbweaver/db";
+import {
+  addCredits,
+  createAccount,
+  createDb,
+  ensureDatabase,
+  ensureWebhookSecret,
+  revokeApiKey,
+  runMigrations,
+} from "@orbweaver/db";
 
 const USAGE = `Usage:
   orbweaver start [--role all|api|worker]
@@ -8,6 +16,7 @@ const USAGE = `Usage:
   orbweaver keys create --name NAME --credits N [--json]
   orbweaver keys revoke (--key KEY | --id KEY_ID)
   orbweaver credits add --account ACCOUNT_ID --credits N
+  orbweaver webhooks secret --account ACCOUNT_ID [--json]
 `;
 
 class UsageError extends Error {}
@@ -33,7 +42,8 @@ export async function runCommand(config: Config, argv: string[]): Promise<number
       out("migrations applied");
       return 0;
     }
-    if (command === "keys" || command === "credits") return await withDb(config, (db) => adminCommand(db, argv));
+    if (command === "keys" || command === "credits" || command === "webhooks")
+      return await withDb(config, (db) => adminCommand(db, argv));
     throw new UsageError(
       command ? `unknown command "${[command, sub].filter(Boolean).join(" ")}"` : "no command given",
     );
@@ -104,6 +114,20 @@ async function adminCommand(db: ReturnType<typeof createDb>["db"], argv: string[
       return 1;
     }
     out(`balance: ${balance}`);
+    return 0;
+  }
+  if (command === "webhooks" && sub === "secret") {
+    if (!values.account) throw new UsageError("--account is required");
+    const secret = await ensureWebhookSecret(db, values.account).catch((err: { cause?: { code?: string } }) => {
+      if (err.cause?.code === "22P02") return null;
+      throw err;
+    });
+    if (secret === null) {
+      process.stderr.write("unknown account\n");
+      return 1;
+    }
+    if (values.json) out(JSON.stringify({ accountId: values.account, secret }));
+    else out(`Webhook secret (verifies X-Spidra-Signature: sha256=HMAC-SHA256 of the raw body): ${secret}`);
     return 0;
   }
   throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(" ")}"`);

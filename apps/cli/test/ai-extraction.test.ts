@@ -1,4 +1,11 @@
-import { PRODUCTS, startFixtureSite, startOpenAIServer, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
+import {
+  PRODUCTS,
+  startFixtureSite,
+  startOpenAIServer,
+  waitFor,
+  type FixtureSite,
+  type OpenAIServer,
+} from "@orbweaver/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { call, pollScrape, type PollBody } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
@@ -88,6 +95,26 @@ describe("§5.3: prompt, output and schema", () => {
     );
     // 2 credits for the URL and 1 credit per 1,000 tokens.
     expect(before - after).toBeCloseTo(4, 5);
+  });
+
+  it('says "Processing content with AI..." in progress while the model works', async () => {
+    model.enqueue({ delayMs: 2500, then: { content: { ok: true } } });
+    const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body: { urls: [product()], prompt: "Extract" },
+    });
+    const seen = await waitFor(
+      async () => {
+        const res = await call<PollBody>(`${stack.api}/scrape/${submit.body.jobId}`, { key });
+        return res.body.progress?.message === "Processing content with AI..." ? res.body : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    expect(seen.status).toBe("active");
+    expect(seen.progress!.progress).toBeGreaterThan(0);
+    expect(seen.progress!.progress).toBeLessThan(1);
+    const { final } = await pollScrape(stack.api, key, submit.body.jobId);
+    expect(final.result!.content).toEqual({ ok: true });
   });
 
   it.each(["markdown", "text", "table"])('a prompt with output "%s" answers a string', async (output) => {

@@ -23,28 +23,31 @@ afterAll(async () => {
   await canary?.close();
 });
 
-async function scrape(path: string) {
-  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
-    key,
-    body: { urls: [{ url: site.url(path) }] },
-  });
+/** `browser` forces Chromium (an action), where a static page would otherwise be fetched over HTTP. */
+async function scrape(path: string, browser = false) {
+  const url = { url: site.url(path), ...(browser ? { actions: [{ type: "wait", duration: 10 }] } : {}) };
+  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, { key, body: { urls: [url] } });
   expect(submit.status).toBe(202);
   return (await pollScrape(stack.api, key, submit.body.jobId, 60_000)).final;
 }
 
 describe("SSRF guard inside the browser", () => {
   it.each(["301", "302", "307"])("refuses a %s redirect to a private address and reports it", async (status) => {
-    const final = await scrape(`/redirect?status=${status}&to=${encodeURIComponent(canary.url("/secret"))}`);
-    expect(final.status).toBe("failed");
-    expect(final.error).toContain("Blocked by network policy");
+    for (const browser of [false, true]) {
+      const final = await scrape(`/redirect?status=${status}&to=${encodeURIComponent(canary.url("/secret"))}`, browser);
+      expect(final.status).toBe("failed");
+      expect(final.error).toContain("Blocked by network policy");
+    }
     expect(canary.hits()).toBe(0);
   });
 
   it("refuses meta-refresh and script redirects and subresources, keeping the page itself", async () => {
     const to = encodeURIComponent(canary.url("/secret"));
     for (const path of [`/meta-redirect?to=${to}`, `/js-redirect?to=${to}`, `/subresource?to=${to}`]) {
-      const final = await scrape(path);
-      expect(["completed", "failed"]).toContain(final.status);
+      for (const browser of [false, true]) {
+        const final = await scrape(path, browser);
+        expect(["completed", "failed"]).toContain(final.status);
+      }
     }
     expect(canary.hits()).toBe(0);
   });
@@ -52,15 +55,16 @@ describe("SSRF guard inside the browser", () => {
 
 describe("browser crashes", () => {
   it("relaunches Chromium after it is killed between jobs", async () => {
-    await scrape("/");
+    const first = await scrape("/", true);
+    expect(first.status, JSON.stringify(first)).toBe("completed");
     const pool = stack.workers[0]!.pool;
     const pid = await pool.pid();
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, "SIGKILL");
     await waitFor(async () => (await pool.pid()) === undefined, { timeoutMs: 5000 });
-    const final = await scrape("/product/2");
+    const final = await scrape("/product/2", true);
     expect(final.status).toBe("completed");
-    const relaunched = await pool.pid();
+    const relaunched = await waitFor(() => pool.pid(), { timeoutMs: 5000 }).catch(() => undefined);
     expect(relaunched).toBeGreaterThan(0);
     expect(relaunched).not.toBe(pid);
   });
@@ -68,7 +72,7 @@ describe("browser crashes", () => {
   it("retries a job whose Chromium died mid-page and completes it", async () => {
     const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
       key,
-      body: { urls: [{ url: site.url("/slow?ms=3000") }] },
+      body: { urls: [{ url: site.url("/slow?ms=3000"), actions: [{ type: "wait", duration: 10 }] }] },
     });
     const pool = stack.workers[0]!.pool;
     await waitFor(

@@ -2,6 +2,7 @@ import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract"
 import { buildScrapeResult, wantsExtraction } from "./build-scrape-result.ts";
 import { finishJob, markJobDelayed, startJobAttempt, updateJobProgress, type JobRow } from "@orbweaver/db";
 import { UnrecoverableError, type Job } from "bullmq";
+import type { SealedCookies } from "./job-cookies.ts";
 import { scrapeUrl } from "./scrape-url.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
@@ -18,6 +19,8 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
   const log = ctx.log.child({ jobId, attempt: row.attempts });
   const request = row.request as NormalizedScrapeRequest;
   const started = Date.now();
+  // Sealed by the gateway, never stored; gone for good once the job ends.
+  const cookies = await ctx.secrets.get<SealedCookies>(jobId).catch(() => undefined);
 
   try {
     await updateJobProgress(ctx.db, { jobId, runToken, progress: { message: "Loading pages", progress: 0.2 } });
@@ -31,6 +34,10 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
             withMetadata: wantsExtraction(request),
             actions: u.actions,
             deadline: started + ctx.config.jobs.jobTimeoutMs,
+            index: i,
+            scrapeMode: request.scrapeMode ?? "default",
+            cookies,
+            ...(request.useProxy ? { proxy: { country: request.proxyCountry } } : {}),
             ...(request.screenshot
               ? {
                   screenshot: {

@@ -1,5 +1,18 @@
-import { finishJob, getJob, listBatchesAwaitingDispatch, listStaleUnfinishedJobs, type Db } from "@orbweaver/db";
-import { dispatchBatch, enqueueScrapeJob, type ScrapeJobData } from "@orbweaver/queue";
+import {
+  finishCrawl,
+  finishJob,
+  getJob,
+  listBatchesAwaitingDispatch,
+  listStaleUnfinishedJobs,
+  type Db,
+} from "@orbweaver/db";
+import {
+  dispatchBatch,
+  enqueueCrawlJob,
+  enqueueScrapeJob,
+  type CrawlJobData,
+  type ScrapeJobData,
+} from "@orbweaver/queue";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -8,6 +21,8 @@ import type { Logger } from "pino";
 export interface ReconcilerOptions {
   db: Db;
   queue: Queue<ScrapeJobData>;
+  /** Crawls (jobs of kind `crawl`) are re-dispatched here; their frontier resumes where it was. */
+  crawlQueue?: Queue<CrawlJobData>;
   redis: Redis;
   log: Logger;
   intervalMs: number;
@@ -29,11 +44,15 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
     if (locked !== "OK") return 0;
     let redispatched = 0;
     for (const candidate of await listStaleUnfinishedJobs(opts.db, { staleMs: opts.staleMs })) {
+      const row = await getJob(opts.db, candidate.id);
+      if (!row) continue;
+      if (row.kind === "crawl") {
+        if (opts.crawlQueue && (await reconcileCrawl(opts, opts.crawlQueue, row))) redispatched += 1;
+        continue;
+      }
       const bullJob = await opts.queue.getJob(candidate.id);
       const state = bullJob ? await bullJob.getState() : "missing";
       if (["active", "waiting", "delayed", "prioritized", "waiting-children"].includes(state)) continue;
-      const row = await getJob(opts.db, candidate.id);
-      if (!row) continue;
       if (row.attempts >= opts.maxAttempts) {
         await finishJob(opts.db, {
           jobId: row.id,
@@ -60,4 +79,32 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
   }, opts.intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer), runOnce };
+}
+
+const LIVE_STATES = ["active", "waiting", "delayed", "prioritized", "waiting-children"];
+
+/** A crawl the queue lost is dispatched again (its frontier is in Postgres), or failed once its attempts are used up. */
+async function reconcileCrawl(
+  opts: ReconcilerOptions,
+  queue: Queue<CrawlJobData>,
+  row: { id: string; attempts: number },
+): Promise<boolean> {
+  const bullJob = await queue.getJob(row.id);
+  const state = bullJob ? await bullJob.getState() : "missing";
+  if (LIVE_STATES.includes(state)) return false;
+  if (row.attempts >= opts.maxAttempts) {
+    await finishCrawl(opts.db, {
+      crawlId: row.id,
+      runToken: null,
+      status: "failed",
+      error: `The crawl was interrupted ${row.attempts} times and was given up`,
+      creditsPer1kTokens: 0,
+    });
+    opts.log.warn({ crawlId: row.id, attempts: row.attempts }, "gave up an interrupted crawl");
+    return false;
+  }
+  await bullJob?.remove().catch(() => undefined);
+  await enqueueCrawlJob(queue, row.id);
+  opts.log.warn({ crawlId: row.id, queueState: state }, "re-dispatched a crawl the queue had lost");
+  return true;
 }

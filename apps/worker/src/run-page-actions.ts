@@ -3,10 +3,7 @@ import { chooseOption, extractContent } from "@orbweaver/extract";
 import type { Page } from "playwright-core";
 import type { WorkerContext } from "./worker-context.ts";
 
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-}
+import type { Usage } from "./url-outcome.ts";
 
 /**
  * Runs a URL's browser actions; plain-English targets the deterministic matcher cannot settle are

@@ -1,32 +1,30 @@
 import {
+  BrowserDisconnectedError,
   capturePage,
+  raceDisconnect,
   guardContext,
   NavigationError,
   openPage,
   type ActionRunResult,
   type BrowserActionInput,
 } from "@orbweaver/browser";
-import { forEachMarkdown, runPageActions, type Usage } from "./run-page-actions.ts";
-import type { ScrapePageResult } from "@orbweaver/contract";
-import type { PageMetadata } from "@orbweaver/extract";
 import { blobRef } from "@orbweaver/storage";
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { applyCookies, cookieHeaderFor, type SealedCookies } from "./job-cookies.ts";
+import { judgePage } from "./judge-page.ts";
+import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
+import { scrapeWithFetch } from "./scrape-with-fetch.ts";
+import { failedOutcome, type UrlOutcome } from "./url-outcome.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
-/** One URL's outcome: the public per-URL record plus what the job needs to decide and bill. */
-export interface UrlOutcome {
-  page: ScrapePageResult;
-  markdown: string;
-  /** Model tokens spent on this URL itself (element choices, forEach item prompts). */
-  usage: Usage;
-  /** JSON-LD, OpenGraph and microdata, read when an AI pass will use them. */
-  metadata?: PageMetadata;
-}
+export type { UrlOutcome } from "./url-outcome.ts";
 
 /** Options for {@link scrapeUrl}. */
 export interface ScrapeUrlOptions {
   url: string;
-  /** Egress-proxy tag of this URL's browser context. */
+  /** Position of the URL in the request (per-URL cookies). */
+  index: number;
+  /** Egress-proxy tag of this URL's traffic. */
   tag: string;
   extractContentOnly: boolean;
   withMetadata: boolean;
@@ -36,27 +34,66 @@ export interface ScrapeUrlOptions {
   actions: BrowserActionInput[];
   /** Epoch ms by which the job must end. */
   deadline: number;
+  scrapeMode: "default" | "fast";
+  /** Route through an upstream proxy of this country (`global`/undefined: any). */
+  proxy?: { country: string | undefined };
+  cookies: SealedCookies | undefined;
 }
 
 /**
- * Loads one URL in its own browser context and converts it to Markdown. A browser crash is thrown as
- * transient (the job is retried); every other failure is this URL's `success: false`.
+ * Scrapes one URL: over plain HTTP in `fast` mode, or for a plainly static page when nothing needs a
+ * browser; otherwise in its own browser context. A browser crash is thrown as transient (the job is
+ * retried); every other failure is this URL's `success: false` with the reason.
  */
 export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Promise<UrlOutcome> {
+  if (opts.proxy && !ctx.proxies.assign(opts.tag, opts.proxy.country)) {
+    return failedOutcome(opts.url, `No proxy is available for country "${opts.proxy.country ?? "global"}"`);
+  }
+  try {
+    const httpFirst = opts.scrapeMode === "fast" || (opts.actions.length === 0 && !opts.screenshot);
+    if (httpFirst) {
+      const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
+      const fetched = await scrapeWithFetch(ctx, { ...opts, final: opts.scrapeMode === "fast", cookieHeader });
+      if (fetched) return fetched;
+    }
+    return await scrapeWithBrowser(ctx, opts);
+  } finally {
+    ctx.egress.forget(opts.tag);
+    ctx.proxies.release(opts.tag);
+  }
+}
+
+async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions): Promise<UrlOutcome> {
   const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
   guardContext(context);
   try {
+    return await raceDisconnect(context.browser(), browseInContext(ctx, context, opts));
+  } catch (err) {
+    if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
+    throw err;
+  } finally {
+    await context.close().catch(() => undefined);
+  }
+}
+
+async function browseInContext(
+  ctx: WorkerContext,
+  context: BrowserContext,
+  opts: ScrapeUrlOptions,
+): Promise<UrlOutcome> {
+  try {
+    await applyCookies(context, { sealed: opts.cookies, index: opts.index, url: opts.url });
     const { page, response } = await openPage(context, { url: opts.url, timeoutMs: ctx.config.jobs.pageTimeoutMs });
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
-    if (refusal) return failed(opts.url, `Blocked by network policy: ${refusal}`);
+    if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
     const usage = { inputTokens: 0, outputTokens: 0 };
     let forEach: ActionRunResult["forEach"];
     if (opts.actions.length > 0) {
       const ran = await runPageActions(ctx, { page, actions: opts.actions, deadline: opts.deadline, usage });
-      if (!ran.ok) return failed(opts.url, ran.error, usage);
+      if (!ran.ok) return failedOutcome(opts.url, ran.error, usage);
       forEach = ran.run.forEach;
     }
     const captured = await capturePage(page);
@@ -67,10 +104,18 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
       mainContentOnly: opts.extractContentOnly,
       withMetadata: opts.withMetadata,
     });
+    const title = captured.title || converted.title;
+    const problem = forEach
+      ? null
+      : judgePage({
+          status: statusCode,
+          title,
+          html: captured.html,
+          markdown: converted.markdown,
+          url: captured.finalUrl,
+        });
     // With forEach, the page's content is the collected items (§6).
     if (forEach) converted.markdown = await forEachMarkdown(ctx, { forEach, baseUrl: captured.finalUrl, usage });
-    const title = captured.title || converted.title;
-    const httpError = statusCode !== null && statusCode >= 400 ? `The page answered HTTP ${statusCode}` : null;
     return {
       markdown: converted.markdown,
       usage,
@@ -79,35 +124,29 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
         url: opts.url,
         title,
         markdownContent: converted.markdown,
-        success: httpError === null,
+        success: problem === null,
         screenshotUrl,
-        error: httpError,
+        error: problem,
         statusCode,
       },
     };
   } catch (err) {
     const blocked = ctx.egress.blocked(opts.tag);
-    if (blocked.length > 0)
-      return failed(opts.url, `Blocked by network policy: ${blocked[0]?.reason ?? "forbidden address"}`);
+    if (blocked.length > 0) {
+      return failedOutcome(opts.url, `Blocked by network policy: ${blocked[0]?.reason ?? "forbidden address"}`);
+    }
     if (err instanceof NavigationError) {
       if (err.kind === "browser-closed") throw new TransientJobError(err.message);
-      return failed(opts.url, err.message);
+      return failedOutcome(opts.url, err.message);
     }
     const browser = context.browser();
     if (browser && !browser.isConnected()) throw new TransientJobError("The browser closed during the scrape");
     throw err;
-  } finally {
-    await context.close().catch(() => undefined);
-    ctx.egress.forget(opts.tag);
   }
 }
 
 /** PNG of the viewport or the whole page, stored as a blob; a failed screenshot does not fail the URL. */
-async function takeScreenshot(
-  ctx: WorkerContext,
-  page: Page,
-  shot: { key: string; fullPage: boolean },
-): Promise<string | null> {
+async function takeScreenshot(ctx: WorkerContext, page: Page, shot: { key: string; fullPage: boolean }) {
   try {
     const png = await page.screenshot({
       type: "png",
@@ -120,12 +159,4 @@ async function takeScreenshot(
     ctx.log.warn({ err, key: shot.key }, "screenshot failed");
     return null;
   }
-}
-
-function failed(url: string, error: string, usage: Usage = { inputTokens: 0, outputTokens: 0 }): UrlOutcome {
-  return {
-    markdown: "",
-    usage,
-    page: { url, title: "", markdownContent: "", success: false, screenshotUrl: null, error, statusCode: null },
-  };
 }

@@ -2,7 +2,9 @@ import type { BrowserPool, EgressProxy } from "@orbweaver/browser";
 import type { Config } from "@orbweaver/config";
 import type { Db } from "@orbweaver/db";
 import type { Llm, MarkdownConverter } from "@orbweaver/extract";
+import type { JobSecretsStore } from "@orbweaver/queue";
 import type { BlobStore } from "@orbweaver/storage";
+import type { ProxyRouter } from "./proxy-router.ts";
 import type { Logger } from "pino";
 
 /** What a job processor needs; built once per worker process. */
@@ -15,6 +17,10 @@ export interface WorkerContext {
   /** null when no model is configured (AI requests then return raw Markdown, flagged). */
   llm: Llm | null;
   blobs: BlobStore;
+  /** Upstream proxy per egress tag (`useProxy`). */
+  proxies: ProxyRouter;
+  /** Sealed per-job secrets (cookies), never stored in Postgres or the job data. */
+  secrets: JobSecretsStore;
   log: Logger;
 }
 

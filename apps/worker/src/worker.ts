@@ -2,9 +2,10 @@ import { join } from "node:path";
 import { BrowserPool, startEgressProxy } from "@orbweaver/browser";
 import { createLocalBlobStore } from "@orbweaver/storage";
 import { loggerOptions, type Config } from "@orbweaver/config";
-import { createDb, getJob } from "@orbweaver/db";
+import { createDb, getInstanceSecret, getJob } from "@orbweaver/db";
 import { createLlm, createMarkdownConverter } from "@orbweaver/extract";
 import {
+  createJobSecretsStore,
   createRedisConnection,
   createScrapeQueue,
   dispatchBatch,
@@ -13,7 +14,9 @@ import {
 } from "@orbweaver/queue";
 import { Worker } from "bullmq";
 import { pino, type Logger } from "pino";
+import { startCrawlWorker } from "./crawl/start-crawl-worker.ts";
 import { processScrapeJob } from "./process-scrape-job.ts";
+import { createProxyRouter } from "./proxy-router.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
@@ -24,7 +27,13 @@ export async function startWorker(
 ): Promise<{ close(): Promise<void>; context: WorkerContext }> {
   const log = opts.logger ?? pino(loggerOptions(config, "worker"));
   const dbHandle = createDb({ url: config.databaseUrl, max: config.workerConcurrency + 2 });
-  const egress = await startEgressProxy({ policy: config.network, log });
+  const proxies = createProxyRouter(config.proxyPool, log);
+  const egress = await startEgressProxy({
+    policy: config.network,
+    log,
+    resolveUpstream: (tag) => proxies.upstreamFor(tag),
+    onUpstreamError: (failure) => proxies.onUpstreamError(failure),
+  });
   const pool = new BrowserPool({ executablePath: config.chromiumPath, proxyUrl: egress.url, log });
   const markdown = createMarkdownConverter({ maxThreads: 1 });
   const llm = createLlm({
@@ -38,18 +47,34 @@ export async function startWorker(
     log,
   });
   const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
-  const context: WorkerContext = { config, db: dbHandle.db, pool, egress, markdown, llm, blobs, log };
-
   const workerConnection = createRedisConnection(config.redisUrl, "worker");
   const producerConnection = createRedisConnection(config.redisUrl, "worker");
+  const secrets = createJobSecretsStore({
+    redis: producerConnection,
+    prefix: config.queuePrefix,
+    secret: await getInstanceSecret(dbHandle.db, config.secret),
+  });
+  const context: WorkerContext = {
+    config,
+    db: dbHandle.db,
+    pool,
+    egress,
+    markdown,
+    llm,
+    blobs,
+    proxies,
+    secrets,
+    log,
+  };
   const queue = createScrapeQueue({
     connection: producerConnection,
     prefix: config.queuePrefix,
     attempts: config.jobs.attempts,
   });
-  // After every attempt of a batch item, hand the batch's next items to the queue.
+  // After every attempt: a finished job's sealed cookies are deleted, and a batch gets its next items.
   const topUpBatch = async (jobId: string) => {
     const row = await getJob(dbHandle.db, jobId);
+    if (!row || ["completed", "failed", "cancelled"].includes(row.status)) await secrets.delete(jobId);
     if (row?.batchId) {
       await dispatchBatch(dbHandle.db, queue, { batchId: row.batchId, concurrency: config.limits.batchConcurrency });
     }
@@ -73,10 +98,12 @@ export async function startWorker(
     },
   );
   worker.on("error", (err) => log.warn({ err }, "worker connection error"));
+  const crawlWorker = startCrawlWorker(context);
 
   const reconciler = startReconciler({
     db: dbHandle.db,
     queue,
+    crawlQueue: crawlWorker.queue,
     redis: producerConnection,
     log,
     intervalMs: config.jobs.reconcileIntervalMs,
@@ -86,6 +113,7 @@ export async function startWorker(
     lockKey: `${config.queuePrefix}:reconciler-lock`,
   });
   await worker.waitUntilReady();
+  await crawlWorker.worker.waitUntilReady();
   log.info({ concurrency: config.workerConcurrency }, "worker ready");
 
   let closing: Promise<void> | undefined;
@@ -93,16 +121,17 @@ export async function startWorker(
     (closing ??= (async () => {
       reconciler.stop();
       // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
-      const graceful = worker.close();
+      const graceful = Promise.all([worker.close(), crawlWorker.close()]);
       const timedOut = await Promise.race([
         graceful.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), config.jobs.shutdownTimeoutMs).unref()),
       ]);
-      if (timedOut) await worker.close(true).catch(() => undefined);
+      if (timedOut) await Promise.all([worker.close(true), crawlWorker.close(true)]).catch(() => undefined);
       await pool.close();
       await egress.close();
       await markdown.close();
       await queue.close().catch(() => undefined);
+      await crawlWorker.disconnect();
       workerConnection.disconnect();
       producerConnection.disconnect();
       await dbHandle.close();

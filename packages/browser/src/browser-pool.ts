@@ -78,11 +78,15 @@ export class BrowserPool {
     await this.maybeRecycle();
     const browser = await this.getBrowser();
     this.contextsServed += 1;
-    const context = await browser.newContext({
-      acceptDownloads: false,
-      viewport: { width: 1280, height: 800 },
-      ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, tag) } : {}),
-    });
+    // A browser killed while the context is being made must not leave the caller waiting forever.
+    const context = await raceDisconnect(
+      browser,
+      browser.newContext({
+        acceptDownloads: false,
+        viewport: { width: 1280, height: 800 },
+        ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, tag) } : {}),
+      }),
+    );
     return context;
   }
 
@@ -102,4 +106,32 @@ export class BrowserPool {
     this.browser = null;
     await b?.close().catch(() => undefined);
   }
+}
+
+export class BrowserDisconnectedError extends Error {
+  override name = "BrowserDisconnectedError";
+  constructor() {
+    super("The browser closed during the scrape");
+  }
+}
+
+/**
+ * Settles with `work`, or rejects with BrowserDisconnectedError as soon as the browser goes away:
+ * a protocol call in flight when Chromium is killed can otherwise wait forever.
+ */
+export function raceDisconnect<T>(browser: Browser | null, work: Promise<T>): Promise<T> {
+  if (!browser) return work;
+  if (!browser.isConnected()) {
+    work.catch(() => undefined);
+    return Promise.reject(new BrowserDisconnectedError());
+  }
+  let onGone: (() => void) | undefined;
+  const gone = new Promise<never>((_, reject) => {
+    onGone = () => reject(new BrowserDisconnectedError());
+    browser.once("disconnected", onGone);
+  });
+  return Promise.race([work, gone]).finally(() => {
+    if (onGone) browser.off("disconnected", onGone);
+    work.catch(() => undefined);
+  });
 }

@@ -1,4 +1,4 @@
-export { BrowserPool } from "./browser-pool.ts";
+export { BrowserPool, BrowserDisconnectedError, raceDisconnect } from "./browser-pool.ts";
 export type { BrowserPoolOptions } from "./browser-pool.ts";
 export { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
 export { openPage, capturePage, guardContext, NavigationError } from "./open-page.ts";
@@ -6,3 +6,6 @@ export type { OpenPageOptions, NavigationFailure } from "./open-page.ts";
 export * from "./net/index.ts";
 export { findBrowserPid } from "./find-browser-process.ts";
 export * from "./actions/index.ts";
+export * from "./fetch/index.ts";
+export * from "./cookies/index.ts";
+export * from "./proxies/index.ts";

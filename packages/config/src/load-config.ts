@@ -158,6 +158,15 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(30_000, 0),
   RECONCILE_INTERVAL_MS: int(30_000, 1000),
   TRUST_PROXY: bool(false),
+  PROXY_POOL: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").trim()),
+  MAX_CRAWL_PAGES: int(50, 1, 1000),
+  MAX_PENDING_CRAWLS: int(5, 1),
+  CREDITS_PER_CRAWL_PAGE: num(2, 0),
+  CRAWL_RESPECT_ROBOTS: bool(true),
+  CRAWL_CONCURRENCY: int(1, 1, 16),
 });
 
 export type Config = {
@@ -216,6 +225,20 @@ export type Config = {
     reconcileIntervalMs: number;
   };
   trustProxy: boolean;
+  /** Upstream proxies for `useProxy`: `country=URL` or `URL` entries (parsed by the browser package). */
+  proxyPool: string;
+  crawl: {
+    /** Largest `maxPages` a crawl accepts (400 above). */
+    maxPages: number;
+    /** Unfinished crawls per account before 429 TOO_MANY_PENDING_JOBS. */
+    maxPendingCrawls: number;
+    /** Credits per crawled page; `maxPages` × this is reserved at submit. */
+    creditsPerPage: number;
+    /** Obey robots.txt rules when following links (sitemaps are read either way). */
+    respectRobots: boolean;
+    /** Crawls one worker process runs at once. */
+    concurrency: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -281,5 +304,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     },
     trustProxy: e.TRUST_PROXY,
+    proxyPool: e.PROXY_POOL,
+    crawl: {
+      maxPages: e.MAX_CRAWL_PAGES,
+      maxPendingCrawls: e.MAX_PENDING_CRAWLS,
+      creditsPerPage: e.CREDITS_PER_CRAWL_PAGE,
+      respectRobots: e.CRAWL_RESPECT_ROBOTS,
+      concurrency: e.CRAWL_CONCURRENCY,
+    },
   };
 }

@@ -6,3 +6,4 @@ export * from "./normalize-scrape.ts";
 export * from "./batch.ts";
 export * from "./logs.ts";
 export * from "./usage.ts";
+export * from "./crawl.ts";

@@ -38,3 +38,24 @@ export type { ListScrapeLogsOptions, LogStatus } from "./queries/list-scrape-log
 export { getUsageStats } from "./queries/get-usage-stats.ts";
 export type { UsageBucket, UsageRange } from "./queries/get-usage-stats.ts";
 export { getInstanceSecret } from "./queries/instance-secret.ts";
+export { createCrawl } from "./queries/crawl-create.ts";
+export type { CreateCrawlOptions, CreateCrawlResult, CrawlSettings } from "./queries/crawl-create.ts";
+export { getCrawl, listCrawlPages, getCrawlPage, countCrawlPages, isUuid } from "./queries/crawl-read.ts";
+export type { CrawlJob, CrawlRow, CrawlPageRow, CrawlCounts } from "./queries/crawl-read.ts";
+export { listCrawlHistory, countCrawls } from "./queries/crawl-history.ts";
+export type { CrawlHistoryRow } from "./queries/crawl-history.ts";
+export {
+  startCrawlAttempt,
+  updateCrawlProgress,
+  markCrawlDelayed,
+  addCrawlNote,
+  seedCrawlFrontier,
+} from "./queries/crawl-lifecycle.ts";
+export type { CrawlProgress, FrontierEntry } from "./queries/crawl-lifecycle.ts";
+export { claimCrawlPages, completeCrawlPage, requeueCrawlPage, findKnownUrlKeys } from "./queries/crawl-frontier.ts";
+export type { ClaimResult, PageOutcome, DiscoveredLink } from "./queries/crawl-frontier.ts";
+export { finishCrawl, cancelCrawl } from "./queries/crawl-settle.ts";
+export type { CrawlSettlement, CancelCrawlResult } from "./queries/crawl-settle.ts";
+export { saveCrawlPageRetry } from "./queries/crawl-retry-page.ts";
+export { ensureWebhookSecret } from "./queries/crawl-webhook-secret.ts";
+export type { CrawlPageStatus } from "./schema/index.ts";

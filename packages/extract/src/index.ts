@@ -2,3 +2,4 @@ export * from "./markdown/index.ts";
 export * from "./llm/index.ts";
 export * from "./schema/index.ts";
 export * from "./metadata/index.ts";
+export * from "./detect/index.ts";

@@ -10,3 +10,5 @@ export type { ScrapeJobData, ScrapeQueueOptions } from "./scrape-queue.ts";
 export { dispatchBatch } from "./dispatch-batch.ts";
 export { createJobSecretsStore } from "./job-secrets.ts";
 export type { JobSecretsStore } from "./job-secrets.ts";
+export { createCrawlQueue, enqueueCrawlJob, CRAWL_QUEUE } from "./crawl-queue.ts";
+export type { CrawlJobData, CrawlQueueOptions } from "./crawl-queue.ts";

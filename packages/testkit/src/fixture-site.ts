@@ -18,6 +18,8 @@ import {
 } from "./fixture/misc-pages.ts";
 import { newsArticlePage, newsListPage, robotsTxt, sitemapXml } from "./fixture/news-pages.ts";
 import { formPage, productPage, searchResultsPage } from "./fixture/product-pages.ts";
+import { crawlSiteRobots, serveCrawlSite } from "./fixture/crawl-site.ts";
+import { serveFetchPage } from "./fixture/serve-fetch-pages.ts";
 import { listenTracked } from "./listen.ts";
 
 export interface FixtureSite {
@@ -146,7 +148,13 @@ function route(
   if (path === "/cookies") {
     // ?set=name=value (repeatable) lets cookie tests seed a jar via Set-Cookie.
     const setCookies = params.getAll("set").map((c) => `${c}; Path=/`);
-    return send(res, 200, cookiesPage(req.headers.cookie), HTML, setCookies.length ? { "set-cookie": setCookies } : {});
+    return send(
+      res,
+      200,
+      cookiesPage(req.headers.cookie, params.get("hash") === "1"),
+      HTML,
+      setCookies.length ? { "set-cookie": setCookies } : {},
+    );
   }
   if (path === "/form") return send(res, 200, formPage());
   if (path === "/search") return send(res, 200, searchResultsPage(params));
@@ -157,10 +165,13 @@ function route(
     if (!to) return send(res, 400, statusPage(400, "Bad Request: need ?to=<url>"));
     return send(res, 200, subresourcePage(to));
   }
-  if (path === "/robots.txt") return send(res, 200, robotsTxt(origin), "text/plain; charset=utf-8");
+  if (path === "/robots.txt")
+    return send(res, 200, robotsTxt(origin) + crawlSiteRobots(origin), "text/plain; charset=utf-8");
   if (path === "/sitemap.xml") return send(res, 200, sitemapXml(origin), "application/xml; charset=utf-8");
   if (path === "/page-with-title") return send(res, 200, titledPage(params.get("title") ?? "Untitled"));
   if (path === "/private") return send(res, 200, titledPage("Private area"));
+  if (serveFetchPage(res, path, params, req.headers.host ?? "fixture.invalid")) return;
+  if (serveCrawlSite(res, path, origin, req.headers.host ?? "")) return;
   return notFound(res);
 }
 

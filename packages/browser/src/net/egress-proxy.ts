@@ -10,6 +10,9 @@ import type { BlockedTarget, ByteCount } from "./egress-ledger.ts";
 import { createUpgradeHandler } from "./egress-upgrade.ts";
 import type { UpgradeDecision } from "./egress-upgrade.ts";
 import type { NetworkPolicy } from "./network-policy.ts";
+import { redactProxyUrl } from "../proxies/parse-proxy-pool.ts";
+import { createUpstreamFailureReporter } from "../proxies/report-upstream-failure.ts";
+import type { UpstreamFailure } from "../proxies/report-upstream-failure.ts";
 
 /*
  * Why proxy-chain: its prepareRequestFunction runs once per CONNECT / proxied
@@ -19,6 +22,14 @@ import type { NetworkPolicy } from "./network-policy.ts";
  * so the connect cannot re-resolve to something else (no rebinding gap).
  * IP-literal targets skip lookup in Node, but they were checked as literals.
  * It also gives upstream chaining (http/https/socks) for free; see resolveUpstream.
+ *
+ * Upstream chaining (proxy-chain 3): CONNECT goes through chain() (http/https
+ * upstream, CONNECT to it) or chainSocks() (socks4/5/5h); plain HTTP through
+ * forward() (absolute-URI request to the upstream) or forwardSocks(). Byte
+ * counts cover both, since proxy-chain counts the upstream socket as the
+ * target. proxy-chain signals a failed upstream hop only in the status it
+ * writes back, so onUpstreamError is fed by watching that reply (see
+ * ../proxies/report-upstream-failure.ts).
  */
 
 export interface EgressLog {
@@ -41,6 +52,18 @@ export interface EgressProxyOptions {
    * locally (an unresolvable name is refused before the upstream is asked).
    */
   resolveUpstream?: (tag: string) => string | undefined;
+  /**
+   * Called when a request routed through an upstream found the upstream dead
+   * (`unreachable`: connect refused/reset/timed out and a TCP probe fails too)
+   * or refusing its credentials (`auth`). Not called when only the target
+   * failed behind a healthy upstream. May fire several times per tag (once per
+   * failed request); map it to ProxyPool.markFailed and, if the job should go
+   * on, to a different upstream for the tag (resolveUpstream is asked again on
+   * every request). Default: failures are only logged (warn).
+   */
+  onUpstreamError?: (failure: UpstreamFailure) => void;
+  /** Timeout of the TCP liveness probe that confirms an upstream is down. Default 2000 ms. */
+  upstreamProbeTimeoutMs?: number;
   /** DNS override (tests, custom resolvers). Default dns.lookup with all addresses. */
   lookup?: LookupFn;
 }
@@ -77,7 +100,20 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   // Own agents so close() can drop pooled target sockets (the global agent would keep them).
   const httpAgent = new http.Agent({ keepAlive: true });
   const httpsAgent = new https.Agent({ keepAlive: true });
+  // Separate pools for upstream hops, so a pooled socket to a proxy is never reused as a direct target connection.
+  const upstreamHttpAgent = new http.Agent({ keepAlive: true });
+  const upstreamHttpsAgent = new https.Agent({ keepAlive: true });
   const untrackByConnection = new Map<number, (final?: ByteCount) => void>();
+  const upstreamFailures = createUpstreamFailureReporter({
+    probeTimeoutMs: opts.upstreamProbeTimeoutMs,
+    onFailure: (f) => {
+      log?.warn(
+        { tag: f.tag, upstream: redactProxyUrl(f.upstreamUrl), target: f.target, kind: f.kind, detail: f.detail },
+        "upstream proxy failed",
+      );
+      opts.onUpstreamError?.(f);
+    },
+  });
 
   async function decide(tag: string, target: string, hostname: string, port: number): Promise<Decision> {
     const res = await resolveAndCheckHost(hostname, port, policy, lookup);
@@ -92,8 +128,22 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     }
     log?.debug?.({ tag, target }, "egress allowed");
     const upstream = opts.resolveUpstream?.(tag);
-    // No dnsLookup with an upstream: proxy-chain would use it to reach the upstream itself.
-    if (upstream !== undefined) return { ok: true, result: { upstreamProxyUrl: upstream, customTag: tag } };
+    if (upstream !== undefined && upstream !== "") {
+      if (!isSupportedUpstream(upstream)) {
+        log?.warn({ tag, upstream: redactProxyUrl(upstream) }, "unusable upstream proxy URL");
+        return { ok: false, status: 502, headers: { "x-orbweaver-error": "UPSTREAM_INVALID" }, reason: "bad upstream" };
+      }
+      // No dnsLookup with an upstream: proxy-chain would use it to reach the upstream itself.
+      return {
+        ok: true,
+        result: {
+          upstreamProxyUrl: upstream,
+          httpAgent: upstreamHttpAgent,
+          httpsAgent: upstreamHttpsAgent,
+          customTag: tag,
+        },
+      };
+    }
     const pinned = createPinnedLookup(res.addresses) as unknown as (typeof dns)["lookup"];
     return { ok: true, result: { dnsLookup: pinned, httpAgent, httpsAgent, customTag: tag } };
   }
@@ -116,6 +166,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       const target = isHttp ? (request.url ?? `${hostname}:${port}`) : `${hostname}:${port}`;
       const d = await decide(username, target, hostname, port);
       if (!d.ok) throw new RequestError(d.reason, d.status, d.headers);
+      const upstream = d.result.upstreamProxyUrl;
+      if (upstream) upstreamFailures.watch(request.socket, username, upstream, target);
       return d.result;
     },
   });
@@ -170,9 +222,12 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     port: server.port,
     url: `http://${urlHost}:${server.port}`,
     async close() {
+      upstreamFailures.stop();
       await server.close(true);
       httpAgent.destroy();
       httpsAgent.destroy();
+      upstreamHttpAgent.destroy();
+      upstreamHttpsAgent.destroy();
     },
     blocked: (tag) => ledger.blocked(tag),
     bytes: (tag) => ledger.bytes(tag),
@@ -183,3 +238,15 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
 }
 
 type UpgradeLookup = Extract<UpgradeDecision, { ok: true }>["lookup"];
+
+const UPSTREAM_SCHEMES = new Set(["http:", "https:", "socks:", "socks4:", "socks4a:", "socks5:", "socks5h:"]);
+
+// proxy-chain would throw a plain Error (answered 500) for these; refuse them as a bad gateway instead.
+function isSupportedUpstream(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return UPSTREAM_SCHEMES.has(u.protocol) && u.hostname !== "";
+  } catch {
+    return false;
+  }
+}

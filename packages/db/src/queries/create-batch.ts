@@ -16,7 +16,7 @@ export interface CreateBatchOptions {
 }
 
 export type CreateBatchResult =
-  | { ok: true; batchId: string; itemIds: string[] }
+  | { ok: true; batchId: string; itemIds: string[]; jobIds: string[] }
   | { ok: false; reason: "TOO_MANY_PENDING_JOBS" | "INSUFFICIENT_CREDITS" };
 
 /**
@@ -88,6 +88,6 @@ export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<Cre
       .insert(batchItems)
       .values(opts.urls.map((url, position) => ({ batchId: batch.id, position, url, jobId: jobRows[position]!.id })))
       .returning({ id: batchItems.id });
-    return { ok: true, batchId: batch.id, itemIds: items.map((i) => i.id) } as const;
+    return { ok: true, batchId: batch.id, itemIds: items.map((i) => i.id), jobIds: jobRows.map((j) => j.id) } as const;
   });
 }

@@ -3,7 +3,8 @@ import type { Db } from "../client.ts";
 import { accounts, batches, batchItems, creditLedger, jobs } from "../schema/index.ts";
 
 export type RetryBatchResult =
-  { ok: true; retriedCount: number } | { ok: false; reason: "NOT_FOUND" | "NO_FAILED_ITEMS" | "INSUFFICIENT_CREDITS" };
+  | { ok: true; retriedCount: number; jobIds: string[] }
+  | { ok: false; reason: "NOT_FOUND" | "NO_FAILED_ITEMS" | "INSUFFICIENT_CREDITS" };
 
 /**
  * Puts every failed item back to pending: each gets a fresh scrape job with a fresh reservation
@@ -33,6 +34,7 @@ export async function retryBatch(db: Db, opts: { batchId: string; accountId: str
       .returning({ id: accounts.id });
     if (!debited) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
+    const jobIds: string[] = [];
     for (const item of failed) {
       const [job] = await tx
         .insert(jobs)
@@ -48,6 +50,7 @@ export async function retryBatch(db: Db, opts: { batchId: string; accountId: str
         })
         .returning({ id: jobs.id });
       if (!job) throw new Error("job insert returned nothing");
+      jobIds.push(job.id);
       if (batch.creditsPerItem !== 0) {
         await tx
           .insert(creditLedger)
@@ -59,6 +62,6 @@ export async function retryBatch(db: Db, opts: { batchId: string; accountId: str
       .update(batches)
       .set({ state: "active", finishedAt: null, updatedAt: sql`now()` })
       .where(eq(batches.id, batch.id));
-    return { ok: true, retriedCount: failed.length } as const;
+    return { ok: true, retriedCount: failed.length, jobIds } as const;
   });
 }

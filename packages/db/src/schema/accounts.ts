@@ -15,6 +15,8 @@ export const accounts = pgTable(
       .notNull()
       .default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Key of the HMAC that signs crawl webhooks (`X-Spidra-Signature`); created on first need. */
+    webhookSecret: text("webhook_secret"),
   },
   // The balance can never go below zero, whatever races the application loses.
   (t) => [check("accounts_balance_non_negative", sql`${t.creditsBalance} >= 0`)],

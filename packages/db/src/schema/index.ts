@@ -6,3 +6,6 @@ export type { JobStatus } from "./jobs.ts";
 export { batches } from "./batches.ts";
 export { batchItems } from "./batch-items.ts";
 export { instanceSettings } from "./instance-settings.ts";
+export { crawls } from "./crawls.ts";
+export { crawlPages } from "./crawl-pages.ts";
+export type { CrawlPageStatus } from "./crawl-pages.ts";

@@ -19,3 +19,5 @@ export type {
 export type { OutputMode } from "./build-extraction-prompt.ts";
 export { chooseOption, MAX_CHOICE_OPTIONS, MAX_OPTION_CHARS } from "./choose-element.ts";
 export type { ChooseOptionOptions } from "./choose-element.ts";
+export { chooseLinks, DEFAULT_LINK_BATCH_SIZE } from "./choose-links.ts";
+export type { ChooseLinksFailure, ChooseLinksOptions, ChooseLinksOutcome, LinkCandidate } from "./choose-links.ts";

@@ -13,6 +13,7 @@ import { cancelBatch, deriveBatchStatus, getBatch, listBatches, retryBatch } fro
 import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
+import { checkCookies } from "../../use-cases/check-request-options.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { presentBatch } from "./present-batch.ts";
@@ -153,6 +154,12 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw new AppError("VALIDATION_ERROR", "This batch has no failed items to retry.");
         throw new AppError("INSUFFICIENT_CREDITS", "Not enough credits to retry the failed items.");
       }
+      // A retry may bring cookies again (they were never stored): seal them for the new jobs.
+      const cookies = checkCookies({
+        header: (request.body as { cookies?: unknown } | undefined)?.cookies as string | undefined,
+        perUrl: [],
+      });
+      if (cookies) for (const jobId of result.jobIds) await deps.secrets.put(jobId, cookies).catch(() => undefined);
       // The retried items are in Postgres: when the queue is unreachable now, the reconciler dispatches them later.
       await dispatchBatch(deps.db, deps.scrapeQueue, {
         batchId: request.params.batchId,

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
+import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 
 /** Validates a batch, stores it with one job per URL, reserves every item's credits, dispatches the first items. */
@@ -25,6 +26,8 @@ export async function submitBatch(
   }
   const { urls: _ignored, ...options } = normalizeScrapeRequest({ ...opts.body, urls: raw.map((url) => ({ url })) });
   const schemaWarnings = checkOutputSchema(options.schema);
+  checkProxyOptions(deps, { useProxy: options.useProxy, proxyCountry: options.proxyCountry });
+  const cookies = checkCookies({ header: opts.body.cookies, perUrl: [] });
   const urls = await checkTargetUrls(
     deps,
     raw.map((url, i) => ({ path: `urls[${i}]`, url })),
@@ -50,6 +53,7 @@ export async function submitBatch(
     );
   }
   try {
+    if (cookies) for (const jobId of created.jobIds) await deps.secrets.put(jobId, cookies);
     await dispatchBatch(deps.db, deps.scrapeQueue, { batchId: created.batchId, concurrency: limits.batchConcurrency });
   } catch (err) {
     // The batch as a whole failed: nothing runs it, so settle it (refunding every item) and say so.

@@ -4,7 +4,9 @@ import { enqueueScrapeJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
+import type { CookieObject } from "@orbweaver/browser";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
+import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 
@@ -27,6 +29,11 @@ export async function submitScrape(
     throw new AppError("VALIDATION_ERROR", `Invalid actions: ${actionErrors[0]}`, { errors: actionErrors });
   }
   const schemaWarnings = checkOutputSchema(request.schema);
+  checkProxyOptions(deps, { useProxy: request.useProxy, proxyCountry: request.proxyCountry });
+  const cookies = checkCookies({
+    header: opts.body.cookies,
+    perUrl: opts.body.urls.map((u) => u.cookies as CookieObject[] | undefined),
+  });
   const urls = await checkTargetUrls(
     deps,
     request.urls.map((u, i) => ({ path: `urls[${i}].url`, url: u.url })),
@@ -58,7 +65,10 @@ export async function submitScrape(
   await dispatchOrFail(deps, {
     jobIds: [created.jobId],
     log: opts.log,
-    dispatch: () => enqueueScrapeJob(deps.scrapeQueue, created.jobId),
+    dispatch: async () => {
+      if (cookies) await deps.secrets.put(created.jobId, cookies);
+      await enqueueScrapeJob(deps.scrapeQueue, created.jobId);
+    },
   });
   return { jobId: created.jobId, schemaWarnings };
 }

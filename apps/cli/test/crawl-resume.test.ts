@@ -1,0 +1,102 @@
+import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ledgerGap } from "./helpers/batch.ts";
+import { pathsOf, pollCrawl, startCrawl } from "./helpers/crawl.ts";
+import { spawnCli, type Spawned } from "./helpers/spawn.ts";
+import { startTestStack, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+let stack: TestStack;
+const spawned: Spawned[] = [];
+
+// Short locks so a dead worker's crawl is noticed within seconds.
+const fastStalls = { JOB_LOCK_MS: "3000", STALLED_INTERVAL_MS: "2000", SHUTDOWN_TIMEOUT_MS: "20000" };
+
+beforeAll(async () => {
+  site = await startFixtureSite();
+  stack = await startTestStack({ worker: false, env: fastStalls });
+});
+afterAll(async () => {
+  for (const s of spawned) s.child.kill("SIGKILL");
+  await stack?.stop();
+  await site?.close();
+});
+
+function startWorkerProcess(): Spawned {
+  const s = spawnCli(["start", "--role", "worker"], stack.env);
+  spawned.push(s);
+  return s;
+}
+
+const crawledCount = async (crawlId: string): Promise<number> =>
+  (
+    await stack.pool.query("select count(*)::int as n from crawl_pages where crawl_id = $1 and status = 'success'", [
+      crawlId,
+    ])
+  ).rows[0].n;
+
+describe("a crawl survives its worker", () => {
+  it("resumes from the Postgres frontier after the worker is killed, with no page twice", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const first = startWorkerProcess();
+    const jobId = await startCrawl(stack.api, key, {
+      baseUrl: site.url("/site-slow/"),
+      maxPages: 8,
+      excludePaths: ["/site-slow/products"],
+    });
+    await waitFor(async () => (await crawledCount(jobId)) >= 2, { timeoutMs: 60_000, message: "two pages crawled" });
+    first.child.kill("SIGKILL");
+    expect(await first.exited).toBeNull();
+    const before = await crawledCount(jobId);
+    expect(before).toBeLessThan(8);
+
+    const second = startWorkerProcess();
+    const { final } = await pollCrawl(stack.api, key, jobId, 90_000);
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    const paths = pathsOf(final.result!);
+    expect(paths).toHaveLength(8);
+    expect(new Set(paths).size).toBe(8);
+    expect(paths).toEqual([
+      "/site-slow/",
+      "/site-slow/about",
+      "/site-slow/docs/",
+      "/site-slow/blog/",
+      "/site-slow/changelog",
+      "/site-slow/login",
+      "/site-slow/contact",
+      "/site-slow/orphan",
+    ]);
+    const rows = await stack.pool.query(
+      "select url, count(*)::int as n from crawl_pages where crawl_id = $1 group by url having count(*) > 1",
+      [jobId],
+    );
+    expect(rows.rows).toEqual([]);
+    const job = (await stack.pool.query("select attempts from jobs where id = $1", [jobId])).rows[0];
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+    const ledger = await stack.pool.query(
+      "select reason, delta::float from credit_ledger where job_id = $1 order by id",
+      [jobId],
+    );
+    expect(ledger.rows).toEqual([{ reason: "reserve", delta: -16 }]);
+    expect(await ledgerGap(stack.pool, accountId, 100)).toBe(0);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
+  it("hands a running crawl back to the queue on SIGTERM, and another worker finishes it", async () => {
+    const { key } = await stack.createKey(100);
+    const first = startWorkerProcess();
+    const jobId = await startCrawl(stack.api, key, { baseUrl: site.url("/site-slow/docs/"), maxPages: 6 });
+    await waitFor(async () => (await crawledCount(jobId)) >= 1, { timeoutMs: 60_000, message: "a page crawled" });
+    first.child.kill("SIGTERM");
+    expect(await first.exited, first.output()).toBe(0);
+    const row = (await stack.pool.query("select status from jobs where id = $1", [jobId])).rows[0];
+    expect(["delayed", "waiting"], first.output().slice(-3000)).toContain(row.status);
+    const second = startWorkerProcess();
+    const { final } = await pollCrawl(stack.api, key, jobId, 90_000);
+    expect(final.status).toBe("completed");
+    expect(final.result).toHaveLength(6);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+});

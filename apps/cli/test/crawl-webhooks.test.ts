@@ -1,0 +1,109 @@
+import { createHmac } from "node:crypto";
+import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollCrawl, startCrawl, startWebhookReceiver } from "./helpers/crawl.ts";
+import { call } from "./helpers/http.ts";
+import { runCli } from "./helpers/spawn.ts";
+import { startTestStack, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+let stack: TestStack;
+
+beforeAll(async () => {
+  site = await startFixtureSite();
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+  await site?.close();
+});
+
+const sign = (secret: string, raw: string) => `sha256=${createHmac("sha256", secret).update(raw).digest("hex")}`;
+
+describe("crawl webhooks", () => {
+  it("posts crawl.page and crawl.completed signed with the account's secret (shown by the CLI), retrying failures", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const receiver = await startWebhookReceiver({ failFirst: 1 });
+    try {
+      const jobId = await startCrawl(stack.api, key, {
+        baseUrl: site.url("/site/"),
+        maxPages: 2,
+        webhookUrl: receiver.url,
+      });
+      const { final } = await pollCrawl(stack.api, key, jobId);
+      expect(final.status).toBe("completed");
+      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.completed"), {
+        timeoutMs: 15_000,
+        message: "crawl.completed delivered",
+      });
+      const cli = await runCli(["webhooks", "secret", "--account", accountId, "--json"], stack.env);
+      expect(cli.code, cli.output).toBe(0);
+      const { secret } = JSON.parse(cli.stdout.trim()) as { secret: string };
+      expect(secret).toMatch(/^whsec_/);
+      // Asking again shows the same secret.
+      const again = await runCli(["webhooks", "secret", "--account", accountId], stack.env);
+      expect(again.stdout).toContain(secret);
+
+      for (const hook of receiver.received) {
+        expect(hook.headers["content-type"]).toBe("application/json");
+        expect(hook.headers["x-spidra-signature"]).toBe(sign(secret, hook.raw));
+      }
+      // The first delivery failed (500) and was retried with the same body and signature.
+      expect(receiver.received[0]!.raw).toBe(receiver.received[1]!.raw);
+      const events = receiver.received.slice(1).map((h) => h.body);
+      expect(events.map((e) => e.event)).toEqual(["crawl.page", "crawl.page", "crawl.completed"]);
+      const page = events[0]!.page as Record<string, unknown>;
+      expect(page).toMatchObject({ url: site.url("/site/"), status: "success", title: "Acme Docs - Home" });
+      expect(typeof page.id).toBe("string");
+      expect(events[2]).toEqual({ event: "crawl.completed", jobId, pagesScraped: 2, creditsUsed: 4 });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("posts crawl.failed when no page could be crawled", async () => {
+    const { key } = await stack.createKey(100);
+    const receiver = await startWebhookReceiver();
+    try {
+      const jobId = await startCrawl(stack.api, key, { baseUrl: site.url("/site/nowhere"), webhookUrl: receiver.url });
+      const { final } = await pollCrawl(stack.api, key, jobId);
+      expect(final.status).toBe("failed");
+      expect(final.result).toBeNull();
+      expect(final.error).toContain("404");
+      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.failed"), { timeoutMs: 15_000 });
+      const failed = receiver.received.find((h) => h.body.event === "crawl.failed")!;
+      expect(failed.body).toEqual({ event: "crawl.failed", jobId, error: final.error });
+      const job = await call<{ credits_used: number; status: string }>(`${stack.api}/crawl/job/${jobId}`, { key });
+      expect(job.body).toMatchObject({ status: "failed", credits_used: 0 });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("refuses webhook URLs the SSRF rule forbids, and never connects to them", async () => {
+    const receiver = await startWebhookReceiver();
+    // Private addresses refused, except the fixture site's host:port.
+    const strict = await startTestStack({
+      worker: false,
+      env: { ALLOW_PRIVATE_NETWORK: "false", ALLOW_HOSTS: `127.0.0.1:${site.port}` },
+    });
+    try {
+      const { key } = await strict.createKey(100);
+      for (const webhookUrl of [receiver.url, "http://169.254.169.254/latest/meta-data", "http://localhost:9/x"]) {
+        const res = await call<{ message: string; errors: string[] }>(`${strict.api}/crawl`, {
+          key,
+          body: { baseUrl: site.url("/site/"), webhookUrl },
+        });
+        expect(res.status, webhookUrl).toBe(400);
+        expect(res.body.errors[0]).toMatch(/^webhookUrl: /);
+      }
+      const ok = await call(`${strict.api}/crawl`, { key, body: { baseUrl: site.url("/site/"), maxPages: 1 } });
+      expect(ok.status).toBe(202);
+      await call(`${strict.api}/crawl/${(ok.body as { jobId: string }).jobId}`, { key, method: "DELETE" });
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await strict.stop();
+      await receiver.close();
+    }
+  });
+});

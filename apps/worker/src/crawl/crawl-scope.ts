@@ -1,0 +1,78 @@
+import { getDomain } from "tldts";
+
+/** The settings that decide which URLs a crawl may visit. */
+export interface ScopeSettings {
+  baseUrl: string;
+  allowSubdomains: boolean;
+  crawlEntireDomain: boolean;
+  includePaths?: string[] | null;
+  excludePaths?: string[] | null;
+}
+
+export type ScopeVerdict = { ok: true } | { ok: false; reason: "host" | "path" | "include" | "exclude" };
+
+/**
+ * Builds the scope test of a crawl:
+ * - host: the base URL's host (and port) only, with or without `www.`; `allowSubdomains` or `crawlEntireDomain` also admit
+ *   the registrable domain (`example.com` for `www.example.com`, via the public-suffix list) and
+ *   its subdomains. IP addresses have no subdomains.
+ * - path: on the base host, only the base URL's path and below (`/blog` admits `/blog/x`), unless
+ *   `crawlEntireDomain`; a base ending in a file name (`/docs/index.html`) admits its directory.
+ * - `includePaths` (any must match) and `excludePaths` (none may match), each a prefix (`/blog/`)
+ *   or a glob where `*` matches anything, `/` included (`/blog/*`, `*.html`), on the URL path.
+ */
+export function createScope(settings: ScopeSettings): (url: URL) => ScopeVerdict {
+  const base = new URL(settings.baseUrl);
+  const root = getDomain(base.hostname) ?? base.hostname;
+  const prefix = basePathPrefix(base.pathname);
+  const include = (settings.includePaths ?? []).filter((p) => p.trim() !== "").map(compilePattern);
+  const exclude = (settings.excludePaths ?? []).filter((p) => p.trim() !== "").map(compilePattern);
+  const wideHosts = settings.allowSubdomains || settings.crawlEntireDomain;
+  const baseHost = withoutWww(base.host);
+  return (url) => {
+    const sameHost = withoutWww(url.host) === baseHost;
+    if (!sameHost) {
+      const inDomain = url.hostname === root || url.hostname.endsWith(`.${root}`);
+      if (!wideHosts || !inDomain || isIpLiteral(base.hostname)) return { ok: false, reason: "host" };
+    }
+    if (sameHost && !settings.crawlEntireDomain && !underPrefix(url.pathname, prefix)) {
+      return { ok: false, reason: "path" };
+    }
+    if (include.length > 0 && !include.some((m) => m(url.pathname))) return { ok: false, reason: "include" };
+    if (exclude.some((m) => m(url.pathname))) return { ok: false, reason: "exclude" };
+    return { ok: true };
+  };
+}
+
+/** `www.example.com` and `example.com` are one site (the usual redirect between them). */
+function withoutWww(host: string): string {
+  return host.startsWith("www.") ? host.slice(4) : host;
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return /^[\d.]+$/.test(hostname) || hostname.startsWith("[");
+}
+
+/** "/blog/" and "/blog" → "/blog"; "/docs/index.html" → "/docs"; "/" → "" (everything). */
+export function basePathPrefix(pathname: string): string {
+  const segments = pathname.split("/");
+  const last = segments[segments.length - 1] ?? "";
+  if (last.includes(".")) segments.pop();
+  return segments.join("/").replace(/\/+$/, "");
+}
+
+function underPrefix(pathname: string, prefix: string): boolean {
+  return prefix === "" || pathname === prefix || pathname.startsWith(`${prefix}/`);
+}
+
+/** A prefix, or a glob with `*` (anything, `/` included) anchored at both ends. */
+export function compilePattern(raw: string): (pathname: string) => boolean {
+  const pattern = raw.trim().startsWith("/") || raw.trim().startsWith("*") ? raw.trim() : `/${raw.trim()}`;
+  if (!pattern.includes("*")) return (pathname) => pathname.startsWith(pattern);
+  const source = pattern
+    .split("*")
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  const re = new RegExp(`^${source}$`);
+  return (pathname) => re.test(pathname);
+}

@@ -1,0 +1,35 @@
+import { addCrawlNote, type CrawlRow } from "@orbweaver/db";
+import type { ChooseLinksFailure } from "@orbweaver/extract";
+import type { Logger } from "pino";
+import type { WorkerContext } from "../worker-context.ts";
+import type { LinkPolicy } from "./discover-links.ts";
+import type { WebhookSender } from "./webhook-sender.ts";
+
+/** Everything one attempt of one crawl works with. */
+export interface CrawlSession {
+  ctx: WorkerContext;
+  crawl: CrawlRow;
+  runToken: string;
+  log: Logger;
+  links: LinkPolicy;
+  webhooks: WebhookSender | null;
+  /** Notes already written by this attempt (each is written once). */
+  notes: Set<string>;
+  /** Pages processed so far (for progress messages). */
+  crawledSoFar: number;
+}
+
+/** The note the client sees when the model could not choose links and every in-scope link was followed. */
+export function modelFailureNote(reason: ChooseLinksFailure): string {
+  return reason === "no_model"
+    ? "No model is configured, so crawlInstruction could not choose links: every in-scope link was followed."
+    : `The model could not choose links (${reason}): every in-scope link was followed where it failed.`;
+}
+
+/** Writes a note for the client once per attempt (the query also refuses duplicates). */
+export async function noteOnce(session: CrawlSession, note: string): Promise<void> {
+  if (session.notes.has(note)) return;
+  session.notes.add(note);
+  session.log.warn({ note }, "crawl note");
+  await addCrawlNote(session.ctx.db, { crawlId: session.crawl.id, note });
+}

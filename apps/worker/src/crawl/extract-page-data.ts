@@ -1,0 +1,43 @@
+import type { CrawlRow } from "@orbweaver/db";
+import { extractContent, type LlmUsage, type PageMetadata } from "@orbweaver/extract";
+import type { Logger } from "pino";
+import type { WorkerContext } from "../worker-context.ts";
+
+/** True when the crawl asks for AI per page (else `data` is the page Markdown, no model call). */
+export function wantsPageExtraction(crawl: Pick<CrawlRow, "transformInstruction" | "outputSchema">): boolean {
+  return Boolean(crawl.transformInstruction) || Boolean(crawl.outputSchema);
+}
+
+/**
+ * A page's `data`: the extraction by `transformInstruction`/`schema` (schema enforced, repaired or
+ * flagged exactly as for scrapes) or, with neither, the raw Markdown. A model failure keeps the
+ * Markdown and sets `aiExtractionFailed`; it never fails the page.
+ */
+export async function extractPageData(
+  ctx: WorkerContext,
+  opts: {
+    crawl: CrawlRow;
+    page: { url: string; title: string; markdown: string; metadata?: PageMetadata; html?: string };
+    log: Logger;
+  },
+): Promise<{ data: unknown; aiExtractionFailed: boolean; usage: LlmUsage }> {
+  const { crawl, page } = opts;
+  if (!wantsPageExtraction(crawl)) {
+    return { data: page.markdown, aiExtractionFailed: false, usage: { inputTokens: 0, outputTokens: 0 } };
+  }
+  const outcome = await extractContent({
+    llm: ctx.llm,
+    pages: [page],
+    ...(crawl.transformInstruction ? { prompt: crawl.transformInstruction } : {}),
+    ...(crawl.outputSchema ? { schema: crawl.outputSchema } : {}),
+    output: "json",
+    inputBudgetTokens: ctx.config.llm.inputBudgetTokens,
+    maxChunks: ctx.config.llm.maxChunks,
+    log: opts.log,
+  });
+  return {
+    data: outcome.aiExtractionFailed ? page.markdown : outcome.content,
+    aiExtractionFailed: outcome.aiExtractionFailed,
+    usage: outcome.usage,
+  };
+}

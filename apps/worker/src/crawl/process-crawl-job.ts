@@ -1,0 +1,156 @@
+import {
+  countCrawlPages,
+  ensureWebhookSecret,
+  finishCrawl,
+  listCrawlPages,
+  markCrawlDelayed,
+  startCrawlAttempt,
+  updateCrawlProgress,
+  type CrawlJob,
+} from "@orbweaver/db";
+import { DelayedError, UnrecoverableError, type Job } from "bullmq";
+import { TransientJobError, type WorkerContext } from "../worker-context.ts";
+import { createScope } from "./crawl-scope.ts";
+import type { CrawlSession } from "./crawl-session.ts";
+import { extractStoredPage } from "./extract-stored-page.ts";
+import { processCrawlPage } from "./process-crawl-page.ts";
+import { createRobotsRules } from "./robots-rules.ts";
+import { runFrontier } from "./run-frontier.ts";
+import { seedCrawl } from "./seed-crawl.ts";
+import { WebhookSender } from "./webhook-sender.ts";
+
+/**
+ * Runs one attempt of a crawl (or of an extraction over a finished crawl): claim it, seed the
+ * frontier once, work through it, then settle credits and announce the outcome. The frontier is in
+ * Postgres, so an attempt that dies is resumed by the next one where it stopped; a worker shutting
+ * down hands the crawl back to the queue without spending an attempt.
+ */
+export async function processCrawlJob(
+  ctx: WorkerContext,
+  bullJob: Job<{ crawlId: string }>,
+  opts: { token?: string; stopping(): boolean },
+): Promise<void> {
+  const { crawlId } = bullJob.data;
+  const claimed = await startCrawlAttempt(ctx.db, crawlId);
+  if (!claimed?.job.runToken) return; // finished by an earlier delivery, cancelled, or unknown
+  const runToken = claimed.job.runToken;
+  const session = createSession(ctx, claimed, runToken);
+  const { crawl, log } = session;
+  try {
+    if (!crawl.seededAt) {
+      await updateCrawlProgress(ctx.db, {
+        crawlId,
+        runToken,
+        progress: {
+          status: "starting",
+          message: "Reading robots.txt and sitemap",
+          progress: 0,
+          pagesCrawled: 0,
+          maxPages: crawl.maxPages,
+        },
+      });
+      await seedCrawl(session);
+    }
+    const extraction = crawl.sourceJobId !== null;
+    const end = await runFrontier(session, {
+      processPage: (page) => (extraction ? extractStoredPage(session, page) : processCrawlPage(session, page)),
+      stopping: opts.stopping,
+      verb: extraction ? "Extracting" : "Scraping",
+    });
+    if (end === "not_owner") {
+      log.info("crawl no longer owned by this attempt (cancelled or taken over)");
+      return;
+    }
+    if (end === "stopping") {
+      await markCrawlDelayed(ctx.db, { crawlId, runToken, error: "the worker is shutting down" });
+      // Back to the queue at once, without spending an attempt: another worker resumes the frontier.
+      await bullJob.moveToDelayed(Date.now(), opts.token);
+      throw new DelayedError();
+    }
+    await settle(session);
+  } catch (err) {
+    if (err instanceof DelayedError) throw err;
+    await settleFailure(session, { bullJob, err: err as Error });
+  }
+}
+
+function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string): CrawlSession {
+  const { crawl } = claimed;
+  const log = ctx.log.child({ crawlId: crawl.id, attempt: claimed.job.attempts });
+  const robots = createRobotsRules({ policy: ctx.config.network, respect: ctx.config.crawl.respectRobots, log });
+  const webhooks = crawl.webhookUrl
+    ? new WebhookSender({
+        url: crawl.webhookUrl,
+        policy: ctx.config.network,
+        secret: async () => (await ensureWebhookSecret(ctx.db, crawl.accountId)) ?? "",
+        log,
+      })
+    : null;
+  return {
+    ctx,
+    crawl,
+    runToken,
+    log,
+    webhooks,
+    notes: new Set(crawl.notes),
+    crawledSoFar: 0,
+    links: { db: ctx.db, crawl, scope: createScope(crawl), robots, llm: ctx.llm, log },
+  };
+}
+
+/** Completed when at least one page was crawled, else failed with the base page's error. */
+async function settle(session: CrawlSession): Promise<void> {
+  const { ctx, crawl, runToken, log } = session;
+  const counts = await countCrawlPages(ctx.db, crawl.id);
+  const failed = counts.succeeded === 0;
+  const error = failed ? await firstError(session) : undefined;
+  const settled = await finishCrawl(ctx.db, {
+    crawlId: crawl.id,
+    runToken,
+    status: failed ? "failed" : "completed",
+    ...(error ? { error } : {}),
+    creditsPer1kTokens: ctx.config.limits.creditsPer1kTokens,
+  });
+  if (!settled) return;
+  log.info({ ...settled, status: failed ? "failed" : "completed" }, "crawl finished");
+  if (failed) session.webhooks?.send({ event: "crawl.failed", jobId: crawl.id, error: error ?? "Crawl failed" });
+  else
+    session.webhooks?.send({
+      event: "crawl.completed",
+      jobId: crawl.id,
+      pagesScraped: settled.pagesSucceeded,
+      creditsUsed: settled.creditsUsed,
+    });
+}
+
+async function firstError(session: CrawlSession): Promise<string> {
+  const [first] = await listCrawlPages(session.ctx.db, session.crawl.id, ["failed"]);
+  return first
+    ? `No page could be crawled: ${first.url}: ${first.errorMessage ?? "failed"}`
+    : "No page could be crawled";
+}
+
+/**
+ * Infrastructure failures (Postgres, Redis, the browser refusing to start) are retried by the queue
+ * while attempts remain; the last attempt, or a bug, fails the crawl (nothing charged).
+ */
+async function settleFailure(session: CrawlSession, opts: { bullJob: Job; err: Error }): Promise<never> {
+  const { ctx, crawl, runToken, log } = session;
+  const { err, bullJob } = opts;
+  const retryable = err instanceof TransientJobError;
+  const message = retryable ? err.message : "Internal error while crawling";
+  if (!retryable) log.error({ err }, "crawl crashed");
+  if (retryable && bullJob.attemptsMade + 1 < (bullJob.opts.attempts ?? 1)) {
+    await markCrawlDelayed(ctx.db, { crawlId: crawl.id, runToken, error: message });
+    throw err;
+  }
+  const settled = await finishCrawl(ctx.db, {
+    crawlId: crawl.id,
+    runToken,
+    status: "failed",
+    error: message,
+    creditsPer1kTokens: ctx.config.limits.creditsPer1kTokens,
+  });
+  if (settled) session.webhooks?.send({ event: "crawl.failed", jobId: crawl.id, error: message });
+  throw new UnrecoverableError(message);
+}

@@ -1,0 +1,70 @@
+import type { NetworkPolicy } from "@orbweaver/browser";
+import * as robotsParserModule from "robots-parser";
+import { guardedRequest } from "./guarded-request.ts";
+
+/** Token matched against `User-agent` lines (a site without a group for it gets the `*` group). */
+export const ROBOTS_USER_AGENT = "OrbweaverBot";
+const ROBOTS_MAX_BYTES = 512 * 1024;
+const ROBOTS_TIMEOUT_MS = 10_000;
+
+// CommonJS (`module.exports = fn`) whose types declare an ES default export: at run time the
+// namespace's `default` is the function itself, the types put it one `default` deeper.
+type RobotsParserFn = typeof robotsParserModule.default.default;
+const robotsParser = robotsParserModule.default as unknown as RobotsParserFn;
+type Robot = ReturnType<typeof robotsParser>;
+
+/** robots.txt of every origin a crawl touches, fetched once per attempt. */
+export interface RobotsRules {
+  /** False only when the origin's robots.txt disallows the URL for us. */
+  isAllowed(url: URL): Promise<boolean>;
+  /** `Sitemap:` lines of an origin's robots.txt. */
+  sitemaps(origin: string): Promise<string[]>;
+}
+
+/**
+ * Reads robots.txt per origin (SSRF-guarded, redirects followed). A missing, unreachable or
+ * unreadable robots.txt allows everything. With `respect: false` the rules are not applied but
+ * the file is still read for its sitemaps.
+ */
+export function createRobotsRules(opts: {
+  policy: NetworkPolicy;
+  respect: boolean;
+  log: { debug(obj: object, msg: string): void };
+}): RobotsRules {
+  const cache = new Map<string, Promise<Robot | null>>();
+  const load = (origin: string): Promise<Robot | null> => {
+    let entry = cache.get(origin);
+    if (!entry) {
+      entry = fetchRobots(origin, opts).catch((err: unknown) => {
+        opts.log.debug({ err, origin }, "robots.txt unavailable; everything allowed");
+        return null;
+      });
+      cache.set(origin, entry);
+    }
+    return entry;
+  };
+  return {
+    async isAllowed(url) {
+      if (!opts.respect) return true;
+      const robot = await load(url.origin);
+      return robot?.isAllowed(url.href, ROBOTS_USER_AGENT) !== false;
+    },
+    async sitemaps(origin) {
+      return (await load(origin))?.getSitemaps() ?? [];
+    },
+  };
+}
+
+async function fetchRobots(origin: string, opts: { policy: NetworkPolicy }): Promise<Robot | null> {
+  const url = `${origin}/robots.txt`;
+  const res = await guardedRequest({
+    url,
+    policy: opts.policy,
+    timeoutMs: ROBOTS_TIMEOUT_MS,
+    maxBytes: ROBOTS_MAX_BYTES,
+    maxRedirects: 3,
+    headers: { "user-agent": `Mozilla/5.0 (compatible; ${ROBOTS_USER_AGENT})` },
+  });
+  if (res.status < 200 || res.status >= 300) return null;
+  return robotsParser(url, res.body.toString("utf8"));
+}

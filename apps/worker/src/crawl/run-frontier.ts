@@ -1,0 +1,150 @@
+import {
+  claimCrawlPages,
+  completeCrawlPage,
+  requeueCrawlPage,
+  updateCrawlProgress,
+  type CrawlPageRow,
+} from "@orbweaver/db";
+import { TransientJobError } from "../worker-context.ts";
+import { pageEventData } from "./webhook-sender.ts";
+import type { PageResult } from "./process-crawl-page.ts";
+import type { CrawlSession } from "./crawl-session.ts";
+
+/** Pages of one crawl processed at once (each in its own browser context). */
+export const PAGE_LANES = 2;
+/** Tries per page when the browser crashes under it. */
+const PAGE_ATTEMPTS = 3;
+/** Most rows a crawl's frontier holds (processed pages included). */
+export const frontierCap = (maxPages: number) => Math.min(5000, Math.max(200, maxPages * 20));
+
+/** How a frontier run ended: drained (or maxPages reached), lost ownership, or asked to stop. */
+export type FrontierEnd = "done" | "not_owner" | "stopping";
+
+/**
+ * Works through the crawl's frontier in breadth-first order with {@link PAGE_LANES} pages in flight,
+ * until it is empty or maxPages pages were processed. Every step is a Postgres write guarded by the
+ * attempt's run token, so a cancelled or taken-over crawl stops at its next step, and a worker that
+ * dies leaves the frontier exactly where the next attempt resumes.
+ */
+export async function runFrontier(
+  session: CrawlSession,
+  opts: { processPage(page: CrawlPageRow): Promise<PageResult>; stopping(): boolean; verb: string },
+): Promise<FrontierEnd> {
+  const { ctx, crawl, runToken } = session;
+  let inFlight = 0;
+  let end: FrontierEnd | null = null;
+  let wake: () => void = () => undefined;
+  let settled = new Promise<void>((r) => (wake = r));
+  const signal = () => {
+    wake();
+    settled = new Promise<void>((r) => (wake = r));
+  };
+
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      if (end) return;
+      if (opts.stopping()) {
+        end = "stopping";
+        return;
+      }
+      const claim = await claimCrawlPages(ctx.db, { crawlId: crawl.id, runToken, limit: 1 });
+      if (claim.stop === "not_owner") {
+        end = "not_owner";
+        return;
+      }
+      const page = claim.pages[0];
+      if (!page) {
+        // Another lane may still add links (or hand a page back): wait for it before giving up.
+        if (inFlight === 0) return;
+        await settled;
+        continue;
+      }
+      inFlight++;
+      try {
+        await runPage(session, page, opts);
+      } catch (err) {
+        end ??= "stopping"; // the other lanes stop too; the caller settles the attempt
+        throw err;
+      } finally {
+        inFlight--;
+        signal();
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: PAGE_LANES }, lane));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
+  return end ?? "done";
+}
+
+async function runPage(
+  session: CrawlSession,
+  page: CrawlPageRow,
+  opts: { processPage(page: CrawlPageRow): Promise<PageResult>; verb: string },
+): Promise<void> {
+  const { ctx, crawl, runToken, log } = session;
+  await updateCrawlProgress(ctx.db, {
+    crawlId: crawl.id,
+    runToken,
+    progress: progressOf(session, { status: "running", crawled: null, url: page.url, verb: opts.verb }),
+  });
+  let result: PageResult;
+  try {
+    result = await opts.processPage(page);
+  } catch (err) {
+    if (!(err instanceof TransientJobError)) throw err;
+    log.warn({ url: page.url, err: err.message }, "crawl page handed back to the frontier");
+    await requeueCrawlPage(ctx.db, {
+      crawlId: crawl.id,
+      runToken,
+      pageId: page.id,
+      error: err.message,
+      maxAttempts: PAGE_ATTEMPTS,
+    });
+    return;
+  }
+  const written = await completeCrawlPage(ctx.db, {
+    crawlId: crawl.id,
+    runToken,
+    pageId: page.id,
+    outcome: result.outcome,
+    links: result.links,
+    frontierCap: frontierCap(crawl.maxPages),
+  });
+  if (!written.written) return;
+  await updateCrawlProgress(ctx.db, {
+    crawlId: crawl.id,
+    runToken,
+    progress: progressOf(session, { status: "running", crawled: written.crawled, url: page.url, verb: opts.verb }),
+  });
+  session.webhooks?.send({
+    event: "crawl.page",
+    jobId: crawl.id,
+    page: {
+      id: page.id,
+      url: page.url,
+      title: result.outcome.title ?? "",
+      status: result.outcome.status,
+      error_message: result.outcome.errorMessage,
+      ...pageEventData(result.outcome.data),
+    },
+  });
+}
+
+/** `{status, message: "Scraping (3/10) https://…", progress, pagesCrawled, maxPages}` (D16). */
+function progressOf(
+  session: CrawlSession,
+  opts: { status: string; crawled: number | null; url: string; verb: string },
+): { status: string; message: string; progress: number; pagesCrawled: number; maxPages: number } {
+  const max = session.crawl.maxPages;
+  const crawled = opts.crawled ?? session.crawledSoFar;
+  session.crawledSoFar = crawled;
+  const n = opts.crawled === null ? Math.min(crawled + 1, max) : crawled;
+  return {
+    status: opts.status,
+    message: `${opts.verb} (${n}/${max}) ${opts.url}`,
+    progress: Math.min(1, Math.round((crawled / Math.max(1, max)) * 1000) / 1000),
+    pagesCrawled: crawled,
+    maxPages: max,
+  };
+}

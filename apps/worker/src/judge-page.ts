@@ -1,0 +1,34 @@
+import { detectBlock } from "@orbweaver/extract";
+
+/**
+ * Honest success: an HTTP error, bot challenge, CAPTCHA wall, login wall or empty shell is never a
+ * plain success. Returns the reason the URL failed, or null for a real page. (No CAPTCHA solver is
+ * configured, so a CAPTCHA is reported as a block.)
+ */
+export function judgePage(input: {
+  status: number | null;
+  title: string;
+  html: string;
+  markdown: string;
+  url: string;
+}): string | null {
+  const verdict = detectBlock({
+    status: input.status,
+    title: input.title,
+    html: input.html,
+    text: input.markdown,
+    url: input.url,
+  });
+  if (!verdict.blocked) return null;
+  if (verdict.kind === "http_error" && input.status !== null && input.status >= 400) {
+    return `The page answered HTTP ${input.status}`;
+  }
+  const label = {
+    http_error: "an error page",
+    bot_challenge: "a bot challenge",
+    captcha: "a CAPTCHA",
+    login_wall: "a login wall",
+    empty: "an empty page",
+  }[verdict.kind];
+  return `Blocked by ${label}: ${verdict.reason}`;
+}

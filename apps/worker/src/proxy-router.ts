@@ -1,0 +1,38 @@
+import { createProxyPool, parseProxyPool, type ProxyEntry, type UpstreamFailure } from "@orbweaver/browser";
+import type { Logger } from "pino";
+
+/**
+ * Which upstream proxy each tagged browser context (or fast fetch) goes through. The egress proxy
+ * asks `upstreamFor(tag)` on every request; a failing upstream is cooled down in the pool and the
+ * tag moves to the next proxy of its country.
+ */
+export interface ProxyRouter {
+  /** false when no configured proxy serves the country. */
+  assign(tag: string, country: string | undefined): boolean;
+  release(tag: string): void;
+  upstreamFor(tag: string): string | undefined;
+  onUpstreamError(failure: UpstreamFailure): void;
+}
+
+export function createProxyRouter(spec: string, log: Logger): ProxyRouter {
+  const pool = createProxyPool(parseProxyPool(spec));
+  const routes = new Map<string, { country: string | undefined; entry: ProxyEntry | undefined }>();
+  const normal = (country: string | undefined) => (country && country !== "global" ? country : undefined);
+  return {
+    assign(tag, country) {
+      const entry = pool.pick(normal(country));
+      if (!entry) return false;
+      routes.set(tag, { country: normal(country), entry });
+      return true;
+    },
+    release: (tag) => void routes.delete(tag),
+    upstreamFor: (tag) => routes.get(tag)?.entry?.url,
+    onUpstreamError(failure) {
+      const route = routes.get(failure.tag);
+      if (!route?.entry || route.entry.url !== failure.upstreamUrl) return;
+      pool.markFailed(route.entry);
+      route.entry = pool.pick(route.country);
+      log.warn({ tag: failure.tag, kind: failure.kind, next: route.entry?.label }, "upstream proxy failed; moved on");
+    },
+  };
+}

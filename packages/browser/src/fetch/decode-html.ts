@@ -1,0 +1,85 @@
+/*
+ * Charset selection follows the HTML spec's order, simplified: byte order
+ * mark, then the Content-Type charset, then a <meta> prescan of the first
+ * bytes, then a guess (valid UTF-8 stays UTF-8, anything else is read as
+ * windows-1252, which is what browsers do for legacy Western pages).
+ * TextDecoder applies the WHATWG label table, so "iso-8859-1" and "latin1"
+ * decode as windows-1252 exactly like in Chromium.
+ */
+
+/** How far the <meta charset> prescan looks (the spec says 1024; real pages put comments first). */
+export const META_PRESCAN_BYTES = 4096;
+
+const HTML_TYPES = new Set(["text/html", "application/xhtml+xml"]);
+
+/** `text/html` from `Text/HTML; charset=UTF-8`; "" when absent. */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+export function isHtmlMediaType(type: string): boolean {
+  return HTML_TYPES.has(type);
+}
+
+/** For responses without Content-Type: does the body start like markup? */
+export function looksLikeHtml(text: string): boolean {
+  const head = text.slice(0, 1024).trimStart().toLowerCase();
+  return /^(?:\ufeff)?<(?:!doctype html|html|head|body|!--|meta|title|div|p\b|script|link)/.test(head);
+}
+
+function supported(label: string): string | undefined {
+  try {
+    return new TextDecoder(label).encoding;
+  } catch {
+    return undefined;
+  }
+}
+
+function bomEncoding(b: Uint8Array): string | undefined {
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return "utf-8";
+  if (b[0] === 0xfe && b[1] === 0xff) return "utf-16be";
+  if (b[0] === 0xff && b[1] === 0xfe) return "utf-16le";
+  return undefined;
+}
+
+function headerCharset(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*["']?([^"';\s]+)/i.exec(contentType ?? "");
+  return m?.[1] === undefined ? undefined : supported(m[1]);
+}
+
+function metaCharset(b: Uint8Array): string | undefined {
+  // latin1 maps bytes 1:1, so ASCII markup is readable whatever the real charset.
+  const prefix = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, META_PRESCAN_BYTES)).toString("latin1");
+  // Covers <meta charset=x> and <meta http-equiv="Content-Type" content="text/html; charset=x">.
+  const m = /<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_:.-]+)/i.exec(prefix);
+  if (m?.[1] === undefined) return undefined;
+  const enc = supported(m[1]);
+  // A meta tag cannot truthfully declare UTF-16 (it would not be ASCII-readable): the spec says use UTF-8.
+  return enc?.startsWith("utf-16") ? "utf-8" : enc;
+}
+
+function isValidUtf8(b: Uint8Array): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The encoding (WHATWG name) the bytes should be decoded with. */
+export function chooseCharset(bytes: Uint8Array, contentType: string | undefined): string {
+  return (
+    bomEncoding(bytes) ??
+    headerCharset(contentType) ??
+    metaCharset(bytes) ??
+    (isValidUtf8(bytes) ? "utf-8" : "windows-1252")
+  );
+}
+
+/** Decodes an HTML body to a string; malformed sequences become U+FFFD rather than failing. */
+export function decodeHtml(bytes: Uint8Array, contentType: string | undefined): { html: string; charset: string } {
+  const charset = chooseCharset(bytes, contentType);
+  // TextDecoder strips a BOM matching its encoding, so callers never see U+FEFF.
+  return { html: new TextDecoder(charset).decode(bytes), charset };
+}

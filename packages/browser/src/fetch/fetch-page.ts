@@ -1,0 +1,196 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import { CarryCookies } from "./carry-cookies.ts";
+import { decodeHtml, isHtmlMediaType, looksLikeHtml, mediaType } from "./decode-html.ts";
+import { ACCEPT_ENCODING, readBody } from "./read-body.ts";
+import { sendViaProxy } from "./send-via-proxy.ts";
+
+/*
+ * The `scrapeMode: "fast"` path: one HTTP(S) GET without a browser. It goes
+ * through the job's egress proxy like every browser request, so the SSRF
+ * rule, upstream proxies and byte accounting apply unchanged, and every
+ * redirect hop is a fresh proxied request (re-checked by the proxy).
+ */
+
+export interface FetchPageOptions {
+  url: string;
+  /** The egress proxy (`EgressProxy.url`); the fetch never connects anywhere else. */
+  proxyUrl: string;
+  /** Attribution tag for the egress proxy (Basic-auth username); must be non-empty, no ":". */
+  tag: string;
+  /** Deadline for the whole fetch, redirects and body included; sockets are destroyed when it passes. */
+  timeoutMs: number;
+  /** Cap on the body, on the wire and after decompression. Default {@link DEFAULT_FETCH_MAX_BYTES} (10 MB). */
+  maxBytes?: number;
+  /** Sent as `Cookie` to hosts of the same site as `url` only. Default: none. */
+  cookieHeader?: string;
+  /** Default {@link DEFAULT_FETCH_USER_AGENT}. */
+  userAgent?: string;
+  /** Redirects followed before giving up. Default {@link DEFAULT_FETCH_MAX_REDIRECTS} (10). */
+  maxRedirects?: number;
+  /** Extra trusted CA certificates (PEM) for https targets. Default: Node's bundled roots only. */
+  ca?: string | string[];
+}
+
+export type FetchFailureKind =
+  "blocked" | "timeout" | "too_large" | "network" | "unsupported_content" | "too_many_redirects";
+
+export type FetchedPage =
+  | {
+      ok: true;
+      /** URL after redirects (fragment dropped). */
+      finalUrl: string;
+      /** The final response's status; 4xx/5xx pages are still returned (the caller decides). */
+      status: number;
+      /** Lower-cased names; repeated headers joined with ", " (Set-Cookie with "\n"). */
+      headers: Record<string, string>;
+      html: string;
+    }
+  | {
+      ok: false;
+      kind: FetchFailureKind;
+      message: string;
+      /** Status of the final response, when one arrived (e.g. unsupported_content, too_large). */
+      status?: number;
+      /** The URL being fetched when it failed. */
+      finalUrl?: string;
+    };
+
+export const DEFAULT_FETCH_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_FETCH_MAX_REDIRECTS = 10;
+/** A current desktop Chrome; an honest library UA is refused by far more sites. */
+export const DEFAULT_FETCH_USER_AGENT =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+type Failure = Extract<FetchedPage, { ok: false }>;
+
+function failure(kind: FetchFailureKind, message: string, extra: Partial<Failure> = {}): Failure {
+  return { ok: false, kind, message, ...extra };
+}
+
+function flattenHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(h)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(name === "set-cookie" ? "\n" : ", ") : value;
+  }
+  return out;
+}
+
+function parseHttpUrl(raw: string, base?: URL): URL | Failure {
+  let url: URL;
+  try {
+    url = new URL(raw, base);
+  } catch {
+    return failure("network", base ? `invalid redirect Location ${JSON.stringify(raw)}` : "invalid URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    // A redirect to file:, data: or gopher: must never be followed; it is a refusal, not a glitch.
+    return failure("blocked", `${base ? "redirect to " : ""}${url.protocol} URL refused; only http and https`);
+  }
+  url.hash = "";
+  return url;
+}
+
+/**
+ * Fetches one HTML page through the egress proxy, following redirects by hand.
+ * Never throws for network conditions: every outcome is a {@link FetchedPage}.
+ */
+export async function fetchPage(opts: FetchPageOptions): Promise<FetchedPage> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Failure>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve(failure("timeout", `no complete response within ${opts.timeoutMs} ms`));
+    }, opts.timeoutMs);
+  });
+  try {
+    // The race returns at the deadline even if a step (decompression) is still busy.
+    return await Promise.race([followRedirects(opts, controller.signal), deadline]);
+  } catch (err) {
+    if (controller.signal.aborted) return failure("timeout", `no complete response within ${opts.timeoutMs} ms`);
+    return failure("network", (err as Error).message);
+  } finally {
+    clearTimeout(timer);
+    // Destroys whatever is still open (a redirect body, an unread response).
+    controller.abort();
+  }
+}
+
+async function followRedirects(opts: FetchPageOptions, signal: AbortSignal): Promise<FetchedPage> {
+  const maxBytes = opts.maxBytes ?? DEFAULT_FETCH_MAX_BYTES;
+  const maxRedirects = opts.maxRedirects ?? DEFAULT_FETCH_MAX_REDIRECTS;
+  let proxy: URL;
+  try {
+    proxy = new URL(opts.proxyUrl);
+  } catch {
+    return failure("network", "invalid egress proxy URL");
+  }
+  if (proxy.protocol !== "http:") return failure("network", "the egress proxy must be an http:// URL");
+
+  const first = parseHttpUrl(opts.url);
+  if (!(first instanceof URL)) return first;
+  let url = first;
+  const cookies = new CarryCookies(opts.cookieHeader, url);
+
+  for (let redirects = 0; ; redirects++) {
+    const headers: OutgoingHttpHeaders = {
+      "user-agent": opts.userAgent ?? DEFAULT_FETCH_USER_AGENT,
+      accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+      "accept-language": "en-US,en;q=0.9",
+      "accept-encoding": ACCEPT_ENCODING,
+    };
+    const cookie = cookies.headerFor(url);
+    if (cookie !== undefined) headers.cookie = cookie;
+
+    const hop = await sendViaProxy({ url, proxy, tag: opts.tag, headers, signal, ca: opts.ca });
+    if (signal.aborted) return failure("timeout", `no complete response within ${opts.timeoutMs} ms`);
+    if (!hop.ok) return failure(hop.kind, hop.message, { finalUrl: url.href });
+
+    const res = hop.response;
+    const status = res.statusCode ?? 0;
+    cookies.store(url, res.headers["set-cookie"]);
+    const location = res.headers.location;
+    if (REDIRECT_STATUSES.has(status) && location !== undefined && location !== "") {
+      // The redirect body is never needed; closing the connection is cheaper than draining it.
+      res.destroy();
+      if (redirects >= maxRedirects) {
+        return failure("too_many_redirects", `more than ${maxRedirects} redirects`, { finalUrl: url.href });
+      }
+      const next = parseHttpUrl(location, url);
+      if (!(next instanceof URL)) return { ...next, finalUrl: url.href };
+      url = next;
+      continue;
+    }
+    return readPage(res, url, status, maxBytes, signal, opts.timeoutMs);
+  }
+}
+
+async function readPage(
+  res: IncomingMessage,
+  url: URL,
+  status: number,
+  maxBytes: number,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<FetchedPage> {
+  const contentType = res.headers["content-type"];
+  const type = mediaType(contentType);
+  const where = { status, finalUrl: url.href };
+  // Checked before reading so a large PDF is not downloaded just to be refused.
+  if (type !== "" && !isHtmlMediaType(type)) {
+    res.destroy();
+    return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
+  }
+  const body = await readBody(res, maxBytes);
+  if (signal.aborted) return failure("timeout", `no complete response within ${timeoutMs} ms`, where);
+  if (!body.ok) return failure(body.kind, body.message, where);
+  const { html } = decodeHtml(body.bytes, contentType);
+  // No Content-Type at all: accept only what looks like markup (or nothing, an empty page).
+  if (type === "" && html.trim() !== "" && !looksLikeHtml(html)) {
+    return failure("unsupported_content", `missing Content-Type and the body is not HTML (HTTP ${status})`, where);
+  }
+  return { ok: true, finalUrl: url.href, status, headers: flattenHeaders(res.headers), html };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { chooseCharset, decodeHtml, looksLikeHtml, mediaType } from "../../src/fetch/decode-html.ts";
+
+const latin1 = (s: string): Buffer => Buffer.from(s, "latin1");
+
+describe("decodeHtml", () => {
+  it.each([
+    ["header charset", latin1("<p>café</p>"), "text/html; charset=ISO-8859-1", "windows-1252"],
+    ["quoted header charset", latin1("<p>café</p>"), 'text/html; charset="latin1"', "windows-1252"],
+    ["<meta charset>", latin1('<meta charset="iso-8859-1"><p>café</p>'), "text/html", "windows-1252"],
+    [
+      "<meta http-equiv> content",
+      latin1('<meta http-equiv="Content-Type" content="text/html; charset=windows-1250"><p>x</p>'),
+      undefined,
+      "windows-1250",
+    ],
+    ["meta claiming utf-16 means utf-8", Buffer.from('<meta charset="utf-16"><p>é</p>'), undefined, "utf-8"],
+    [
+      "BOM beats the header",
+      Buffer.from([0xff, 0xfe, 0x3c, 0x00, 0x70, 0x00, 0x3e, 0x00]),
+      "text/html; charset=utf-8",
+      "utf-16le",
+    ],
+    ["unknown label falls through to sniffing", Buffer.from("<p>é</p>"), "text/html; charset=x-made-up", "utf-8"],
+    ["no declaration, valid UTF-8", Buffer.from("<p>naïve</p>"), "text/html", "utf-8"],
+    ["no declaration, invalid UTF-8", latin1("<p>naïve</p>"), "text/html", "windows-1252"],
+  ])("%s", (_name, bytes, contentType, expected) => {
+    expect(chooseCharset(bytes, contentType)).toBe(expected);
+  });
+
+  it("decodes Latin-1 and strips a UTF-8 BOM", () => {
+    expect(decodeHtml(latin1("<p>Größe à São Paulo</p>"), "text/html; charset=iso-8859-1").html).toBe(
+      "<p>Größe à São Paulo</p>",
+    );
+    expect(decodeHtml(Buffer.from("\ufeff<p>x</p>"), "text/html").html).toBe("<p>x</p>");
+  });
+
+  it("parses media types and sniffs untyped markup", () => {
+    expect(mediaType("Application/XHTML+XML; charset=utf-8")).toBe("application/xhtml+xml");
+    expect(mediaType(undefined)).toBe("");
+    expect(looksLikeHtml("\n  <!DOCTYPE html><html>")).toBe(true);
+    expect(looksLikeHtml('{"json": true}')).toBe(false);
+  });
+});

@@ -1,0 +1,210 @@
+import { and, count, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { crawlPages, crawls, jobs } from "../schema/index.ts";
+import type { CrawlPageRow } from "./crawl-read.ts";
+
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/** Locks the crawl's job row when `runToken` still owns it; every frontier write goes through this. */
+async function lockOwned(tx: Tx, crawlId: string, runToken: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.id, crawlId), eq(jobs.runToken, runToken), eq(jobs.status, "active")))
+    .for("update");
+  return row !== undefined;
+}
+
+export type ClaimResult =
+  { pages: CrawlPageRow[]; stop?: undefined } | { pages: []; stop: "not_owner" | "max_pages" | "empty" };
+
+/**
+ * Claims the next pages of the frontier in breadth-first order (depth, then discovery), a level
+ * only once the shallower one is done (so the order does not depend on which page loads first),
+ * never more than `maxPages` processed or in flight in total. Serialised per crawl by the job-row
+ * lock. `empty` also means "wait": pages in flight may still add links.
+ */
+export async function claimCrawlPages(
+  db: Db,
+  opts: { crawlId: string; runToken: string; limit: number },
+): Promise<ClaimResult> {
+  return db.transaction(async (tx) => {
+    if (!(await lockOwned(tx, opts.crawlId, opts.runToken))) return { pages: [], stop: "not_owner" } as const;
+    const [crawl] = await tx.select({ maxPages: crawls.maxPages }).from(crawls).where(eq(crawls.id, opts.crawlId));
+    const [used] = await tx
+      .select({ n: count() })
+      .from(crawlPages)
+      .where(
+        and(eq(crawlPages.crawlId, opts.crawlId), inArray(crawlPages.status, ["processing", "success", "failed"])),
+      );
+    const room = Math.min(opts.limit, (crawl?.maxPages ?? 0) - (used?.n ?? 0));
+    if (room <= 0) return { pages: [], stop: "max_pages" } as const;
+    const pages = await tx
+      .update(crawlPages)
+      .set({
+        status: "processing",
+        runToken: opts.runToken,
+        attempts: sql`${crawlPages.attempts} + 1`,
+        updatedAt: sql`now()`,
+      })
+      .where(
+        inArray(
+          crawlPages.id,
+          tx
+            .select({ id: crawlPages.id })
+            .from(crawlPages)
+            .where(
+              and(
+                eq(crawlPages.crawlId, opts.crawlId),
+                eq(crawlPages.status, "queued"),
+                // Level by level: a page may still add links that come before everything deeper.
+                sql`${crawlPages.depth} = (select min(p.depth) from ${crawlPages} p where p.crawl_id = ${opts.crawlId} and p.status in ('queued', 'processing'))`,
+              ),
+            )
+            .orderBy(crawlPages.orderKey)
+            .limit(room),
+        ),
+      )
+      .returning();
+    if (pages.length === 0) return { pages: [], stop: "empty" } as const;
+    return { pages: pages.sort((a, b) => a.depth - b.depth || compareKeys(a.orderKey, b.orderKey)) };
+  });
+}
+
+/** What one processed page produced. */
+export interface PageOutcome {
+  status: "success" | "failed";
+  title: string | null;
+  data: unknown;
+  htmlKey: string | null;
+  markdownKey: string | null;
+  errorMessage: string | null;
+  aiExtractionFailed: boolean;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A link found on the page, already normalised, in scope and chosen. */
+export interface DiscoveredLink {
+  url: string;
+  urlKey: string;
+  depth: number;
+  /** The page's order key plus the link's position on it. */
+  orderKey: number[];
+}
+
+/** Element-wise comparison of order keys (as Postgres compares integer arrays). */
+export function compareKeys(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Writes a page's outcome and enqueues the links it led to, in one transaction, only while the
+ * attempt owns both the crawl and the page (a cancelled crawl or a taken-over page refuses the
+ * write, so nothing is stored or billed twice). New links get the next discovery numbers; known
+ * ones move up when found earlier in breadth-first order; the frontier never grows past `frontierCap`
+ * rows.
+ */
+export async function completeCrawlPage(
+  db: Db,
+  opts: {
+    crawlId: string;
+    runToken: string;
+    pageId: string;
+    outcome: PageOutcome;
+    links: DiscoveredLink[];
+    frontierCap: number;
+  },
+): Promise<{ written: boolean; crawled: number }> {
+  return db.transaction(async (tx) => {
+    if (!(await lockOwned(tx, opts.crawlId, opts.runToken))) return { written: false, crawled: 0 };
+    const o = opts.outcome;
+    const updated = await tx
+      .update(crawlPages)
+      .set({
+        status: o.status,
+        title: o.title,
+        data: o.data ?? null,
+        htmlKey: o.htmlKey,
+        markdownKey: o.markdownKey,
+        errorMessage: o.errorMessage,
+        aiExtractionFailed: o.aiExtractionFailed,
+        inputTokens: sql`${crawlPages.inputTokens} + ${o.inputTokens}`,
+        outputTokens: sql`${crawlPages.outputTokens} + ${o.outputTokens}`,
+        finishedAt: sql`now()`,
+        updatedAt: sql`now()`,
+      })
+      .where(
+        and(
+          eq(crawlPages.id, opts.pageId),
+          eq(crawlPages.status, "processing"),
+          eq(crawlPages.runToken, opts.runToken),
+        ),
+      )
+      .returning({ id: crawlPages.id });
+    if (updated.length === 0) return { written: false, crawled: 0 };
+    if (opts.links.length > 0) await enqueueLinks(tx, opts);
+    const [done] = await tx
+      .select({ n: count() })
+      .from(crawlPages)
+      .where(and(eq(crawlPages.crawlId, opts.crawlId), inArray(crawlPages.status, ["success", "failed"])));
+    return { written: true, crawled: done?.n ?? 0 };
+  });
+}
+
+async function enqueueLinks(tx: Tx, opts: { crawlId: string; links: DiscoveredLink[]; frontierCap: number }) {
+  const [size] = await tx.select({ n: count() }).from(crawlPages).where(eq(crawlPages.crawlId, opts.crawlId));
+  const links = opts.links.slice(0, Math.max(0, opts.frontierCap - (size?.n ?? 0)));
+  // Insert order is discovery order; a key twice in one statement would make the upsert fail.
+  if (links.length === 0) return;
+  // A URL found again earlier in breadth-first order (a sitemap seed later linked from a page) moves up.
+  await tx
+    .insert(crawlPages)
+    .values(links.map((l) => ({ ...l, crawlId: opts.crawlId })))
+    .onConflictDoUpdate({
+      target: [crawlPages.crawlId, crawlPages.urlKey],
+      set: { depth: sql`excluded.depth`, orderKey: sql`excluded.order_key` },
+      setWhere: sql`${crawlPages.status} = 'queued' and (excluded.depth, excluded.order_key) < (${crawlPages.depth}, ${crawlPages.orderKey})`,
+    });
+}
+
+/**
+ * Hands a page back to the frontier after a transient failure (the browser crashed), or fails it
+ * once it has had `maxAttempts` tries.
+ */
+export async function requeueCrawlPage(
+  db: Db,
+  opts: { crawlId: string; runToken: string; pageId: string; error: string; maxAttempts: number },
+): Promise<void> {
+  await db
+    .update(crawlPages)
+    .set({
+      status: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then 'failed' else 'queued' end`,
+      errorMessage: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then ${opts.error} else null end`,
+      finishedAt: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then now() else null end`,
+      runToken: null,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(crawlPages.id, opts.pageId),
+        eq(crawlPages.crawlId, opts.crawlId),
+        eq(crawlPages.status, "processing"),
+        eq(crawlPages.runToken, opts.runToken),
+      ),
+    );
+}
+
+/** Which of these URL keys the crawl already knows (queued, done or skipped). */
+export async function findKnownUrlKeys(db: Db, crawlId: string, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .select({ key: crawlPages.urlKey })
+    .from(crawlPages)
+    .where(and(eq(crawlPages.crawlId, crawlId), inArray(crawlPages.urlKey, keys)));
+  return new Set(rows.map((r) => r.key));
+}

@@ -1,0 +1,40 @@
+import { count, desc, eq, sql } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { crawlPages, crawls, jobs } from "../schema/index.ts";
+import type { CrawlJob } from "./crawl-read.ts";
+
+/** A crawl with its counters, as listed by the history. */
+export interface CrawlHistoryRow extends CrawlJob {
+  pagesCrawled: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** One page of the account's crawls (extractions included), newest first, with the total. */
+export async function listCrawlHistory(
+  db: Db,
+  opts: { accountId: string; page: number; limit: number },
+): Promise<{ rows: CrawlHistoryRow[]; total: number }> {
+  const total = await countCrawls(db, opts.accountId);
+  const rows = await db
+    .select({
+      job: jobs,
+      crawl: crawls,
+      pagesCrawled: sql<number>`(select count(*)::int from ${crawlPages} p where p.crawl_id = ${crawls.id} and p.status in ('success', 'failed'))`,
+      inputTokens: sql<number>`(select coalesce(sum(p.input_tokens), 0)::int from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
+      outputTokens: sql<number>`(select coalesce(sum(p.output_tokens), 0)::int from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
+    })
+    .from(crawls)
+    .innerJoin(jobs, eq(jobs.id, crawls.id))
+    .where(eq(crawls.accountId, opts.accountId))
+    .orderBy(desc(crawls.createdAt), desc(crawls.id))
+    .limit(opts.limit)
+    .offset((opts.page - 1) * opts.limit);
+  return { rows, total };
+}
+
+/** Number of crawls the account ever submitted (GET /crawl/stats). */
+export async function countCrawls(db: Db, accountId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(crawls).where(eq(crawls.accountId, accountId));
+  return row?.n ?? 0;
+}

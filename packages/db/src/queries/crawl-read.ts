@@ -1,0 +1,79 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { crawlPages, crawls, jobs } from "../schema/index.ts";
+import type { CrawlPageStatus } from "../schema/index.ts";
+import type { JobRow } from "./get-job.ts";
+
+export type CrawlRow = typeof crawls.$inferSelect;
+export type CrawlPageRow = typeof crawlPages.$inferSelect;
+/** A crawl: its lifecycle row (`jobs`) and its settings (`crawls`). */
+export interface CrawlJob {
+  job: JobRow;
+  crawl: CrawlRow;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a well-formed id; anything else is simply not found (never a database error). */
+export const isUuid = (id: string): boolean => UUID.test(id);
+
+/** A crawl by id, optionally only when owned by `accountId`. */
+export async function getCrawl(db: Db, crawlId: string, accountId?: string): Promise<CrawlJob | null> {
+  if (!isUuid(crawlId)) return null;
+  const where = accountId ? and(eq(crawls.id, crawlId), eq(crawls.accountId, accountId)) : eq(crawls.id, crawlId);
+  const [row] = await db.select().from(crawls).innerJoin(jobs, eq(jobs.id, crawls.id)).where(where).limit(1);
+  return row ? { job: row.jobs, crawl: row.crawls } : null;
+}
+
+/** Pages of a crawl in discovery order (depth, then discovery number), optionally by status. */
+export async function listCrawlPages(db: Db, crawlId: string, statuses?: CrawlPageStatus[]): Promise<CrawlPageRow[]> {
+  const where = statuses
+    ? and(eq(crawlPages.crawlId, crawlId), inArray(crawlPages.status, statuses))
+    : eq(crawlPages.crawlId, crawlId);
+  return db.select().from(crawlPages).where(where).orderBy(asc(crawlPages.depth), asc(crawlPages.orderKey));
+}
+
+/** One page of a crawl; a malformed id is not found. */
+export async function getCrawlPage(db: Db, crawlId: string, pageId: string): Promise<CrawlPageRow | null> {
+  if (!isUuid(pageId)) return null;
+  const [row] = await db
+    .select()
+    .from(crawlPages)
+    .where(and(eq(crawlPages.id, pageId), eq(crawlPages.crawlId, crawlId)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Counters of a crawl, computed from its pages (the single source of truth). */
+export interface CrawlCounts {
+  /** Pages processed: succeeded or failed. */
+  crawled: number;
+  succeeded: number;
+  failed: number;
+  processing: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export async function countCrawlPages(db: Db, crawlId: string): Promise<CrawlCounts> {
+  const [row] = await db
+    .select({
+      succeeded: sql<number>`count(*) filter (where ${crawlPages.status} = 'success')::int`,
+      failed: sql<number>`count(*) filter (where ${crawlPages.status} = 'failed')::int`,
+      processing: sql<number>`count(*) filter (where ${crawlPages.status} = 'processing')::int`,
+      inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::int`,
+      outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::int`,
+    })
+    .from(crawlPages)
+    .where(eq(crawlPages.crawlId, crawlId));
+  const succeeded = row?.succeeded ?? 0;
+  const failed = row?.failed ?? 0;
+  return {
+    crawled: succeeded + failed,
+    succeeded,
+    failed,
+    processing: row?.processing ?? 0,
+    inputTokens: row?.inputTokens ?? 0,
+    outputTokens: row?.outputTokens ?? 0,
+  };
+}

@@ -1,0 +1,59 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { accounts, crawlPages, creditLedger, jobs } from "../schema/index.ts";
+
+/**
+ * Stores a page's re-extraction (POST /crawl/{id}/retry/{pageId}) and charges its model tokens in
+ * one transaction, as far as the balance goes. The charge is added to the crawl's `credits_used`,
+ * so the account's ledger still balances against its jobs. A failed extraction keeps the page's
+ * previous data but its tokens are still charged (the model was called).
+ */
+export async function saveCrawlPageRetry(
+  db: Db,
+  opts: {
+    crawlId: string;
+    pageId: string;
+    accountId: string;
+    data: unknown;
+    keepPreviousData: boolean;
+    inputTokens: number;
+    outputTokens: number;
+    charge: number;
+  },
+): Promise<{ creditsUsed: number }> {
+  return db.transaction(async (tx) => {
+    await tx
+      .update(crawlPages)
+      .set({
+        ...(opts.keepPreviousData ? {} : { data: opts.data ?? null, aiExtractionFailed: false }),
+        inputTokens: sql`${crawlPages.inputTokens} + ${opts.inputTokens}`,
+        outputTokens: sql`${crawlPages.outputTokens} + ${opts.outputTokens}`,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(crawlPages.id, opts.pageId), eq(crawlPages.crawlId, opts.crawlId)));
+    if (opts.charge <= 0) return { creditsUsed: 0 };
+    const [account] = await tx
+      .select({ balance: accounts.creditsBalance })
+      .from(accounts)
+      .where(eq(accounts.id, opts.accountId))
+      .for("update");
+    const amount = Math.min(opts.charge, account?.balance ?? 0);
+    if (amount <= 0) return { creditsUsed: 0 };
+    // No job id: a page may be retried many times, and (job_id, reason) is unique per job.
+    await tx.insert(creditLedger).values({
+      accountId: opts.accountId,
+      delta: -amount,
+      reason: "charge",
+      note: `crawl ${opts.crawlId} page ${opts.pageId} re-extraction`,
+    });
+    await tx
+      .update(accounts)
+      .set({ creditsBalance: sql`${accounts.creditsBalance} - ${amount}` })
+      .where(eq(accounts.id, opts.accountId));
+    await tx
+      .update(jobs)
+      .set({ creditsUsed: sql`${jobs.creditsUsed} + ${amount}`, updatedAt: sql`now()` })
+      .where(eq(jobs.id, opts.crawlId));
+    return { creditsUsed: amount };
+  });
+}

@@ -1,0 +1,54 @@
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { crawls } from "./crawls.ts";
+
+/**
+ * queued (in the frontier) | processing (claimed by an attempt) | success | failed |
+ * skipped (never processed: the crawl ended, hit maxPages or was cancelled first).
+ */
+export type CrawlPageStatus = "queued" | "processing" | "success" | "failed" | "skipped";
+
+/**
+ * One URL of a crawl: the frontier and the results in one table, so a crawl resumes where it was
+ * after a worker dies. `url_key` (the URL normalised for de-duplication) is unique per crawl, so no
+ * page is ever queued, fetched or billed twice.
+ */
+export const crawlPages = pgTable(
+  "crawl_pages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    crawlId: uuid("crawl_id")
+      .notNull()
+      .references(() => crawls.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    urlKey: text("url_key").notNull(),
+    depth: integer("depth").notNull(),
+    /**
+     * Breadth-first order within a depth: the parent's key plus the link's position on the parent
+     * page (`[0]` is the base URL, `[0, i]` its links, `[1, i]` sitemap URLs). Arrays compare
+     * element by element, so the order is the same whichever page happens to load first.
+     */
+    orderKey: integer("order_key").array().notNull(),
+    status: text("status").$type<CrawlPageStatus>().notNull().default("queued"),
+    /** Run token of the crawl attempt that claimed the page. */
+    runToken: uuid("run_token"),
+    attempts: integer("attempts").notNull().default(0),
+    title: text("title"),
+    data: jsonb("data"),
+    /** Storage keys of the page HTML and Markdown (links are signed when read). */
+    htmlKey: text("html_key"),
+    markdownKey: text("markdown_key"),
+    errorMessage: text("error_message"),
+    aiExtractionFailed: boolean("ai_extraction_failed").notNull().default(false),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    /** For extraction jobs: the page of the source crawl this one re-extracts. */
+    sourcePageId: uuid("source_page_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("crawl_pages_crawl_url_key_uq").on(t.crawlId, t.urlKey),
+    index("crawl_pages_frontier_idx").on(t.crawlId, t.status, t.depth),
+  ],
+);

@@ -1,0 +1,141 @@
+/*
+ * Marker tables for detect-block.ts. Vendor markers are strong but not
+ * sufficient on their own: Cloudflare, Akamai and friends inject scripts into
+ * ordinary pages too, so a marker only counts together with a thin page or a
+ * refusing status (see detectBlock).
+ */
+
+export interface Marker {
+  re: RegExp;
+  /** Human-readable name used in the reason. */
+  name: string;
+}
+
+/** Titles of interstitials; specific enough to count with moderate content. */
+export const CHALLENGE_TITLES: Marker[] = [
+  { re: /^just a moment\b/i, name: 'Cloudflare "Just a moment..."' },
+  { re: /^attention required!? \| cloudflare/i, name: "Cloudflare block page" },
+  { re: /^checking your browser\b/i, name: '"Checking your browser"' },
+  { re: /^pardon our interruption\b/i, name: '"Pardon Our Interruption" (Imperva/Distil)' },
+  { re: /^(?:are you a (?:robot|human)\??|robot or human\??)$/i, name: '"Are you a robot?"' },
+  { re: /^access to this page has been denied\b/i, name: "PerimeterX / HUMAN block" },
+  { re: /^ddos-guard\b/i, name: "DDoS-Guard" },
+  { re: /^one more step\b/i, name: 'Cloudflare "One more step"' },
+  {
+    re: /^(?:please wait|verifying(?: you are human)?)\s*(?:\.{3}|…)?\s*(?:\|.*cloudflare)?$/i,
+    name: "interstitial wait page",
+  },
+  { re: /\bused cloudflare to restrict access\b/i, name: "Cloudflare access rule" },
+];
+
+/** HTML markers of bot-protection challenge or block pages (not of the scripts injected into normal pages). */
+export const CHALLENGE_HTML: Marker[] = [
+  { re: /\b_cf_chl_opt\b|\bcf-chl-|\bcf_chl_|__cf_chl_/i, name: "Cloudflare challenge (cf-chl)" },
+  { re: /\/cdn-cgi\/challenge-platform\/h\/[a-z]\/(?:orchestrate|cmg|jsch)\//i, name: "Cloudflare challenge-platform" },
+  { re: /captcha-delivery\.com|\bdd\s*=\s*\{\s*['"]rt['"]/i, name: "DataDome" },
+  { re: /\b_pxCaptcha\b|\bpx-captcha\b|\b_pxAppId\b.*\bblock/is, name: "PerimeterX" },
+  { re: /_Incapsula_Resource|\bIncapsula incident ID\b/i, name: "Imperva Incapsula" },
+  { re: /errors\.edgesuite\.net|\bReference\s*#\s*\d+\.[0-9a-f]+\.\d+/i, name: "Akamai" },
+  { re: /\bKPSDK\b|\/ips\.js\?.*\bx-kpsdk/i, name: "Kasada" },
+  { re: /\bawsWafCookieDomainList\b|\bgokuProps\b|\.token\.awswaf\.com/i, name: "AWS WAF" },
+  { re: /\bsucuri_cloudproxy_js\b|Sucuri WebSite Firewall/i, name: "Sucuri" },
+  { re: /\bddos-guard\b.*\bcheck\b|__ddg1_/is, name: "DDoS-Guard" },
+];
+
+/** Visible-text phrases of challenges. */
+export const CHALLENGE_TEXT: Marker[] = [
+  { re: /\bchecking (?:your|if the site connection is) (?:browser|secure)\b/i, name: '"Checking your browser"' },
+  { re: /\bneeds to review the security of your connection\b/i, name: "Cloudflare security review" },
+  { re: /\benable javascript and cookies to continue\b/i, name: '"Enable JavaScript and cookies to continue"' },
+  { re: /\bpardon our interruption\b/i, name: '"Pardon Our Interruption"' },
+  { re: /\bsorry, you have been blocked\b/i, name: 'Cloudflare "you have been blocked"' },
+  { re: /\bare you a (?:robot|human)\b/i, name: '"Are you a robot?"' },
+  { re: /\bpress (?:&|and) hold\b/i, name: 'PerimeterX "Press & Hold"' },
+  { re: /\bunusual (?:traffic|activity) from your (?:computer )?network\b/i, name: '"Unusual traffic"' },
+  { re: /\baccess to this page has been denied\b/i, name: "PerimeterX / HUMAN block" },
+  { re: /\bplease (?:turn on|enable) javascript and (?:cookies|refresh the page)\b/i, name: "JavaScript check" },
+];
+
+/** CAPTCHA widgets (markup) — present on walls and, harmlessly, on comment and newsletter forms. */
+export const CAPTCHA_WIDGETS: Marker[] = [
+  {
+    re: /\bclass\s*=\s*["'][^"']*\bg-recaptcha\b|google\.com\/recaptcha\/|recaptcha\.net\/recaptcha/i,
+    name: "reCAPTCHA",
+  },
+  { re: /\bclass\s*=\s*["'][^"']*\bh-captcha\b|hcaptcha\.com\/1\/api\.js/i, name: "hCaptcha" },
+  {
+    re: /\bclass\s*=\s*["'][^"']*\bcf-turnstile\b|challenges\.cloudflare\.com\/turnstile/i,
+    name: "Cloudflare Turnstile",
+  },
+  { re: /\bclass\s*=\s*["'][^"']*\bfrc-captcha\b/i, name: "Friendly Captcha" },
+  { re: /\bgeetest_|\bstatic\.geetest\.com\b/i, name: "GeeTest" },
+  { re: /\bfuncaptcha\b|client-api\.arkoselabs\.com/i, name: "Arkose FunCaptcha" },
+];
+
+/** Widget elements by class, to tell visible widgets from invisible ones. */
+export const WIDGET_ELEMENT =
+  /<[a-z][^>]*\bclass\s*=\s*["'][^"']*\b(?:g-recaptcha|h-captcha|cf-turnstile|frc-captcha)\b[^>]*>/gi;
+/** Invisible / interaction-only widgets never form a wall (they sit on ordinary forms). */
+export const INVISIBLE_WIDGET = /\bdata-size\s*=\s*["']?invisible\b|\bdata-appearance\s*=\s*["']?interaction-only\b/i;
+/** reCAPTCHA v3 (score only, no widget) is loaded with ?render=<site key>. */
+export const RECAPTCHA_V3 = /recaptcha\/api\.js\?[^"'>]*\brender=(?!explicit\b)/i;
+
+/** Visible-text phrases of CAPTCHA walls. */
+export const CAPTCHA_TEXT: Marker[] = [
+  { re: /\bverify (?:that )?you(?:'re| are) (?:a )?human\b/i, name: '"Verify you are human"' },
+  { re: /\bprove (?:that )?you(?:'re| are) (?:not a robot|human)\b/i, name: '"Prove you are human"' },
+  { re: /\bi(?:'m| am) not a robot\b/i, name: '"I\'m not a robot"' },
+  { re: /\b(?:complete|solve) the (?:security check|captcha|challenge)\b/i, name: '"Complete the security check"' },
+  { re: /\b(?:type|enter) the (?:characters|text) (?:you see|shown)\b/i, name: "text CAPTCHA" },
+];
+
+// What a wall keeps you from; "log in to comment/post/reply" boxes on real pages must not match.
+const WALL_VERB = String.raw`(?:continue|view|see|read|access|proceed|keep reading|watch|download|open)\b`;
+
+/** Phrases of login walls. */
+export const LOGIN_TEXT: Marker[] = [
+  {
+    re: new RegExp(
+      String.raw`\b(?:sign|log) ?in (?:or (?:sign up|register|create an account|join) )?to ${WALL_VERB}`,
+      "i",
+    ),
+    name: "sign in to continue",
+  },
+  {
+    re: new RegExp(
+      String.raw`\byou (?:must|need to|have to) (?:be )?(?:logged|signed) in(?: to ${WALL_VERB}|(?! to))`,
+      "i",
+    ),
+    name: "you must be logged in",
+  },
+  {
+    re: new RegExp(String.raw`\byou need (?:an account|to (?:sign|log) ?in) to ${WALL_VERB}`, "i"),
+    name: "you need an account",
+  },
+  {
+    re: /\bthis (?:content|page) is (?:only )?(?:available|visible) to (?:logged-in users|members)\b/i,
+    name: "members only",
+  },
+];
+
+export const PASSWORD_INPUT = /<input\b[^>]*\btype\s*=\s*["']?password\b/i;
+/** Paths of login pages a redirect may have landed on. */
+export const LOGIN_PATH = /\/(?:log-?in|sign-?in|auth(?:enticate)?|sso|accounts?\/(?:login|signin))(?:[/?#.]|$)/i;
+
+/** Titles of error pages served with 200 ("soft" errors). */
+export const ERROR_TITLE =
+  /^(?:error\s*)?(?:4\d\d|5\d\d)\b|\b(?:page |file )?not found\b|^access denied\b|^forbidden\b|\binternal server error\b|\bservice (?:temporarily )?unavailable\b|\bbad gateway\b|\btoo many requests\b|\bpage (?:does not|doesn't) exist\b/i;
+
+export interface MarkerHit {
+  name: string;
+  /** The matched text, trimmed for use in a reason. */
+  text: string;
+}
+
+export function firstMatch(markers: Marker[], s: string): MarkerHit | undefined {
+  for (const m of markers) {
+    const hit = m.re.exec(s);
+    if (hit) return { name: m.name, text: hit[0].slice(0, 60) };
+  }
+  return undefined;
+}
