@@ -148,6 +148,13 @@ describe("proxies, fast mode and honest block detection", () => {
     expect(browser.status).toBe("completed");
     expect(browser.result!.content).toContain("Rendered by script");
     expect(hits.us).toBeGreaterThan(before.us);
+    // Bytes through upstream proxies are shown in the scrape logs.
+    const log = await call<{ data: { proxy_bandwidth_mb: number; use_proxy: number; proxy_country: string } }>(
+      `${stack.api}/scrape-logs/${browser.jobId}`,
+      { key },
+    );
+    expect(log.body.data).toMatchObject({ use_proxy: 1, proxy_country: "us" });
+    expect(log.body.data.proxy_bandwidth_mb).toBeGreaterThan(0);
   });
 
   it("refuses unknown or unserved countries, and ignores proxyCountry without useProxy", async () => {

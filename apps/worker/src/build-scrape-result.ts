@@ -53,6 +53,7 @@ export async function buildScrapeResult(
         "AI extraction failed; raw Markdown returned",
       );
   }
+  const proxyBytes = opts.outcomes.reduce((n, o) => n + (o.proxyBytes ?? 0), 0);
   const result: ScrapeResult = {
     content,
     data: opts.outcomes.map((o) => o.page),
@@ -64,6 +65,8 @@ export async function buildScrapeResult(
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
       totalTokens: usage.inputTokens + usage.outputTokens,
+      // Kept with the job for logs; the public stats schema does not expose it.
+      ...(proxyBytes > 0 ? { proxyBytes } : {}),
     },
   };
   return { result, tokens: result.stats.totalTokens };

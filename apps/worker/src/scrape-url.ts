@@ -51,12 +51,18 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
   }
   try {
     const httpFirst = opts.scrapeMode === "fast" || (opts.actions.length === 0 && !opts.screenshot);
+    let outcome: UrlOutcome | null = null;
     if (httpFirst) {
       const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-      const fetched = await scrapeWithFetch(ctx, { ...opts, final: opts.scrapeMode === "fast", cookieHeader });
-      if (fetched) return fetched;
+      outcome = await scrapeWithFetch(ctx, { ...opts, final: opts.scrapeMode === "fast", cookieHeader });
     }
-    return await scrapeWithBrowser(ctx, opts);
+    outcome ??= await scrapeWithBrowser(ctx, opts);
+    // Traffic through upstream proxies is what the proxy provider bills: count it per job.
+    if (opts.proxy) {
+      const moved = ctx.egress.bytes(opts.tag);
+      outcome.proxyBytes = moved.sent + moved.received;
+    }
+    return outcome;
   } finally {
     ctx.egress.forget(opts.tag);
     ctx.proxies.release(opts.tag);

@@ -14,6 +14,8 @@ export interface UrlOutcome {
   usage: Usage;
   /** JSON-LD, OpenGraph and microdata, read when an AI pass will use them. */
   metadata?: PageMetadata;
+  /** Bytes moved through an upstream proxy for this URL (`useProxy`). */
+  proxyBytes?: number;
 }
 
 export function failedOutcome(

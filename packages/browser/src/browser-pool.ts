@@ -42,6 +42,10 @@ export class BrowserPool {
       executablePath: this.opts.executablePath,
       headless: true,
       args,
+      // The worker shuts Chromium down itself after running jobs finish (graceful SIGTERM).
+      handleSIGTERM: false,
+      handleSIGINT: false,
+      handleSIGHUP: false,
       // Browser-level traffic is proxied too, so nothing leaves unchecked.
       ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, "browser") } : {}),
     });

@@ -39,6 +39,7 @@ const logFields = {
   ai_output_format: Nullable(Type.String()),
   use_proxy: Type.Integer(),
   proxy_country: Nullable(Type.String()),
+  proxy_bandwidth_mb: Type.Number(),
 };
 
 export const ScrapeLog = Type.Object(logFields);

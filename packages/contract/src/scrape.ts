@@ -49,6 +49,8 @@ export const ScrapeStats = Type.Object({
   inputTokens: Type.Integer(),
   outputTokens: Type.Integer(),
   totalTokens: Type.Integer(),
+  /** Internal: bytes through upstream proxies (shown in logs, not in the poll response). */
+  proxyBytes: Type.Optional(Type.Integer()),
 });
 export type ScrapeStats = Static<typeof ScrapeStats>;
 

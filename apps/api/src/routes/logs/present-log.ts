@@ -34,6 +34,7 @@ export function presentLog(row: JobRow) {
     ai_output_format: request.output ?? (request.prompt || request.schema ? "json" : null),
     use_proxy: request.useProxy ? 1 : 0,
     proxy_country: request.proxyCountry ?? null,
+    proxy_bandwidth_mb: Math.round(((stats.proxyBytes ?? 0) / 1_048_576) * 1000) / 1000,
   };
 }
 
