@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { accounts, batches, creditLedger, jobs } from "../schema/index.ts";
+import { batches, jobs } from "../schema/index.ts";
+import { refundReservations } from "./refund-reservations.ts";
 import { deriveBatchStatus, itemStatusOf, type ItemCounts } from "./batch-status.ts";
 
 export type CancelBatchResult =
@@ -34,22 +35,7 @@ export async function cancelBatch(db: Db, opts: { batchId: string; accountId: st
       })
       .where(and(eq(jobs.batchId, batch.id), inArray(jobs.status, ["waiting", "delayed"])))
       .returning({ id: jobs.id, reserved: jobs.creditsReserved });
-    let refunded = 0;
-    for (const job of cancelled) {
-      if (job.reserved <= 0) continue;
-      const inserted = await tx
-        .insert(creditLedger)
-        .values({ accountId: batch.accountId, delta: job.reserved, reason: "refund", jobId: job.id })
-        .onConflictDoNothing()
-        .returning({ id: creditLedger.id });
-      if (inserted.length > 0) refunded += job.reserved;
-    }
-    if (refunded > 0) {
-      await tx
-        .update(accounts)
-        .set({ creditsBalance: sql`${accounts.creditsBalance} + ${refunded}` })
-        .where(eq(accounts.id, batch.accountId));
-    }
+    const refunded = await refundReservations(tx, { accountId: batch.accountId, jobs: cancelled });
     await tx
       .update(batches)
       .set({ state: "cancelled", finishedAt: sql`now()`, updatedAt: sql`now()` })

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { accounts, batches, creditLedger, jobs } from "../schema/index.ts";
+import { batches, jobs } from "../schema/index.ts";
+import { refundReservations } from "./refund-reservations.ts";
 
 /**
  * Marks a batch as failed as a whole (it could not be dispatched): every unfinished item is failed
@@ -15,22 +16,7 @@ export async function failBatch(db: Db, opts: { batchId: string; error: string }
       .set({ status: "failed", error: opts.error, finishedAt: sql`now()`, updatedAt: sql`now()` })
       .where(and(eq(jobs.batchId, batch.id), inArray(jobs.status, ["waiting", "delayed", "active"])))
       .returning({ id: jobs.id, reserved: jobs.creditsReserved });
-    let refund = 0;
-    for (const job of failed) {
-      if (job.reserved <= 0) continue;
-      const inserted = await tx
-        .insert(creditLedger)
-        .values({ accountId: batch.accountId, delta: job.reserved, reason: "refund", jobId: job.id })
-        .onConflictDoNothing()
-        .returning({ id: creditLedger.id });
-      if (inserted.length > 0) refund += job.reserved;
-    }
-    if (refund > 0) {
-      await tx
-        .update(accounts)
-        .set({ creditsBalance: sql`${accounts.creditsBalance} + ${refund}` })
-        .where(eq(accounts.id, batch.accountId));
-    }
+    await refundReservations(tx, { accountId: batch.accountId, jobs: failed });
     await tx
       .update(batches)
       .set({ state: "failed", finishedAt: sql`now()`, updatedAt: sql`now()` })
