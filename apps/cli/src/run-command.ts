@@ -8,6 +8,7 @@ import {
   ensureWebhookSecret,
   revokeApiKey,
   runMigrations,
+  setAccountLimits,
 } from "@orbweaver/db";
 
 const USAGE = `Usage:
@@ -17,6 +18,8 @@ const USAGE = `Usage:
   orbweaver keys revoke (--key KEY | --id KEY_ID)
   orbweaver credits add --account ACCOUNT_ID --credits N
   orbweaver webhooks secret --account ACCOUNT_ID [--json]
+  orbweaver accounts set-limits --account ACCOUNT_ID [--rate-limit N] [--pending-scrapes N]
+                                [--pending-batches N] [--pending-crawls N]   (N or "default")
 `;
 
 class UsageError extends Error {}
@@ -42,7 +45,7 @@ export async function runCommand(config: Config, argv: string[]): Promise<number
       out("migrations applied");
       return 0;
     }
-    if (command === "keys" || command === "credits" || command === "webhooks")
+    if (command === "keys" || command === "credits" || command === "webhooks" || command === "accounts")
       return await withDb(config, (db) => adminCommand(db, argv));
     throw new UsageError(
       command ? `unknown command "${[command, sub].filter(Boolean).join(" ")}"` : "no command given",
@@ -78,6 +81,10 @@ async function adminCommand(db: ReturnType<typeof createDb>["db"], argv: string[
     args: rest,
     options: {
       name: { type: "string" },
+      "rate-limit": { type: "string" },
+      "pending-scrapes": { type: "string" },
+      "pending-batches": { type: "string" },
+      "pending-crawls": { type: "string" },
       credits: { type: "string" },
       json: { type: "boolean", default: false },
       key: { type: "string" },
@@ -130,5 +137,35 @@ async function adminCommand(db: ReturnType<typeof createDb>["db"], argv: string[
     else out(`Webhook secret (verifies X-Spidra-Signature: sha256=HMAC-SHA256 of the raw body): ${secret}`);
     return 0;
   }
+  if (command === "accounts" && sub === "set-limits") {
+    if (!values.account) throw new UsageError("--account is required");
+    const limits = await setAccountLimits(db, {
+      accountId: values.account,
+      limits: {
+        rateLimitMax: limitValue("--rate-limit", values["rate-limit"]),
+        maxPendingScrapeJobs: limitValue("--pending-scrapes", values["pending-scrapes"]),
+        maxPendingBatches: limitValue("--pending-batches", values["pending-batches"]),
+        maxPendingCrawls: limitValue("--pending-crawls", values["pending-crawls"]),
+      },
+    }).catch((err: { cause?: { code?: string } }) => {
+      if (err.cause?.code === "22P02") return null;
+      throw err;
+    });
+    if (limits === null) {
+      process.stderr.write("unknown account\n");
+      return 1;
+    }
+    out(JSON.stringify({ accountId: values.account, ...limits }));
+    return 0;
+  }
   throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(" ")}"`);
+}
+
+/** A limit option: a positive integer, or "default" to clear the override; undefined leaves it as is. */
+function limitValue(flag: string, value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim().toLowerCase() === "default") return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer or "default"`);
+  return n;
 }

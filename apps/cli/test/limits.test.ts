@@ -2,6 +2,7 @@ import { getBalance } from "@orbweaver/db";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "./helpers/http.ts";
+import { runCli } from "./helpers/spawn.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
@@ -164,5 +165,54 @@ describe("Idempotency-Key", () => {
       headers: batchHeaders,
     });
     expect(b2.body).toMatchObject({ batchId: b1.body.batchId, total: 1 });
+  });
+});
+
+describe("per-account limits from the CLI", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("overrides the rate and pending-job limits of one account only, and clears them with default", async () => {
+    const limited = await stack.createKey(100);
+    const other = await stack.createKey(100);
+    const set = await runCli(
+      ["accounts", "set-limits", "--account", limited.accountId, "--rate-limit", "4", "--pending-scrapes", "1"],
+      stack.env,
+    );
+    expect(set.code, set.output).toBe(0);
+    expect(JSON.parse(set.stdout.trim())).toMatchObject({
+      rateLimitMax: 4,
+      maxPendingScrapeJobs: 1,
+      maxPendingBatches: null,
+    });
+
+    const body = { urls: [{ url: site.url("/") }] };
+    expect((await call(`${stack.api}/scrape`, { key: limited.key, body })).status).toBe(202);
+    const pending = await call<Envelope>(`${stack.api}/scrape`, { key: limited.key, body });
+    expect(pending.status).toBe(429);
+    expect(pending.body.code).toBe("TOO_MANY_PENDING_JOBS");
+    expect((await call(`${stack.api}/scrape`, { key: other.key, body })).status).toBe(202);
+    expect((await call(`${stack.api}/scrape`, { key: other.key, body })).status).toBe(202);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await call(`${stack.api}/scrape/nope`, { key: limited.key })).status);
+    expect(statuses).toEqual([404, 404, 429]);
+    expect((await call(`${stack.api}/scrape/nope`, { key: other.key })).status).toBe(404);
+
+    const cleared = await runCli(
+      ["accounts", "set-limits", "--account", limited.accountId, "--pending-scrapes", "default"],
+      stack.env,
+    );
+    expect(JSON.parse(cleared.stdout.trim())).toMatchObject({ rateLimitMax: 4, maxPendingScrapeJobs: null });
+    const bad = await runCli(
+      ["accounts", "set-limits", "--account", limited.accountId, "--rate-limit", "-3"],
+      stack.env,
+    );
+    expect(bad.code).toBe(64);
   });
 });

@@ -59,3 +59,5 @@ export type { CrawlSettlement, CancelCrawlResult } from "./queries/crawl-settle.
 export { saveCrawlPageRetry } from "./queries/crawl-retry-page.ts";
 export { ensureWebhookSecret } from "./queries/crawl-webhook-secret.ts";
 export type { CrawlPageStatus } from "./schema/index.ts";
+export { getAccountLimits, getAccountLimitsByKey, setAccountLimits } from "./queries/account-limits.ts";
+export type { AccountLimits } from "./queries/account-limits.ts";

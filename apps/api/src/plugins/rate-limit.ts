@@ -2,8 +2,21 @@ import { createHash } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
+import { getAccountLimitsByKey, type Db } from "@orbweaver/db";
 import { AppError } from "../errors.ts";
 import { presentedKey } from "./auth.ts";
+
+const CACHE_MS = 10_000;
+const cache = new Map<string, { value: number | null; until: number }>();
+
+async function accountRateLimit(db: Db, key: string): Promise<number | null> {
+  const hit = cache.get(key);
+  if (hit && hit.until > Date.now()) return hit.value;
+  const value = (await getAccountLimitsByKey(db, key).catch(() => null))?.rateLimitMax ?? null;
+  if (cache.size > 10_000) cache.clear();
+  cache.set(key, { value, until: Date.now() + CACHE_MS });
+  return value;
+}
 
 /**
  * Request-rate limit per API key (per client IP when no key is sent), counted in Redis so every
@@ -14,7 +27,12 @@ export default fp(
     const { limits, queuePrefix } = app.deps.config;
     await app.register(rateLimit, {
       global: true,
-      max: limits.rateLimitMax,
+      // Per-account override (`orbweaver accounts set-limits`), looked up by key and cached briefly.
+      max: async (request) => {
+        const key = presentedKey(request);
+        if (!key) return limits.rateLimitMax;
+        return (await accountRateLimit(app.deps.db, key)) ?? limits.rateLimitMax;
+      },
       timeWindow: limits.rateLimitWindowMs,
       redis: app.deps.redis,
       nameSpace: `${queuePrefix}:ratelimit:`,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, integer, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const accounts = pgTable(
   "accounts",
@@ -17,6 +17,11 @@ export const accounts = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     /** Key of the HMAC that signs crawl webhooks (`X-Spidra-Signature`); created on first need. */
     webhookSecret: text("webhook_secret"),
+    /** Per-account overrides of the global limits (null: the setting applies). */
+    rateLimitMax: integer("rate_limit_max"),
+    maxPendingScrapeJobs: integer("max_pending_scrape_jobs"),
+    maxPendingBatches: integer("max_pending_batches"),
+    maxPendingCrawls: integer("max_pending_crawls"),
   },
   // The balance can never go below zero, whatever races the application loses.
   (t) => [check("accounts_balance_non_negative", sql`${t.creditsBalance} >= 0`)],

@@ -1,5 +1,5 @@
 import { normalizeScrapeRequest, type BatchScrapeRequest } from "@orbweaver/contract";
-import { createBatch, failBatch } from "@orbweaver/db";
+import { createBatch, failBatch, getAccountLimits } from "@orbweaver/db";
 import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -32,18 +32,19 @@ export async function submitBatch(
     deps,
     raw.map((url, i) => ({ path: `urls[${i}]`, url })),
   );
+  const maxPending = (await getAccountLimits(deps.db, opts.accountId)).maxPendingBatches ?? limits.maxPendingBatches;
   const created = await createBatch(deps.db, {
     accountId: opts.accountId,
     urls,
     request: options,
     outputFormat: options.output ?? (options.prompt ? "json" : "markdown"),
     creditsPerItem: limits.creditsPerUrl,
-    maxPendingBatches: limits.maxPendingBatches,
+    maxPendingBatches: maxPending,
     schemaWarnings,
   });
   if (!created.ok) {
     if (created.reason === "TOO_MANY_PENDING_JOBS") {
-      throw new AppError("TOO_MANY_PENDING_JOBS", `Too many pending batches (limit ${limits.maxPendingBatches}).`, {
+      throw new AppError("TOO_MANY_PENDING_JOBS", `Too many pending batches (limit ${maxPending}).`, {
         retryAfter: 5,
       });
     }

@@ -1,5 +1,5 @@
 import { MAX_INSTRUCTION_CHARS } from "@orbweaver/contract";
-import { createCrawl, getCrawl } from "@orbweaver/db";
+import { createCrawl, getCrawl, getAccountLimits } from "@orbweaver/db";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
@@ -30,6 +30,8 @@ export async function submitCrawlExtraction(
     );
   }
   const source = await getCrawl(deps.db, opts.sourceId, opts.accountId);
+  const maxPending =
+    (await getAccountLimits(deps.db, opts.accountId)).maxPendingCrawls ?? deps.config.crawl.maxPendingCrawls;
   if (!source) throw new AppError("NOT_FOUND", "Source crawl job not found");
   if (source.job.status !== "completed") {
     throw new AppError("VALIDATION_ERROR", "Source crawl job has not completed successfully");
@@ -59,7 +61,7 @@ export async function submitCrawlExtraction(
     },
     request: { kind: "crawl-extract", sourceJobId: crawl.id, transformInstruction: raw },
     creditsToReserve: 0,
-    maxPendingCrawls: deps.config.crawl.maxPendingCrawls,
+    maxPendingCrawls: maxPending,
     sourceJobId: crawl.id,
     requireCredits: true,
   });
@@ -67,7 +69,7 @@ export async function submitCrawlExtraction(
     if (created.reason === "TOO_MANY_PENDING_JOBS") {
       throw new AppError(
         "TOO_MANY_PENDING_JOBS",
-        `Too many pending crawls (limit ${deps.config.crawl.maxPendingCrawls}); wait for some to finish.`,
+        `Too many pending crawls (limit ${maxPending}); wait for some to finish.`,
         { retryAfter: 5 },
       );
     }

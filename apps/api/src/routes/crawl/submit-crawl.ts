@@ -1,5 +1,5 @@
 import { DEFAULT_CRAWL_INSTRUCTION, MAX_INSTRUCTION_CHARS, type CrawlRequest } from "@orbweaver/contract";
-import { createCrawl, finishCrawl, type CrawlSettings } from "@orbweaver/db";
+import { createCrawl, finishCrawl, type CrawlSettings, getAccountLimits } from "@orbweaver/db";
 import { enqueueCrawlJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -82,19 +82,20 @@ export async function submitCrawl(
     scrapeMode: body.scrapeMode ?? "default",
     creditsPerPage: limits.creditsPerPage,
   };
+  const maxPending = (await getAccountLimits(deps.db, opts.accountId)).maxPendingCrawls ?? limits.maxPendingCrawls;
   const created = await createCrawl(deps.db, {
     accountId: opts.accountId,
     settings,
     request: { ...settings, kind: "crawl" },
     creditsToReserve: maxPages * limits.creditsPerPage,
-    maxPendingCrawls: limits.maxPendingCrawls,
+    maxPendingCrawls: maxPending,
     schemaWarnings,
   });
   if (!created.ok) {
     if (created.reason === "TOO_MANY_PENDING_JOBS") {
       throw new AppError(
         "TOO_MANY_PENDING_JOBS",
-        `Too many pending crawls (limit ${limits.maxPendingCrawls}); wait for some to finish.`,
+        `Too many pending crawls (limit ${maxPending}); wait for some to finish.`,
         { retryAfter: 5 },
       );
     }

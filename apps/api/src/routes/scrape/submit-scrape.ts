@@ -1,5 +1,5 @@
 import { normalizeScrapeRequest, validateActions, type ScrapeRequest } from "@orbweaver/contract";
-import { createScrapeJob } from "@orbweaver/db";
+import { createScrapeJob, getAccountLimits } from "@orbweaver/db";
 import { enqueueScrapeJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -42,18 +42,20 @@ export async function submitScrape(
     if (request.urls[i]) request.urls[i].url = url;
   });
 
+  const maxPending =
+    (await getAccountLimits(deps.db, opts.accountId)).maxPendingScrapeJobs ?? config.limits.maxPendingScrapeJobs;
   const created = await createScrapeJob(deps.db, {
     accountId: opts.accountId,
     request,
     creditsToReserve: config.limits.creditsPerUrl * request.urls.length,
-    maxPendingJobs: config.limits.maxPendingScrapeJobs,
+    maxPendingJobs: maxPending,
     schemaWarnings,
   });
   if (!created.ok) {
     if (created.reason === "TOO_MANY_PENDING_JOBS") {
       throw new AppError(
         "TOO_MANY_PENDING_JOBS",
-        `Too many pending scrape jobs (limit ${config.limits.maxPendingScrapeJobs}); wait for some to finish.`,
+        `Too many pending scrape jobs (limit ${maxPending}); wait for some to finish.`,
         { retryAfter: 5 },
       );
     }
