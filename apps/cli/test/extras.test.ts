@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { getFreePort, startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { Server as ProxyServer } from "proxy-chain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crawl } from "./helpers/crawl.ts";
 import { call, pollScrape, type PollBody } from "./helpers/http.ts";
 import { spawnCli, type Spawned } from "./helpers/spawn.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
@@ -155,6 +156,30 @@ describe("proxies, fast mode and honest block detection", () => {
     );
     expect(log.body.data).toMatchObject({ use_proxy: 1, proxy_country: "us" });
     expect(log.body.data.proxy_bandwidth_mb).toBeGreaterThan(0);
+  });
+
+  it("applies cookies and the country's proxy to crawls too, without storing the cookie", async () => {
+    const before = { ...hits };
+    const secret = `crawl-${Date.now()}-z3`;
+    const done = await crawl(stack.api, key, {
+      baseUrl: site.url("/cookies?hash=1"),
+      maxPages: 1,
+      cookies: `session=${secret}`,
+      useProxy: true,
+      proxyCountry: "de",
+    });
+    expect(done.result![0]!.data).toEqual(expect.stringContaining(sha(secret)));
+    expect(hits.de).toBeGreaterThan(before.de);
+    expect(hits.us).toBe(before.us);
+    const dump = await stack.pool.query(
+      "select (select coalesce(string_agg(j::text, ''), '') from jobs j) || (select coalesce(string_agg(c::text, ''), '') from crawls c) as all_rows",
+    );
+    expect(dump.rows[0].all_rows).not.toContain(secret);
+    const refused = await call<Envelope>(`${stack.api}/crawl`, {
+      key,
+      body: { baseUrl: site.url("/"), useProxy: true, proxyCountry: "jp" },
+    });
+    expect(refused.status).toBe(400);
   });
 
   it("refuses unknown or unserved countries, and ignores proxyCountry without useProxy", async () => {

@@ -1,6 +1,7 @@
 import { addCrawlNote, type CrawlRow } from "@orbweaver/db";
 import type { ChooseLinksFailure } from "@orbweaver/extract";
 import type { Logger } from "pino";
+import type { SealedCookies } from "../job-cookies.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import type { LinkPolicy } from "./discover-links.ts";
 import type { WebhookSender } from "./webhook-sender.ts";
@@ -17,6 +18,8 @@ export interface CrawlSession {
   notes: Set<string>;
   /** Pages processed so far (for progress messages). */
   crawledSoFar: number;
+  /** The crawl's cookies, sealed by the gateway and never stored. */
+  cookies?: SealedCookies;
 }
 
 /** The note the client sees when the model could not choose links and every in-scope link was followed. */

@@ -1,6 +1,14 @@
-import { capturePage, guardContext, NavigationError, openPage } from "@orbweaver/browser";
+import {
+  BrowserDisconnectedError,
+  capturePage,
+  guardContext,
+  NavigationError,
+  openPage,
+  raceDisconnect,
+} from "@orbweaver/browser";
 import type { LinkCandidate } from "@orbweaver/extract";
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { applyCookies, type SealedCookies } from "../job-cookies.ts";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
 
 /** One page as the browser saw it. */
@@ -15,12 +23,46 @@ const HTML_TYPES = /^(text\/html|application\/xhtml\+xml|text\/plain)\b/i;
  * rule to every request) and reads its rendered HTML and links. A page that cannot be loaded is
  * this page's failure; browser trouble is thrown as transient (the page goes back to the frontier).
  */
-export async function fetchCrawlPage(ctx: WorkerContext, opts: { url: string; tag: string }): Promise<FetchedPage> {
+export async function fetchCrawlPage(
+  ctx: WorkerContext,
+  opts: { url: string; tag: string; proxy?: { country: string | undefined }; cookies?: SealedCookies },
+): Promise<FetchedPage> {
+  if (opts.proxy && !ctx.proxies.assign(opts.tag, opts.proxy.country)) {
+    return { ok: false, error: `No proxy is available for country "${opts.proxy.country ?? "global"}"` };
+  }
+  try {
+    return await fetchInBrowser(ctx, opts);
+  } finally {
+    ctx.proxies.release(opts.tag);
+  }
+}
+
+async function fetchInBrowser(
+  ctx: WorkerContext,
+  opts: { url: string; tag: string; cookies?: SealedCookies },
+): Promise<FetchedPage> {
   const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
   guardContext(context);
   try {
+    return await raceDisconnect(context.browser(), loadAndRead(ctx, context, opts));
+  } catch (err) {
+    if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
+    throw err;
+  } finally {
+    await context.close().catch(() => undefined);
+    ctx.egress.forget(opts.tag);
+  }
+}
+
+async function loadAndRead(
+  ctx: WorkerContext,
+  context: BrowserContext,
+  opts: { url: string; tag: string; cookies?: SealedCookies },
+): Promise<FetchedPage> {
+  try {
+    await applyCookies(context, { sealed: opts.cookies, index: 0, url: opts.url });
     const { page, response } = await openPage(context, { url: opts.url, timeoutMs: ctx.config.jobs.pageTimeoutMs });
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return { ok: false, error: `Blocked by network policy: ${refusal}` };
@@ -48,9 +90,6 @@ export async function fetchCrawlPage(ctx: WorkerContext, opts: { url: string; ta
     // Anything else is the browser's trouble, not the page's (it closed under a shutdown, crashed,
     // refused a context): the page goes back to the frontier for another try.
     throw new TransientJobError(`Browser error: ${String((err as Error).message).split("\n")[0]}`);
-  } finally {
-    await context.close().catch(() => undefined);
-    ctx.egress.forget(opts.tag);
   }
 }
 

@@ -11,6 +11,7 @@ import {
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
 import { createScope } from "./crawl-scope.ts";
+import type { SealedCookies } from "../job-cookies.ts";
 import type { CrawlSession } from "./crawl-session.ts";
 import { extractStoredPage } from "./extract-stored-page.ts";
 import { processCrawlPage } from "./process-crawl-page.ts";
@@ -35,6 +36,8 @@ export async function processCrawlJob(
   if (!claimed?.job.runToken) return; // finished by an earlier delivery, cancelled, or unknown
   const runToken = claimed.job.runToken;
   const session = createSession(ctx, claimed, runToken);
+  const cookies = await ctx.secrets.get<SealedCookies>(claimed.crawl.id).catch(() => undefined);
+  if (cookies) session.cookies = cookies;
   const { crawl, log } = session;
   try {
     if (!crawl.seededAt) {
@@ -68,6 +71,7 @@ export async function processCrawlJob(
       throw new DelayedError();
     }
     await settle(session);
+    await ctx.secrets.delete(claimed.crawl.id).catch(() => undefined);
   } catch (err) {
     if (err instanceof DelayedError) throw err;
     await settleFailure(session, { bullJob, err: err as Error });

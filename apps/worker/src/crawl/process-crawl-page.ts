@@ -23,7 +23,12 @@ export const pageBlobKeys = (crawlId: string, pageId: string) => ({
  */
 export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow): Promise<PageResult> {
   const { ctx, crawl, log } = session;
-  const fetched = await fetchCrawlPage(ctx, { url: page.url, tag: `${crawl.id}.${page.id.slice(0, 8)}` });
+  const fetched = await fetchCrawlPage(ctx, {
+    url: page.url,
+    tag: `${crawl.id}.${page.id.slice(0, 8)}`,
+    ...(crawl.useProxy ? { proxy: { country: crawl.proxyCountry ?? undefined } } : {}),
+    ...(session.cookies ? { cookies: session.cookies } : {}),
+  });
   if (!fetched.ok) {
     log.info({ url: page.url, error: fetched.error }, "crawl page failed");
     return { outcome: failedOutcome(fetched.error), links: [] };

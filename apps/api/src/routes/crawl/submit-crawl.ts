@@ -1,6 +1,8 @@
 import { DEFAULT_CRAWL_INSTRUCTION, MAX_INSTRUCTION_CHARS, type CrawlRequest } from "@orbweaver/contract";
 import { createCrawl, finishCrawl, type CrawlSettings, getAccountLimits } from "@orbweaver/db";
+import type { CookieObject } from "@orbweaver/browser";
 import { enqueueCrawlJob } from "@orbweaver/queue";
+import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
@@ -58,6 +60,15 @@ export async function submitCrawl(
   checkInstruction("transformInstruction", transformInstruction);
   const schema = body.schema && Object.keys(body.schema).length > 0 ? body.schema : undefined;
   const schemaWarnings = checkCrawlSchema(schema);
+  checkProxyOptions(deps, {
+    useProxy: body.useProxy === true,
+    proxyCountry: present(body.proxyCountry)?.trim().toLowerCase(),
+  });
+  const cookies = checkCookies(
+    typeof body.cookies === "string"
+      ? { header: body.cookies, perUrl: [] }
+      : { header: undefined, perUrl: body.cookies ? [body.cookies as CookieObject[]] : [] },
+  );
   const webhook = present(body.webhookUrl)?.trim();
   const [baseUrl = body.baseUrl, webhookUrl] = await checkTargetUrls(deps, [
     { path: "baseUrl", url: body.baseUrl },
@@ -104,6 +115,8 @@ export async function submitCrawl(
       `Not enough credits to reserve ${maxPages} × ${limits.creditsPerPage} credits for this crawl.`,
     );
   }
+  // Sealed beside the crawl for the worker, never stored; a queue outage fails the crawl below anyway.
+  if (cookies) await deps.secrets.put(created.crawlId, cookies).catch(() => undefined);
   await dispatchCrawl(deps, { crawlId: created.crawlId, log: opts.log });
   return { jobId: created.crawlId, schemaWarnings };
 }
