@@ -30,6 +30,17 @@ describe("loadConfig", () => {
     expect(c.limits.creditsPerUrl).toBe(1.5);
   });
 
+  it("has defaults for the extraction, batch, crawl and proxy settings and validates them", () => {
+    const c = loadConfig({});
+    expect(c.llm).toMatchObject({ inputBudgetTokens: 24_000, maxChunks: 8, structuredOutput: "auto" });
+    expect(c.limits).toMatchObject({ maxUrlsPerBatch: 50, batchConcurrency: 2, creditsPer1kTokens: 1 });
+    expect(c.crawl).toMatchObject({ maxPages: 50, maxPendingCrawls: 5, respectRobots: true });
+    expect(c.proxyPool).toBe("");
+    expect(c.secret).toBeUndefined();
+    expect(() => loadConfig({ LLM_STRUCTURED_OUTPUT: "xml" })).toThrow(/LLM_STRUCTURED_OUTPUT/);
+    expect(() => loadConfig({ MAX_URLS_PER_BATCH: "0" })).toThrow(/MAX_URLS_PER_BATCH/);
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "", OPENAI_API_KEY: "" }).llm.apiKey).toBeUndefined();
   });
