@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { Nullable, OutputFormat, ScrapeMode } from "./common.ts";
+import { Nullable } from "./common.ts";
+import { scrapeOptionProperties } from "./scrape.ts";
 
 /** POST /batch/scrape (§7.1): URLs as strings (or `{url}` objects), options applied to every URL. */
 export const BatchScrapeRequest = Type.Object(
@@ -7,16 +8,7 @@ export const BatchScrapeRequest = Type.Object(
     urls: Type.Array(Type.Union([Type.String(), Type.Object({ url: Type.String() }, { additionalProperties: true })]), {
       minItems: 1,
     }),
-    prompt: Type.Optional(Type.String()),
-    output: Type.Optional(OutputFormat),
-    schema: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    useProxy: Type.Optional(Type.Boolean()),
-    proxyCountry: Type.Optional(Type.String()),
-    extractContentOnly: Type.Optional(Type.Boolean()),
-    screenshot: Type.Optional(Type.Boolean()),
-    fullPageScreenshot: Type.Optional(Type.Boolean()),
-    cookies: Type.Optional(Type.String()),
-    scrapeMode: Type.Optional(ScrapeMode),
+    ...scrapeOptionProperties,
   },
   { additionalProperties: true },
 );

@@ -17,20 +17,25 @@ export const ScrapeUrl = Type.Object(
   { additionalProperties: true },
 );
 
+/** Options a scrape and a batch share (§5.1, §7.1); applied to every URL. */
+export const scrapeOptionProperties = {
+  prompt: Type.Optional(Type.String()),
+  output: Type.Optional(OutputFormat),
+  schema: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  useProxy: Type.Optional(Type.Boolean()),
+  proxyCountry: Type.Optional(Type.String()),
+  extractContentOnly: Type.Optional(Type.Boolean()),
+  screenshot: Type.Optional(Type.Boolean()),
+  fullPageScreenshot: Type.Optional(Type.Boolean()),
+  cookies: Type.Optional(Type.String()),
+  scrapeMode: Type.Optional(ScrapeMode),
+};
+
 /** POST /scrape (§5.1). Unknown keys are ignored; limits that are settings are checked in the route. */
 export const ScrapeRequest = Type.Object(
   {
     urls: Type.Array(ScrapeUrl, { minItems: 1 }),
-    prompt: Type.Optional(Type.String()),
-    output: Type.Optional(OutputFormat),
-    schema: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    useProxy: Type.Optional(Type.Boolean()),
-    proxyCountry: Type.Optional(Type.String()),
-    extractContentOnly: Type.Optional(Type.Boolean()),
-    screenshot: Type.Optional(Type.Boolean()),
-    fullPageScreenshot: Type.Optional(Type.Boolean()),
-    cookies: Type.Optional(Type.String()),
-    scrapeMode: Type.Optional(ScrapeMode),
+    ...scrapeOptionProperties,
   },
   { additionalProperties: true },
 );
