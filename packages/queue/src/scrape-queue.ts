@@ -1,5 +1,6 @@
-import { Queue, type JobsOptions } from "bullmq";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { addFailFast, defaultJobOptions } from "./add-fail-fast.ts";
 
 export const SCRAPE_QUEUE = "scrape";
 
@@ -18,53 +19,25 @@ export interface ScrapeQueueOptions {
 }
 
 export function createScrapeQueue(opts: ScrapeQueueOptions): Queue<ScrapeJobData> {
-  const defaultJobOptions: JobsOptions = {
-    attempts: opts.attempts ?? 3,
-    backoff: { type: "exponential", delay: 2000 },
-    // Postgres keeps results; Redis keeps only enough to dedupe recent deliveries.
-    removeOnComplete: { age: 3600, count: 1000 },
-    removeOnFail: { age: 24 * 3600, count: 5000 },
-  };
   return new Queue<ScrapeJobData>(SCRAPE_QUEUE, {
     connection: opts.connection,
     prefix: opts.prefix ?? "orbweaver",
-    defaultJobOptions,
+    defaultJobOptions: defaultJobOptions(opts.attempts),
   });
 }
 
 /** Batch items queue behind single scrapes (BullMQ runs jobs without a priority first). */
 export const BATCH_ITEM_PRIORITY = 10;
 
-export class QueueUnavailableError extends Error {
-  override name = "QueueUnavailableError";
-}
-
-/** How long an enqueue may wait for Redis before the caller is told the queue is unavailable. */
-const ENQUEUE_TIMEOUT_MS = 5000;
-
-/**
- * Dispatches a job id; the BullMQ job id equals the row id so a re-dispatch of a live job is a no-op.
- * Fails fast when Redis is down: BullMQ's `add` would otherwise wait for the connection forever.
- */
+/** Dispatches a job id; the BullMQ job id equals the row id so a re-dispatch of a live job is a no-op. */
 export async function enqueueScrapeJob(
   queue: Queue<ScrapeJobData>,
   jobId: string,
   opts: { batchItem?: boolean } = {},
 ): Promise<void> {
-  const connection = queue.opts.connection as { status?: string };
-  if (connection.status !== undefined && connection.status !== "ready" && connection.status !== "connect") {
-    throw new QueueUnavailableError(`Redis connection is ${connection.status}`);
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QueueUnavailableError("Redis did not answer in time")), ENQUEUE_TIMEOUT_MS);
+  await addFailFast(queue, {
+    name: "scrape",
+    data: { jobId },
+    jobOptions: { jobId, ...(opts.batchItem ? { priority: BATCH_ITEM_PRIORITY } : {}) },
   });
-  try {
-    await Promise.race([
-      queue.add("scrape", { jobId }, { jobId, ...(opts.batchItem ? { priority: BATCH_ITEM_PRIORITY } : {}) }),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

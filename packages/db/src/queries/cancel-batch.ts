@@ -3,6 +3,7 @@ import type { Db } from "../client.ts";
 import { batches, jobs } from "../schema/index.ts";
 import { refundReservations } from "./refund-reservations.ts";
 import { deriveBatchStatus, itemStatusOf, type ItemCounts } from "./batch-status.ts";
+import { isUuid } from "../is-uuid.ts";
 
 export type CancelBatchResult =
   | { ok: true; cancelledItems: number; creditsRefunded: number; cancelledJobIds: string[] }
@@ -13,6 +14,7 @@ export type CancelBatchResult =
  * items finish and are billed. A batch already completed, failed or cancelled is refused.
  */
 export async function cancelBatch(db: Db, opts: { batchId: string; accountId: string }): Promise<CancelBatchResult> {
+  if (!isUuid(opts.batchId)) return { ok: false, reason: "NOT_FOUND" } as const;
   return db.transaction(async (tx) => {
     const [batch] = await tx
       .select()

@@ -3,6 +3,7 @@ import type { Db } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { CrawlPageStatus } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
+import { isUuid } from "../is-uuid.ts";
 
 export type CrawlRow = typeof crawls.$inferSelect;
 export type CrawlPageRow = typeof crawlPages.$inferSelect;
@@ -12,10 +13,7 @@ export interface CrawlJob {
   crawl: CrawlRow;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for a well-formed id; anything else is simply not found (never a database error). */
-export const isUuid = (id: string): boolean => UUID.test(id);
+export { isUuid };
 
 /** A crawl by id, optionally only when owned by `accountId`. */
 export async function getCrawl(db: Db, crawlId: string, accountId?: string): Promise<CrawlJob | null> {

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
 import type { ItemCounts } from "./batch-status.ts";
+import { isUuid } from "../is-uuid.ts";
 
 export type BatchRow = typeof batches.$inferSelect;
 export type BatchItemWithJob = {
@@ -9,14 +10,12 @@ export type BatchItemWithJob = {
   job: typeof jobs.$inferSelect;
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A batch of the account with its items and their current jobs, in submission order. */
 export async function getBatch(
   db: Db,
   opts: { batchId: string; accountId: string },
 ): Promise<{ batch: BatchRow; items: BatchItemWithJob[] } | null> {
-  if (!UUID.test(opts.batchId)) return null;
+  if (!isUuid(opts.batchId)) return null;
   const [batch] = await db
     .select()
     .from(batches)

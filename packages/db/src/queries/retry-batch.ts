@@ -1,6 +1,7 @@
 import { and, eq, gte, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts, batches, batchItems, creditLedger, jobs } from "../schema/index.ts";
+import { isUuid } from "../is-uuid.ts";
 
 export type RetryBatchResult =
   | { ok: true; retriedCount: number; jobIds: string[] }
@@ -11,6 +12,7 @@ export type RetryBatchResult =
  * (refused whole when the balance cannot cover them all). The batch becomes active again.
  */
 export async function retryBatch(db: Db, opts: { batchId: string; accountId: string }): Promise<RetryBatchResult> {
+  if (!isUuid(opts.batchId)) return { ok: false, reason: "NOT_FOUND" } as const;
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${opts.accountId}, 0))`);
     const [batch] = await tx

@@ -112,9 +112,6 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const result = await cancelBatch(deps.db, {
         batchId: request.params.batchId,
         accountId: request.account.accountId,
-      }).catch((err: { cause?: { code?: string } }) => {
-        if (err.cause?.code === "22P02") return { ok: false as const, reason: "NOT_FOUND" as const };
-        throw err;
       });
       if (!result.ok) {
         if (result.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "Batch not found");
@@ -144,9 +141,6 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const result = await retryBatch(deps.db, {
         batchId: request.params.batchId,
         accountId: request.account.accountId,
-      }).catch((err: { cause?: { code?: string } }) => {
-        if (err.cause?.code === "22P02") return { ok: false as const, reason: "NOT_FOUND" as const };
-        throw err;
       });
       if (!result.ok) {
         if (result.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "Batch not found");
