@@ -1,8 +1,7 @@
 import { checkTargetUrl } from "@orbweaver/browser";
 import type { Config } from "@orbweaver/config";
-import { join } from "node:path";
 import { createDb, getInstanceSecret } from "@orbweaver/db";
-import { createLocalBlobStore } from "@orbweaver/storage";
+import { createBlobStore } from "@orbweaver/storage";
 import { blobSigner } from "./use-cases/blob-signer.ts";
 import { createCrawlQueue, createJobSecretsStore, createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
 import { createLlm } from "@orbweaver/extract";
@@ -34,7 +33,7 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     maxRetries: 1,
   });
   const secret = await getInstanceSecret(dbHandle.db, config.secret);
-  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
+  const blobs = await createBlobStore(config);
   const app = await buildApp({
     config,
     db: dbHandle.db,
@@ -57,6 +56,7 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     await crawlQueue.close();
     redis.disconnect();
     await dbHandle.close();
+    await blobs.close();
   });
   const bootstrap = await ensureBootstrapAccount(dbHandle.db, config);
   if (bootstrap === "created") app.log.info("bootstrap account created for ORBWEAVER_BOOTSTRAP_KEY");

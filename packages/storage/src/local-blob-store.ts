@@ -1,14 +1,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { assertSafeKey, type BlobStore } from "./blob-store.ts";
-
-const TYPES: Record<string, string> = {
-  png: "image/png",
-  html: "text/html; charset=utf-8",
-  md: "text/markdown; charset=utf-8",
-  json: "application/json",
-};
+import { assertSafeKey, contentTypeOfKey, type BlobStore } from "./blob-store.ts";
 
 /** Blobs as files under `root` (DATA_DIR/blobs), written atomically (temp file + rename). */
 export function createLocalBlobStore(root: string): BlobStore {
@@ -29,11 +22,11 @@ export function createLocalBlobStore(root: string): BlobStore {
       const path = pathOf(key);
       const info = await stat(path).catch(() => null);
       if (!info?.isFile()) return null;
-      const ext = key.split(".").pop() ?? "";
-      return { body: createReadStream(path), size: info.size, contentType: TYPES[ext] ?? "application/octet-stream" };
+      return { body: createReadStream(path), size: info.size, contentType: contentTypeOfKey(key) };
     },
     async delete(key) {
       await rm(pathOf(key), { force: true });
     },
+    async close() {},
   };
 }
