@@ -1,4 +1,6 @@
 import { createHmac } from "node:crypto";
+import { ensureWebhookSecret } from "@orbweaver/db";
+import { createCrawlQueue, createRedisConnection } from "@orbweaver/queue";
 import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollCrawl, startCrawl, startWebhookReceiver } from "./helpers/crawl.ts";
@@ -76,6 +78,51 @@ describe("crawl webhooks", () => {
       const job = await call<{ credits_used: number; status: string }>(`${stack.api}/crawl/job/${jobId}`, { key });
       expect(job.body).toMatchObject({ status: "failed", credits_used: 0 });
     } finally {
+      await receiver.close();
+    }
+  });
+
+  it("posts crawl.failed when the reconciler gives up a crawl the queue lost", async () => {
+    // No worker yet: the crawl waits in the queue, which then loses it with its attempts used up.
+    const idle = await startTestStack({ worker: false, env: { RECONCILE_INTERVAL_MS: "1000" } });
+    const receiver = await startWebhookReceiver();
+    const redis = createRedisConnection(idle.config.redisUrl, "producer");
+    const queue = createCrawlQueue({ connection: redis, prefix: idle.config.queuePrefix, attempts: 1 });
+    try {
+      const { key, accountId } = await idle.createKey(100);
+      const jobId = await startCrawl(idle.api, key, {
+        baseUrl: site.url("/site/"),
+        maxPages: 2,
+        webhookUrl: receiver.url,
+      });
+      const lost = await queue.getJob(jobId);
+      expect(lost).toBeDefined();
+      await lost!.remove();
+      await idle.pool.query("update jobs set attempts = 99, updated_at = now() - interval '1 hour' where id = $1", [
+        jobId,
+      ]);
+      await idle.startWorker();
+      const { final } = await pollCrawl(idle.api, key, jobId, 60_000);
+      expect(final.status).toBe("failed");
+      expect(final.error).toMatch(/given up/);
+      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.failed"), {
+        timeoutMs: 15_000,
+        message: "crawl.failed delivered",
+      });
+      expect(receiver.received).toHaveLength(1);
+      const hook = receiver.received[0]!;
+      expect(hook.body).toEqual({ event: "crawl.failed", jobId, error: final.error });
+      const secret = await ensureWebhookSecret(idle.db, accountId);
+      expect(hook.headers["x-spidra-signature"]).toBe(sign(secret!, hook.raw));
+      // Nothing was charged, and no page was loaded.
+      const job = await call<{ credits_used: number; pages_crawled: number }>(`${idle.api}/crawl/job/${jobId}`, {
+        key,
+      });
+      expect(job.body).toMatchObject({ credits_used: 0, pages_crawled: 0 });
+    } finally {
+      await queue.close();
+      redis.disconnect();
+      await idle.stop();
       await receiver.close();
     }
   });

@@ -118,10 +118,13 @@ describe("usage statistics", () => {
     const last = week.body.data[6]!;
     expect(last.date).toBe(today);
     expect(last.label).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)$/);
-    expect(last).toMatchObject({ requests: 3, crawls: 0, tokens: 0, captchas: 0, credits: 4 });
+    // proxyBytes (an extra field): nothing went through an upstream proxy.
+    expect(last).toMatchObject({ requests: 3, crawls: 0, tokens: 0, captchas: 0, credits: 4, proxyBytes: 0 });
     expect(typeof last.latency).toBe("number");
     for (const row of week.body.data) {
-      for (const k of ["requests", "crawls", "tokens", "captchas"]) expect(Number.isInteger(row[k]), k).toBe(true);
+      for (const k of ["requests", "crawls", "tokens", "captchas", "proxyBytes"]) {
+        expect(Number.isInteger(row[k]), k).toBe(true);
+      }
     }
     expect(week.body.data.slice(0, 6).every((r) => r.requests === 0)).toBe(true);
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { CookieObject } from "./scrape.ts";
+import { CookieObject, MAX_COOKIES_PER_URL } from "./scrape.ts";
 import { Nullable, ScrapeMode } from "./common.ts";
 
 /** Default `crawlInstruction` (JS-0.6 README): follow every in-scope link, no model needed. */
@@ -30,7 +30,9 @@ export const CrawlRequest = Type.Object(
     webhookUrl: Type.Optional(Type.String()),
     useProxy: Type.Optional(Type.Boolean()),
     proxyCountry: Type.Optional(Type.String()),
-    cookies: Type.Optional(Type.Union([Type.String(), Type.Array(CookieObject)])),
+    // Array first: with the gateway's `coerceTypes: "array"`, Ajv trying the string branch first
+    // unwraps a one-cookie array in place and the array branch then fails (one cookie → 400).
+    cookies: Type.Optional(Type.Union([Type.Array(CookieObject, { maxItems: MAX_COOKIES_PER_URL }), Type.String()])),
     scrapeMode: Type.Optional(ScrapeMode),
   },
   { additionalProperties: true },
@@ -157,9 +159,13 @@ const crawlRecordFields = {
   output_tokens: Type.Integer(),
   credits_used: Type.Number(),
   pages_crawled: Type.Integer(),
+  use_proxy: Flag,
+  /** MB (2^20 bytes, 3 decimals) the crawl's pages moved through upstream proxies. */
+  proxy_bandwidth_mb: Type.Number(),
+  proxy_billing: Type.String(),
 };
 
-/** GET /crawl/job/{jobId} (§8.3): the flat record. */
+/** GET /crawl/job/{jobId} (§8.3): the flat record (plus the proxy fields of the history, harmless extras). */
 export const CrawlJobRecord = Type.Object({
   ...crawlRecordFields,
   source_job_id: Nullable(Type.String()),
@@ -174,9 +180,6 @@ export const CrawlHistoryJob = Type.Object({
   uuid: Type.String(),
   user_uuid: Type.String(),
   source_job_id: Nullable(Type.String()),
-  use_proxy: Flag,
-  proxy_bandwidth_mb: Type.Number(),
-  proxy_billing: Type.String(),
 });
 export type CrawlHistoryJob = Static<typeof CrawlHistoryJob>;
 

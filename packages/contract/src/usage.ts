@@ -12,6 +12,8 @@ export const UsageRow = Type.Object({
   captchas: Type.Integer(),
   latency: Type.Number(),
   credits: Type.Number(),
+  /** Not in the Spidra contract (an extra field clients ignore): bytes through upstream proxies. */
+  proxyBytes: Type.Integer(),
 });
 
 export const UsageResponse = Type.Object({ status: Type.Literal("success"), data: Type.Array(UsageRow) });

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { SealedCookies } from "../job-cookies.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import type { LinkPolicy } from "./discover-links.ts";
+import type { PageLoadPacer } from "./pace-page-loads.ts";
 import type { WebhookSender } from "./webhook-sender.ts";
 
 /** Everything one attempt of one crawl works with. */
@@ -20,6 +21,8 @@ export interface CrawlSession {
   crawledSoFar: number;
   /** The crawl's cookies, sealed by the gateway and never stored. */
   cookies?: SealedCookies;
+  /** Spaces page loads by robots.txt `Crawl-delay`. */
+  pace: PageLoadPacer;
 }
 
 /** The note the client sees when the model could not choose links and every in-scope link was followed. */

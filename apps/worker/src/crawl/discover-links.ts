@@ -78,7 +78,7 @@ interface Candidate {
 
 /** Normalised, de-duplicated (first occurrence wins), in-scope, robots-allowed links, in page order. */
 export async function inScopeCandidates(
-  policy: Pick<LinkPolicy, "crawl" | "scope" | "robots">,
+  policy: Pick<LinkPolicy, "crawl" | "scope"> & { robots: Pick<RobotsRules, "isAllowed"> },
   raw: LinkCandidate[],
   pageUrl: string,
 ): Promise<Candidate[]> {

@@ -6,61 +6,120 @@ import {
   openPage,
   raceDisconnect,
 } from "@orbweaver/browser";
-import type { LinkCandidate } from "@orbweaver/extract";
+import type { LinkCandidate, PageMetadata } from "@orbweaver/extract";
 import type { BrowserContext, Page } from "playwright-core";
 import { applyCookies, type SealedCookies } from "../job-cookies.ts";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
+import { loadOverHttp } from "./load-over-http.ts";
 
-/** One page as the browser saw it. */
+/** One page as it was loaded (over HTTP or in the browser), converted to Markdown. */
 export type FetchedPage =
-  | { ok: true; finalUrl: string; statusCode: number | null; title: string; html: string; links: LinkCandidate[] }
+  | {
+      ok: true;
+      finalUrl: string;
+      statusCode: number | null;
+      title: string;
+      html: string;
+      links: LinkCandidate[];
+      markdown: string;
+      metadata?: PageMetadata;
+    }
   | { ok: false; error: string };
+
+/** Options for {@link fetchCrawlPage}. */
+export interface FetchCrawlPageOptions {
+  url: string;
+  /** Egress-proxy tag of this page's traffic. */
+  tag: string;
+  /** `fast`: over HTTP only. `default`: HTTP first, the browser for script-rendered or blocked answers. */
+  scrapeMode: "default" | "fast";
+  /** Also read JSON-LD/OpenGraph metadata (for per-page extraction). */
+  withMetadata: boolean;
+  proxy?: { country: string | undefined };
+  cookies?: SealedCookies;
+}
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml|text\/plain)\b/i;
 
 /**
- * Loads one page in its own browser context (tagged for the egress proxy, which applies the SSRF
- * rule to every request) and reads its rendered HTML and links. A page that cannot be loaded is
- * this page's failure; browser trouble is thrown as transient (the page goes back to the frontier).
+ * Loads one crawl page the way a scrape loads a URL: over plain HTTP in `fast` mode, HTTP first
+ * with the browser as fallback otherwise; both through the egress proxy (tagged), which applies the
+ * SSRF rule to every request, routes to the crawl's upstream proxy and counts the bytes. A page that
+ * cannot be loaded is this page's failure; browser trouble is thrown as transient (the page goes
+ * back to the frontier) carrying the proxy bytes already moved ({@link proxyBytesOf}).
  */
 export async function fetchCrawlPage(
   ctx: WorkerContext,
-  opts: { url: string; tag: string; proxy?: { country: string | undefined }; cookies?: SealedCookies },
-): Promise<FetchedPage> {
+  opts: FetchCrawlPageOptions,
+): Promise<FetchedPage & { proxyBytes: number }> {
   if (opts.proxy && !ctx.proxies.assign(opts.tag, opts.proxy.country)) {
-    return { ok: false, error: `No proxy is available for country "${opts.proxy.country ?? "global"}"` };
+    return { ok: false, error: `No proxy is available for country "${opts.proxy.country ?? "global"}"`, proxyBytes: 0 };
   }
+  // Traffic through upstream proxies is what the proxy provider bills: counted per page.
+  const moved = () => {
+    if (!opts.proxy) return 0;
+    const bytes = ctx.egress.bytes(opts.tag);
+    return bytes.sent + bytes.received;
+  };
   try {
-    return await fetchInBrowser(ctx, opts);
+    const viaHttp = await loadOverHttp(ctx, { ...opts, final: opts.scrapeMode === "fast" });
+    const page = viaHttp ?? (await fetchInBrowser(ctx, opts));
+    return { ...page, proxyBytes: moved() };
+  } catch (err) {
+    if (err instanceof TransientJobError) Object.assign(err, { proxyBytes: moved() });
+    throw err;
   } finally {
+    ctx.egress.forget(opts.tag);
     ctx.proxies.release(opts.tag);
   }
 }
 
-async function fetchInBrowser(
-  ctx: WorkerContext,
-  opts: { url: string; tag: string; cookies?: SealedCookies },
-): Promise<FetchedPage> {
+/** Proxy bytes a page load moved before it was interrupted (0 when unknown). */
+export function proxyBytesOf(err: unknown): number {
+  const bytes = (err as { proxyBytes?: unknown } | null)?.proxyBytes;
+  return typeof bytes === "number" ? bytes : 0;
+}
+
+type RenderedPage =
+  Omit<Extract<FetchedPage, { ok: true }>, "markdown" | "metadata"> | Extract<FetchedPage, { ok: false }>;
+
+async function fetchInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions): Promise<FetchedPage> {
+  const loaded = await renderInBrowser(ctx, opts);
+  if (!loaded.ok) return loaded;
+  const converted = await ctx.markdown.convert(loaded.html, {
+    baseUrl: loaded.finalUrl,
+    mainContentOnly: false,
+    withMetadata: opts.withMetadata,
+  });
+  return {
+    ...loaded,
+    title: loaded.title || converted.title,
+    markdown: converted.markdown,
+    ...(converted.metadata ? { metadata: converted.metadata } : {}),
+  };
+}
+
+/** The page in its own browser context, closed before the Markdown conversion. */
+async function renderInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions): Promise<RenderedPage> {
   const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
   guardContext(context);
   try {
-    return await raceDisconnect(context.browser(), loadAndRead(ctx, context, opts));
+    return await raceDisconnect(context.browser(), readRenderedPage(ctx, context, opts));
   } catch (err) {
     if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
     throw err;
   } finally {
     await context.close().catch(() => undefined);
-    ctx.egress.forget(opts.tag);
   }
 }
 
-async function loadAndRead(
+async function readRenderedPage(
   ctx: WorkerContext,
   context: BrowserContext,
-  opts: { url: string; tag: string; cookies?: SealedCookies },
-): Promise<FetchedPage> {
+  opts: FetchCrawlPageOptions,
+): Promise<RenderedPage> {
   try {
     await applyCookies(context, { sealed: opts.cookies, index: 0, url: opts.url });
     const { page, response } = await openPage(context, { url: opts.url, timeoutMs: ctx.config.jobs.pageTimeoutMs });

@@ -1,6 +1,5 @@
 import {
   countCrawlPages,
-  ensureWebhookSecret,
   finishCrawl,
   listCrawlPages,
   markCrawlDelayed,
@@ -14,11 +13,12 @@ import { createScope } from "./crawl-scope.ts";
 import type { SealedCookies } from "../job-cookies.ts";
 import type { CrawlSession } from "./crawl-session.ts";
 import { extractStoredPage } from "./extract-stored-page.ts";
+import { createPageLoadPacer } from "./pace-page-loads.ts";
 import { processCrawlPage } from "./process-crawl-page.ts";
 import { createRobotsRules } from "./robots-rules.ts";
 import { runFrontier } from "./run-frontier.ts";
 import { seedCrawl } from "./seed-crawl.ts";
-import { WebhookSender } from "./webhook-sender.ts";
+import { crawlWebhookSender } from "./webhook-sender.ts";
 
 /**
  * Runs one attempt of a crawl (or of an extraction over a finished crawl): claim it, seed the
@@ -81,15 +81,13 @@ export async function processCrawlJob(
 function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string): CrawlSession {
   const { crawl } = claimed;
   const log = ctx.log.child({ crawlId: crawl.id, attempt: claimed.job.attempts });
-  const robots = createRobotsRules({ policy: ctx.config.network, respect: ctx.config.crawl.respectRobots, log });
-  const webhooks = crawl.webhookUrl
-    ? new WebhookSender({
-        url: crawl.webhookUrl,
-        policy: ctx.config.network,
-        secret: async () => (await ensureWebhookSecret(ctx.db, crawl.accountId)) ?? "",
-        log,
-      })
-    : null;
+  const robots = createRobotsRules({
+    policy: ctx.config.network,
+    respect: ctx.config.crawl.respectRobots,
+    maxDelayMs: ctx.config.crawl.maxDelayMs,
+    log,
+  });
+  const webhooks = crawlWebhookSender({ db: ctx.db, policy: ctx.config.network, log }, crawl);
   return {
     ctx,
     crawl,
@@ -99,6 +97,7 @@ function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string):
     notes: new Set(crawl.notes),
     crawledSoFar: 0,
     links: { db: ctx.db, crawl, scope: createScope(crawl), robots, llm: ctx.llm, log },
+    pace: createPageLoadPacer(robots),
   };
 }
 

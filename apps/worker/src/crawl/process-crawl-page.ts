@@ -17,38 +17,37 @@ export const pageBlobKeys = (crawlId: string, pageId: string) => ({
 });
 
 /**
- * Crawls one page: load it in the browser, keep its HTML and Markdown, compute `data`, and find the
- * links to follow. A page that cannot be loaded is a failed page (the crawl goes on); a browser
- * crash is thrown as transient for the caller to hand the page back to the frontier.
+ * Crawls one page: wait for its turn (robots.txt `Crawl-delay`), load it (over HTTP in `fast` mode,
+ * HTTP first and the browser when needed otherwise), keep its HTML and Markdown, compute `data`, and
+ * find the links to follow. A page that cannot be loaded is a failed page (the crawl goes on); a
+ * browser crash is thrown as transient for the caller to hand the page back to the frontier.
  */
 export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow): Promise<PageResult> {
   const { ctx, crawl, log } = session;
+  await session.pace(new URL(page.url));
   const fetched = await fetchCrawlPage(ctx, {
     url: page.url,
     tag: `${crawl.id}.${page.id.slice(0, 8)}`,
+    scrapeMode: crawl.scrapeMode === "fast" ? "fast" : "default",
+    withMetadata: wantsPageExtraction(crawl),
     ...(crawl.useProxy ? { proxy: { country: crawl.proxyCountry ?? undefined } } : {}),
     ...(session.cookies ? { cookies: session.cookies } : {}),
   });
   if (!fetched.ok) {
     log.info({ url: page.url, error: fetched.error }, "crawl page failed");
-    return { outcome: failedOutcome(fetched.error), links: [] };
+    return { outcome: { ...failedOutcome(fetched.error), proxyBytes: fetched.proxyBytes }, links: [] };
   }
-  const converted = await ctx.markdown.convert(fetched.html, {
-    baseUrl: fetched.finalUrl,
-    mainContentOnly: false,
-    withMetadata: wantsPageExtraction(crawl),
-  });
   const keys = pageBlobKeys(crawl.id, page.id);
   await ctx.blobs.put(keys.html, fetched.html, "text/html; charset=utf-8");
-  await ctx.blobs.put(keys.markdown, converted.markdown, "text/markdown; charset=utf-8");
-  const title = fetched.title || converted.title || "";
+  await ctx.blobs.put(keys.markdown, fetched.markdown, "text/markdown; charset=utf-8");
+  const title = fetched.title || "";
   const extraction = await extractPageData(ctx, {
     crawl,
     page: {
       url: page.url,
       title,
-      markdown: converted.markdown,
-      ...(converted.metadata ? { metadata: converted.metadata } : {}),
+      markdown: fetched.markdown,
+      ...(fetched.metadata ? { metadata: fetched.metadata } : {}),
     },
     log,
   });
@@ -70,6 +69,7 @@ export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow
       aiExtractionFailed: extraction.aiExtractionFailed,
       inputTokens: extraction.usage.inputTokens + discovery.usage.inputTokens,
       outputTokens: extraction.usage.outputTokens + discovery.usage.outputTokens,
+      proxyBytes: fetched.proxyBytes,
     },
     links: discovery.links,
   };

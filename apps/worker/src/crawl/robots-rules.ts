@@ -19,16 +19,23 @@ export interface RobotsRules {
   isAllowed(url: URL): Promise<boolean>;
   /** `Sitemap:` lines of an origin's robots.txt. */
   sitemaps(origin: string): Promise<string[]>;
+  /**
+   * The origin's `Crawl-delay` for us (or `*`) in ms, capped at `maxDelayMs`; 0 when there is none
+   * or robots.txt is not obeyed.
+   */
+  crawlDelayMs(origin: string): Promise<number>;
 }
 
 /**
  * Reads robots.txt per origin (SSRF-guarded, redirects followed). A missing, unreachable or
- * unreadable robots.txt allows everything. With `respect: false` the rules are not applied but
- * the file is still read for its sitemaps.
+ * unreadable robots.txt allows everything. With `respect: false` the rules (and `Crawl-delay`) are
+ * not applied but the file is still read for its sitemaps.
  */
 export function createRobotsRules(opts: {
   policy: NetworkPolicy;
   respect: boolean;
+  /** Cap on `Crawl-delay` (CRAWL_MAX_DELAY_MS); 0 ignores it. */
+  maxDelayMs: number;
   log: { debug(obj: object, msg: string): void };
 }): RobotsRules {
   const cache = new Map<string, Promise<Robot | null>>();
@@ -51,6 +58,12 @@ export function createRobotsRules(opts: {
     },
     async sitemaps(origin) {
       return (await load(origin))?.getSitemaps() ?? [];
+    },
+    async crawlDelayMs(origin) {
+      if (!opts.respect || opts.maxDelayMs <= 0) return 0;
+      const seconds = Number((await load(origin))?.getCrawlDelay(ROBOTS_USER_AGENT) ?? 0);
+      if (!Number.isFinite(seconds) || seconds <= 0) return 0;
+      return Math.min(Math.round(seconds * 1000), opts.maxDelayMs);
     },
   };
 }

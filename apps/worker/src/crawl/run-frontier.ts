@@ -6,6 +6,7 @@ import {
   type CrawlPageRow,
 } from "@orbweaver/db";
 import { TransientJobError } from "../worker-context.ts";
+import { proxyBytesOf } from "./fetch-crawl-page.ts";
 import { pageEventData } from "./webhook-sender.ts";
 import type { PageResult } from "./process-crawl-page.ts";
 import type { CrawlSession } from "./crawl-session.ts";
@@ -100,6 +101,7 @@ async function runPage(
       pageId: page.id,
       error: err.message,
       maxAttempts: PAGE_ATTEMPTS,
+      proxyBytes: proxyBytesOf(err),
     });
     return;
   }

@@ -1,6 +1,7 @@
 import { createCrawlQueue, createRedisConnection, CRAWL_QUEUE, type CrawlJobData } from "@orbweaver/queue";
 import { Worker, type Queue } from "bullmq";
 import type { WorkerContext } from "../worker-context.ts";
+import { announceCrawlFailure } from "./announce-crawl-failure.ts";
 import { processCrawlJob } from "./process-crawl-job.ts";
 
 /** The crawl consumer of a worker process, and a producer handle on the crawl queue (for the reconciler). */
@@ -14,6 +15,8 @@ export interface CrawlWorker {
   close(force?: boolean): Promise<void>;
   /** Releases the Redis connections (after close). */
   disconnect(): Promise<void>;
+  /** Sends `crawl.failed` for a crawl failed outside its attempts (the reconciler giving it up). */
+  announceFailure(crawlId: string, error: string): Promise<void>;
 }
 
 /**
@@ -51,5 +54,7 @@ export function startCrawlWorker(ctx: WorkerContext): CrawlWorker {
       connection.disconnect();
       producer.disconnect();
     },
+    announceFailure: (crawlId, error) =>
+      announceCrawlFailure({ db: ctx.db, policy: config.network, log: ctx.log }, { crawlId, error }),
   };
 }

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { NetworkPolicy } from "@orbweaver/browser";
+import { ensureWebhookSecret, type CrawlRow, type Db } from "@orbweaver/db";
 import type { Logger } from "pino";
 import { guardedRequest } from "./guarded-request.ts";
 
@@ -92,4 +93,18 @@ export class WebhookSender {
       return (err as Error).message;
     }
   }
+}
+
+/** The sender of a crawl's events, signed with its account's secret; null when it has no webhook. */
+export function crawlWebhookSender(
+  deps: { db: Db; policy: NetworkPolicy; log: Logger },
+  crawl: Pick<CrawlRow, "webhookUrl" | "accountId">,
+): WebhookSender | null {
+  if (!crawl.webhookUrl) return null;
+  return new WebhookSender({
+    url: crawl.webhookUrl,
+    policy: deps.policy,
+    secret: async () => (await ensureWebhookSecret(deps.db, crawl.accountId)) ?? "",
+    log: deps.log,
+  });
 }

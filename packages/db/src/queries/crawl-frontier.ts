@@ -82,6 +82,8 @@ export interface PageOutcome {
   aiExtractionFailed: boolean;
   inputTokens: number;
   outputTokens: number;
+  /** Bytes moved through an upstream proxy while loading the page (added to earlier tries'). */
+  proxyBytes?: number;
 }
 
 /** A link found on the page, already normalised, in scope and chosen. */
@@ -135,6 +137,7 @@ export async function completeCrawlPage(
         aiExtractionFailed: o.aiExtractionFailed,
         inputTokens: sql`${crawlPages.inputTokens} + ${o.inputTokens}`,
         outputTokens: sql`${crawlPages.outputTokens} + ${o.outputTokens}`,
+        proxyBytes: sql`${crawlPages.proxyBytes} + ${Math.max(0, Math.round(o.proxyBytes ?? 0))}`,
         finishedAt: sql`now()`,
         updatedAt: sql`now()`,
       })
@@ -174,15 +177,16 @@ async function enqueueLinks(tx: Tx, opts: { crawlId: string; links: DiscoveredLi
 
 /**
  * Hands a page back to the frontier after a transient failure (the browser crashed), or fails it
- * once it has had `maxAttempts` tries.
+ * once it has had `maxAttempts` tries. Proxy bytes the failed try moved are kept.
  */
 export async function requeueCrawlPage(
   db: Db,
-  opts: { crawlId: string; runToken: string; pageId: string; error: string; maxAttempts: number },
+  opts: { crawlId: string; runToken: string; pageId: string; error: string; maxAttempts: number; proxyBytes?: number },
 ): Promise<void> {
   await db
     .update(crawlPages)
     .set({
+      proxyBytes: sql`${crawlPages.proxyBytes} + ${Math.max(0, Math.round(opts.proxyBytes ?? 0))}`,
       status: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then 'failed' else 'queued' end`,
       errorMessage: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then ${opts.error} else null end`,
       finishedAt: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then now() else null end`,

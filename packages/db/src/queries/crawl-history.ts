@@ -8,6 +8,8 @@ export interface CrawlHistoryRow extends CrawlJob {
   pagesCrawled: number;
   inputTokens: number;
   outputTokens: number;
+  /** Bytes the crawl's pages moved through upstream proxies. */
+  proxyBytes: number;
 }
 
 /** One page of the account's crawls (extractions included), newest first, with the total. */
@@ -23,6 +25,7 @@ export async function listCrawlHistory(
       pagesCrawled: sql<number>`(select count(*)::int from ${crawlPages} p where p.crawl_id = ${crawls.id} and p.status in ('success', 'failed'))`,
       inputTokens: sql<number>`(select coalesce(sum(p.input_tokens), 0)::int from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
       outputTokens: sql<number>`(select coalesce(sum(p.output_tokens), 0)::int from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
+      proxyBytes: sql<number>`(select coalesce(sum(p.proxy_bytes), 0)::float8 from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
     })
     .from(crawls)
     .innerJoin(jobs, eq(jobs.id, crawls.id))
@@ -30,7 +33,7 @@ export async function listCrawlHistory(
     .orderBy(desc(crawls.createdAt), desc(crawls.id))
     .limit(opts.limit)
     .offset((opts.page - 1) * opts.limit);
-  return { rows, total };
+  return { rows: rows.map((r) => ({ ...r, proxyBytes: Number(r.proxyBytes) })), total };
 }
 
 /** Number of crawls the account ever submitted (GET /crawl/stats). */

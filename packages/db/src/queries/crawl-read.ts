@@ -51,6 +51,8 @@ export interface CrawlCounts {
   processing: number;
   inputTokens: number;
   outputTokens: number;
+  /** Bytes the pages moved through upstream proxies. */
+  proxyBytes: number;
 }
 
 export async function countCrawlPages(db: Db, crawlId: string): Promise<CrawlCounts> {
@@ -61,6 +63,7 @@ export async function countCrawlPages(db: Db, crawlId: string): Promise<CrawlCou
       processing: sql<number>`count(*) filter (where ${crawlPages.status} = 'processing')::int`,
       inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::int`,
       outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::int`,
+      proxyBytes: sql<number>`coalesce(sum(${crawlPages.proxyBytes}), 0)::float8`,
     })
     .from(crawlPages)
     .where(eq(crawlPages.crawlId, crawlId));
@@ -73,5 +76,6 @@ export async function countCrawlPages(db: Db, crawlId: string): Promise<CrawlCou
     processing: row?.processing ?? 0,
     inputTokens: row?.inputTokens ?? 0,
     outputTokens: row?.outputTokens ?? 0,
+    proxyBytes: Number(row?.proxyBytes ?? 0),
   };
 }

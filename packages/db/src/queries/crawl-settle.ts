@@ -87,6 +87,7 @@ async function settle(
       failed: sql<number>`count(*) filter (where ${crawlPages.status} = 'failed')::int`,
       inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::int`,
       outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::int`,
+      proxyBytes: sql<number>`coalesce(sum(${crawlPages.proxyBytes}), 0)::float8`,
     })
     .from(crawlPages)
     .where(eq(crawlPages.crawlId, job.id));
@@ -116,6 +117,8 @@ async function settle(
         outputTokens,
         totalTokens: inputTokens + outputTokens,
         pagesCrawled: crawled,
+        // Bytes through upstream proxies, summed per account by the usage statistics.
+        proxyBytes: Number(counts?.proxyBytes ?? 0),
       },
       creditsUsed: sql`${jobs.creditsUsed} + ${pageCharge}`,
       progress: {

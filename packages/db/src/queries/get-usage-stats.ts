@@ -12,11 +12,14 @@ export interface UsageBucket {
   captchas: number;
   latency: number;
   credits: number;
+  /** Bytes moved through upstream proxies (`useProxy`) by the scrapes and crawls of the bucket. */
+  proxyBytes: number;
 }
 
 /**
  * Usage per UTC day (7d, 30d) or per week (weekly: the last 7 weeks), every bucket present even
- * when empty, computed by one aggregate query over the account's jobs.
+ * when empty, computed by one aggregate query over the account's jobs. Proxy bytes come from each
+ * finished job's stats (a crawl's are summed over its pages when it settles).
  */
 export async function getUsageStats(db: Db, opts: { accountId: string; range: UsageRange }): Promise<UsageBucket[]> {
   const unit = opts.range === "weekly" ? "week" : "day";
@@ -29,6 +32,7 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
     captchas: number;
     latency: number | null;
     credits: number;
+    proxy_bytes: number;
   }>(sql`
     with series as (
       select generate_series(
@@ -44,7 +48,8 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
              coalesce(sum((stats ->> 'totalTokens')::bigint), 0)::bigint as tokens,
              coalesce(sum((stats ->> 'captchaSolvedCount')::int), 0)::int as captchas,
              avg((stats ->> 'durationMs')::float) filter (where status = 'completed') as latency,
-             coalesce(sum(credits_used), 0)::float as credits
+             coalesce(sum(credits_used), 0)::float as credits,
+             coalesce(sum((stats ->> 'proxyBytes')::bigint), 0)::bigint as proxy_bytes
         from jobs
        where account_id = ${opts.accountId}
          and created_at >= (date_trunc(${unit}, now() at time zone 'utc') - (${buckets - 1} * ('1 ' || ${unit})::interval)) at time zone 'utc'
@@ -52,7 +57,7 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
     )
     select s.start, coalesce(u.requests, 0)::int as requests, coalesce(u.crawls, 0)::int as crawls,
            coalesce(u.tokens, 0)::float as tokens, coalesce(u.captchas, 0)::int as captchas,
-           u.latency, coalesce(u.credits, 0)::float as credits
+           u.latency, coalesce(u.credits, 0)::float as credits, coalesce(u.proxy_bytes, 0)::float8 as proxy_bytes
       from series s left join usage u on u.start = s.start
      order by s.start`);
   return result.rows.map((r) => ({
@@ -63,5 +68,6 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
     captchas: Number(r.captchas),
     latency: r.latency === null ? 0 : Math.round(Number(r.latency)),
     credits: Number(r.credits),
+    proxyBytes: Math.round(Number(r.proxy_bytes)),
   }));
 }

@@ -1,4 +1,15 @@
-import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { crawls } from "./crawls.ts";
 
 /**
@@ -41,6 +52,8 @@ export const crawlPages = pgTable(
     aiExtractionFailed: boolean("ai_extraction_failed").notNull().default(false),
     inputTokens: integer("input_tokens").notNull().default(0),
     outputTokens: integer("output_tokens").notNull().default(0),
+    /** Bytes the page moved through an upstream proxy (`useProxy`), every try included; 0 without one. */
+    proxyBytes: bigint("proxy_bytes", { mode: "number" }).notNull().default(0),
     /** For extraction jobs: the page of the source crawl this one re-extracts. */
     sourcePageId: uuid("source_page_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

@@ -101,7 +101,13 @@ export function presentCrawlStatus(
   return body;
 }
 
-function recordFields(found: CrawlJob, counts: { crawled: number; inputTokens: number; outputTokens: number }) {
+/** Bytes as MB (2^20) with 3 decimals, as the scrape logs show them. */
+const megabytes = (bytes: number) => Math.round((bytes / 1_048_576) * 1000) / 1000;
+
+function recordFields(
+  found: CrawlJob,
+  counts: { crawled: number; inputTokens: number; outputTokens: number; proxyBytes: number },
+) {
   const { job, crawl } = found;
   return {
     id: crawl.id,
@@ -124,6 +130,10 @@ function recordFields(found: CrawlJob, counts: { crawled: number; inputTokens: n
     output_tokens: counts.outputTokens,
     credits_used: job.creditsUsed,
     pages_crawled: counts.crawled,
+    use_proxy: flag(crawl.useProxy),
+    // Bytes through upstream proxies are counted; they are not billed in credits here.
+    proxy_bandwidth_mb: megabytes(counts.proxyBytes),
+    proxy_billing: "none",
   };
 }
 
@@ -140,13 +150,14 @@ export function presentJobRecord(found: CrawlJob, counts: CrawlCounts): CrawlJob
 /** One job of GET /crawl/history: `id` and `uuid` alike (D19), flags as 0/1 (D20). */
 export function presentHistoryJob(row: CrawlHistoryRow): CrawlHistoryJob {
   return {
-    ...recordFields(row, { crawled: row.pagesCrawled, inputTokens: row.inputTokens, outputTokens: row.outputTokens }),
+    ...recordFields(row, {
+      crawled: row.pagesCrawled,
+      inputTokens: row.inputTokens,
+      outputTokens: row.outputTokens,
+      proxyBytes: row.proxyBytes,
+    }),
     uuid: row.crawl.id,
     user_uuid: row.crawl.accountId,
     source_job_id: row.crawl.sourceJobId,
-    use_proxy: flag(row.crawl.useProxy),
-    // Proxies are not billed by bandwidth here.
-    proxy_bandwidth_mb: 0,
-    proxy_billing: "none",
   };
 }

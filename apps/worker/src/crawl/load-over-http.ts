@@ -1,0 +1,79 @@
+import { fetchPage, needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
+import { cookieHeaderFor, type SealedCookies } from "../job-cookies.ts";
+import { judgePage } from "../judge-page.ts";
+import type { WorkerContext } from "../worker-context.ts";
+import type { FetchedPage } from "./fetch-crawl-page.ts";
+import { readHtmlLinks } from "./read-html-links.ts";
+
+/** The default-mode HTTP try is cut short so a slow site falls back to the browser in time. */
+const HTTP_FIRST_TIMEOUT_MS = 15_000;
+
+/**
+ * One crawl page over plain HTTP through the egress proxy (the SSRF rule, the crawl's upstream
+ * proxy and byte count, its cookies), as the scrape fast path does. With `final` (`scrapeMode:
+ * "fast"`) the answer is the page's, whatever it is, and a script-rendered shell is a failed page;
+ * otherwise the answer is taken only for a plainly static page that is not blocked, decided as the
+ * scrape path decides (`needsBrowser`, then `judgePage`), and null sends the page to the browser.
+ */
+export async function loadOverHttp(
+  ctx: WorkerContext,
+  opts: { url: string; tag: string; cookies?: SealedCookies; final: boolean; withMetadata: boolean },
+): Promise<FetchedPage | null> {
+  const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: 0, url: opts.url });
+  const pageTimeoutMs = ctx.config.jobs.pageTimeoutMs;
+  const fetched = await fetchPage({
+    url: opts.url,
+    proxyUrl: ctx.egress.url,
+    tag: opts.tag,
+    timeoutMs: opts.final ? pageTimeoutMs : Math.min(pageTimeoutMs, HTTP_FIRST_TIMEOUT_MS),
+    maxBytes: ctx.config.jobs.maxPageBytes,
+    ...(cookieHeader ? { cookieHeader } : {}),
+  });
+  if (!fetched.ok) {
+    if (fetched.kind === "blocked") return { ok: false, error: `Blocked by network policy: ${fetched.message}` };
+    // As large in a browser: failed here rather than downloaded twice (as the scrape path does).
+    if (fetched.kind === "too_large") {
+      return { ok: false, error: `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off` };
+    }
+    return opts.final ? { ok: false, error: failureMessage(fetched) } : null;
+  }
+  if (fetched.status >= 400)
+    return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
+  const shell = needsBrowser(fetched.html);
+  if (shell.browser) {
+    return opts.final
+      ? { ok: false, error: `The page needs a browser (${shell.reason}); scrapeMode "fast" loads pages without one` }
+      : null;
+  }
+  const converted = await ctx.markdown.convert(fetched.html, {
+    baseUrl: fetched.finalUrl,
+    mainContentOnly: false,
+    withMetadata: opts.withMetadata,
+  });
+  if (!opts.final) {
+    const problem = judgePage({
+      status: fetched.status,
+      title: converted.title,
+      html: fetched.html,
+      markdown: converted.markdown,
+      url: fetched.finalUrl,
+    });
+    // A block seen over plain HTTP may still pass in a real browser.
+    if (problem) return null;
+  }
+  return {
+    ok: true,
+    finalUrl: fetched.finalUrl,
+    statusCode: fetched.status,
+    title: converted.title,
+    html: fetched.html,
+    links: readHtmlLinks(fetched.html, fetched.finalUrl),
+    markdown: converted.markdown,
+    ...(converted.metadata ? { metadata: converted.metadata } : {}),
+  };
+}
+
+function failureMessage(failed: Extract<HttpAnswer, { ok: false }>): string {
+  if (failed.kind === "unsupported_content") return `Not a web page (${failed.message})`;
+  return failed.message;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "crawl_pages" ADD COLUMN "proxy_bytes" bigint DEFAULT 0 NOT NULL;
