@@ -26,11 +26,22 @@ export interface ReconcilerOptions {
   redis: Redis;
   log: Logger;
   intervalMs: number;
-  /** A job untouched this long while unfinished is checked against the queue. */
+  /**
+   * A running (`active`) job the queue no longer knows is dispatched again only once untouched this
+   * long: after a flush its worker may still be on it, and that run's result write stays valid.
+   */
   staleMs: number;
+  /**
+   * A waiting or delayed job untouched this long is checked against the queue, and so is a running
+   * one whose queue entry has ended (completed or failed without settling the row, e.g. every
+   * attempt hit a database outage). Default `staleMs`.
+   */
+  queuedStaleMs?: number;
   maxAttempts: number;
   batchConcurrency: number;
   lockKey: string;
+  /** Told when a crawl is given up, to send its `crawl.failed` webhook (the crawl worker's `announceFailure`). */
+  onCrawlGivenUp?: (crawlId: string, error: string) => Promise<void>;
 }
 
 /**
@@ -39,11 +50,14 @@ export interface ReconcilerOptions {
  * refund once its attempts are used up. One worker at a time runs a pass (a Redis lock).
  */
 export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnce(): Promise<number> } {
+  const queuedStaleMs = Math.min(opts.queuedStaleMs ?? opts.staleMs, opts.staleMs);
   const runOnce = async (): Promise<number> => {
     const locked = await opts.redis.set(opts.lockKey, "1", "PX", Math.max(opts.intervalMs - 500, 1000), "NX");
     if (locked !== "OK") return 0;
     let redispatched = 0;
-    for (const candidate of await listStaleUnfinishedJobs(opts.db, { staleMs: opts.staleMs })) {
+    for (const candidate of await listStaleUnfinishedJobs(opts.db, { staleMs: queuedStaleMs })) {
+      // Crawls keep the longer threshold whatever their state: a running crawl may sit on a slow page.
+      if (candidate.kind === "crawl" && candidate.idleMs < opts.staleMs) continue;
       const row = await getJob(opts.db, candidate.id);
       if (!row) continue;
       if (row.kind === "crawl") {
@@ -52,7 +66,8 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
       }
       const bullJob = await opts.queue.getJob(candidate.id);
       const state = bullJob ? await bullJob.getState() : "missing";
-      if (["active", "waiting", "delayed", "prioritized", "waiting-children"].includes(state)) continue;
+      if (LIVE_STATES.includes(state)) continue;
+      if (state === "missing" && row.status === "active" && candidate.idleMs < opts.staleMs) continue;
       if (row.attempts >= opts.maxAttempts) {
         await finishJob(opts.db, {
           jobId: row.id,
@@ -74,8 +89,14 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
     }
     return redispatched;
   };
+  // One pass at a time per process: while Redis is down a pass waits on it, and passes must not pile up.
+  let inFlight = false;
   const timer = setInterval(() => {
-    runOnce().catch((err: unknown) => opts.log.warn({ err }, "reconcile pass failed"));
+    if (inFlight) return;
+    inFlight = true;
+    runOnce()
+      .catch((err: unknown) => opts.log.warn({ err }, "reconcile pass failed"))
+      .finally(() => (inFlight = false));
   }, opts.intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer), runOnce };
@@ -93,14 +114,19 @@ async function reconcileCrawl(
   const state = bullJob ? await bullJob.getState() : "missing";
   if (LIVE_STATES.includes(state)) return false;
   if (row.attempts >= opts.maxAttempts) {
-    await finishCrawl(opts.db, {
+    const error = `The crawl was interrupted ${row.attempts} times and was given up`;
+    const settled = await finishCrawl(opts.db, {
       crawlId: row.id,
       runToken: null,
       status: "failed",
-      error: `The crawl was interrupted ${row.attempts} times and was given up`,
+      error,
       creditsPer1kTokens: 0,
     });
     opts.log.warn({ crawlId: row.id, attempts: row.attempts }, "gave up an interrupted crawl");
+    if (settled)
+      await opts
+        .onCrawlGivenUp?.(row.id, error)
+        .catch((err: unknown) => opts.log.warn({ err }, "crawl.failed not sent"));
     return false;
   }
   await bullJob?.remove().catch(() => undefined);

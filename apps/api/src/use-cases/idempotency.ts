@@ -21,7 +21,13 @@ export async function withIdempotency<T extends { id: string }>(
   if (idemKey.length > 255) throw new AppError("VALIDATION_ERROR", "Idempotency-Key must be at most 255 characters");
   const redisKey = `${deps.config.queuePrefix}:idem:${request.account.accountId}:${opts.kind}:${idemKey}`;
 
-  const claimed = await deps.redis.set(redisKey, PENDING, "EX", 60, "NX").catch(() => null);
+  let claimed: string | null;
+  try {
+    claimed = await deps.redis.set(redisKey, PENDING, "EX", 60, "NX");
+  } catch {
+    // Redis unreachable: the key cannot be honoured, and the submit answers 503 when it dispatches.
+    return opts.create();
+  }
   if (claimed !== "OK") {
     for (let i = 0; i < 50; i += 1) {
       const value = await deps.redis.get(redisKey).catch(() => null);

@@ -1,0 +1,220 @@
+// Redis loses everything mid-run (FLUSHALL, then a crash and restart without persistence): Postgres
+// is the system of record, so the reconciler re-dispatches every job that is not terminal and all
+// complete. While Redis is down the gateway answers 503 at once. A private redis-server and a
+// private Postgres cluster (with a trigger that records terminal writes) keep the shared ones out.
+import { runMigrations } from "@orbweaver/db";
+import {
+  installJobAudit,
+  nothingLostProblems,
+  startFixtureSite,
+  startPostgresServer,
+  startRedisServer,
+  waitFor,
+  type FixtureSite,
+  type PostgresServer,
+  type RedisServer,
+} from "@orbweaver/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollBatch } from "./helpers/batch.ts";
+import { call, pollScrape } from "./helpers/http.ts";
+import { startTestStack, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+let redis: RedisServer;
+let postgres: PostgresServer;
+let stack: TestStack;
+
+beforeAll(async () => {
+  site = await startFixtureSite();
+  redis = await startRedisServer();
+  postgres = await startPostgresServer();
+  await runMigrations(postgres.url);
+  stack = await startTestStack({
+    env: {
+      DATABASE_URL: postgres.url,
+      REDIS_URL: redis.url,
+      // A queued job the queue lost is re-dispatched once idle for 2 × JOB_LOCK_MS.
+      JOB_LOCK_MS: "2000",
+      STALLED_INTERVAL_MS: "2000",
+      RECONCILE_INTERVAL_MS: "1000",
+      WORKER_CONCURRENCY: "2",
+      BATCH_CONCURRENCY: "2",
+      PAGE_TIMEOUT_MS: "20000",
+    },
+  });
+  await installJobAudit(stack.pool);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await redis?.close();
+  await postgres?.close();
+  await site?.close();
+});
+
+interface Envelope {
+  status: string;
+  message: string;
+  code?: string;
+}
+
+/** Fails instead of waiting forever: "not a hang" needs a bound, however generous. */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function submitScrape(key: string, path: string): Promise<string> {
+  const res = await call<{ jobId: string }>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url(path) }] } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.jobId;
+}
+
+async function submitBatch(key: string, paths: string[]): Promise<{ batchId: string; jobIds: string[] }> {
+  const res = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+    key,
+    body: { urls: paths.map((p) => site.url(p)) },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const items = await stack.pool.query("select job_id from batch_items where batch_id = $1 order by position", [
+    res.body.batchId,
+  ]);
+  return { batchId: res.body.batchId, jobIds: items.rows.map((r) => r.job_id as string) };
+}
+
+async function statuses(jobIds: string[]): Promise<Array<{ id: string; status: string; dispatched: boolean }>> {
+  const { rows } = await stack.pool.query(
+    "select id, status, dispatched_at is not null as dispatched from jobs where id = any($1::uuid[])",
+    [jobIds],
+  );
+  return rows as Array<{ id: string; status: string; dispatched: boolean }>;
+}
+
+async function waitUntilTerminal(jobIds: string[], timeoutMs = 90_000): Promise<void> {
+  await waitFor(
+    async () => (await statuses(jobIds)).every((r) => ["completed", "failed", "cancelled"].includes(r.status)),
+    { timeoutMs, intervalMs: 250, message: `${jobIds.length} jobs to reach a terminal state` },
+  );
+}
+
+describe("Redis flushed mid-run", () => {
+  it("re-dispatches every unfinished job from Postgres; all complete, nothing lost", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const scrapes: string[] = [];
+    for (let n = 0; n < 4; n++) scrapes.push(await submitScrape(key, `/slow?ms=1500&flush=${n}`));
+    const batch = await submitBatch(
+      key,
+      [0, 1, 2, 3].map((n) => `/slow?ms=1500&flushbatch=${n}`),
+    );
+    const acknowledged = [...scrapes, ...batch.jobIds];
+
+    await waitFor(async () => (await statuses(acknowledged)).some((r) => r.status === "active"), {
+      timeoutMs: 30_000,
+      message: "a job to start",
+    });
+    await redis.flushAll();
+    const atFlush = await statuses(acknowledged);
+    // Queued jobs the flush erased: only a re-dispatch from Postgres can finish them.
+    const lost = atFlush.filter((r) => r.status === "waiting" && r.dispatched);
+    expect(lost.length, JSON.stringify(atFlush)).toBeGreaterThan(0);
+
+    await waitUntilTerminal(acknowledged);
+    expect(
+      await nothingLostProblems(stack.pool, { acknowledged, accountId, openingCredits: 100, expectCompleted: true }),
+    ).toEqual([]);
+    const done = await pollBatch(stack.api, key, batch.batchId, 30_000);
+    expect(done).toMatchObject({ status: "completed", completedCount: 4, failedCount: 0 });
+    const balance = await stack.pool.query("select credits_balance::float as b from accounts where id = $1", [
+      accountId,
+    ]);
+    expect(balance.rows[0]?.b).toBe(100 - 2 * acknowledged.length);
+  });
+});
+
+describe("Redis restarted mid-run", () => {
+  it("answers 503 at once while Redis is down, then completes every acknowledged job", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const scrapes: string[] = [];
+    for (let n = 0; n < 3; n++) scrapes.push(await submitScrape(key, `/slow?ms=2500&restart=${n}`));
+    const batch = await submitBatch(
+      key,
+      [0, 1, 2].map((n) => `/slow?ms=2500&restartbatch=${n}`),
+    );
+    const acknowledged = [...scrapes, ...batch.jobIds];
+    await waitFor(async () => (await statuses(acknowledged)).some((r) => r.status === "active"), {
+      timeoutMs: 30_000,
+      message: "a job to start",
+    });
+
+    await redis.stop("SIGKILL");
+    const terminalBefore = (await statuses(acknowledged)).filter((r) => ["completed", "failed"].includes(r.status));
+
+    // While it is down: submits get 503 in the envelope, reads from Postgres still work.
+    const refused = await within(
+      15_000,
+      "POST /scrape",
+      call<Envelope>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url("/") }] } }),
+    );
+    expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+    expect(refused.body).toMatchObject({ status: "error", code: "SERVICE_BUSY" });
+    const refusedBatch = await within(
+      15_000,
+      "POST /batch/scrape",
+      call<Envelope>(`${stack.api}/batch/scrape`, { key, body: { urls: [site.url("/"), site.url("/news")] } }),
+    );
+    expect(refusedBatch.status, JSON.stringify(refusedBatch.body)).toBe(503);
+    expect(refusedBatch.body).toMatchObject({ status: "error", code: "SERVICE_BUSY" });
+    // An Idempotency-Key (kept in Redis) cannot be honoured now: still 503, not a 429 or a hang.
+    const keyed = await within(
+      15_000,
+      "POST /scrape with Idempotency-Key",
+      call<Envelope>(`${stack.api}/scrape`, {
+        key,
+        headers: { "idempotency-key": "during-outage" },
+        body: { urls: [{ url: site.url("/") }] },
+      }),
+    );
+    expect(keyed.status, JSON.stringify(keyed.body)).toBe(503);
+    expect(keyed.body).toMatchObject({ status: "error", code: "SERVICE_BUSY" });
+    const poll = await within(15_000, "GET /scrape/:id", call(`${stack.api}/scrape/${scrapes[0]}`, { key }));
+    expect(poll.status).toBe(200);
+    const ready = await within(15_000, "GET /ready", call<Envelope & { redis: string }>(`${stack.origin}/ready`));
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: "error", redis: "unavailable", postgres: "ok" });
+
+    // The running pages finish and their results reach Postgres without Redis.
+    await waitFor(
+      async () =>
+        (await statuses(acknowledged)).filter((r) => ["completed", "failed"].includes(r.status)).length >
+        terminalBefore.length,
+      { timeoutMs: 30_000, message: "a running job to write its result while Redis is down" },
+    );
+    await redis.start();
+
+    await waitUntilTerminal(acknowledged);
+    expect(await nothingLostProblems(stack.pool, { acknowledged, expectCompleted: true })).toEqual([]);
+    // The submits refused with 503 were settled as failed and fully refunded.
+    const others = await stack.pool.query("select id from jobs where account_id = $1 and not (id = any($2::uuid[]))", [
+      accountId,
+      acknowledged,
+    ]);
+    const refusedIds = others.rows.map((r) => r.id as string);
+    expect(refusedIds).toHaveLength(4);
+    expect((await statuses(refusedIds)).map((r) => r.status)).toEqual(["failed", "failed", "failed", "failed"]);
+    expect(await nothingLostProblems(stack.pool, { acknowledged: refusedIds, accountId, openingCredits: 100 })).toEqual(
+      [],
+    );
+
+    // Both sides are back: a new submit is accepted and completes.
+    const after = await submitScrape(key, "/");
+    const { final } = await pollScrape(stack.api, key, after, 60_000);
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    expect(await nothingLostProblems(stack.pool, { acknowledged: [after], expectCompleted: true })).toEqual([]);
+  });
+});

@@ -1,0 +1,43 @@
+/** SQLSTATE class 08 (connection exception) and 57P01–57P03 (shutdown, crash, not accepting yet). */
+const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3])$/;
+
+/** Socket errors of a server that is down, restarting or unreachable. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+]);
+
+/**
+ * node-postgres reports a dropped connection and a connect timeout with plain Errors that carry no
+ * code; these exact messages are the only marker it gives (pg/lib/client.js, pg-pool/index.js).
+ */
+const DRIVER_CONNECTION_MESSAGES = new Set([
+  "Connection terminated unexpectedly",
+  "Connection terminated due to connection timeout",
+  "timeout exceeded when trying to connect",
+  "Client has encountered a connection error and is not queryable",
+]);
+
+/**
+ * True when an error (or one of its causes; drizzle wraps driver errors in `cause`) means Postgres
+ * could not be reached or went away, as opposed to a query it refused. Such a failure is worth
+ * retrying once the database is back, and the gateway answers it with 503 rather than 500.
+ */
+export function isDbUnavailable(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && (UNAVAILABLE_SQLSTATE.test(code) || NETWORK_CODES.has(code))) return true;
+    if (code === undefined && DRIVER_CONNECTION_MESSAGES.has(current.message)) return true;
+    // A host with several addresses (localhost) fails with one error per address.
+    if (current instanceof AggregateError && current.errors.some((e) => isDbUnavailable(e))) return true;
+    current = current.cause;
+  }
+  return false;
+}
