@@ -4,26 +4,61 @@ import { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
 import { findBrowserPid } from "./find-browser-process.ts";
 import { chromiumProxyArgs, egressProxyFor } from "./net/chromium-proxy-args.ts";
 
+/** Default of {@link BrowserPoolOptions.recycleAfterContexts} (BROWSER_RECYCLE_PAGES). */
+export const DEFAULT_RECYCLE_AFTER_CONTEXTS = 500;
+/** Default of {@link BrowserPoolOptions.retireTimeoutMs}. */
+export const DEFAULT_RETIRE_TIMEOUT_MS = 300_000;
+
 /** Options for {@link BrowserPool}. */
 export interface BrowserPoolOptions {
   /** Chromium binary. Default /usr/bin/chromium (CHROMIUM_PATH). */
   executablePath: string;
   /** Egress proxy every request goes through (the SSRF guard); required in production. */
   proxyUrl?: string;
-  /** Recycle the browser after this many contexts, to bound memory. Default 200. */
+  /**
+   * Retire the browser once it has served this many contexts (one per page load), to bound the
+   * memory Chromium accumulates: new contexts go to a fresh browser at once and the old one closes
+   * when its last context does. 0 never recycles. Default 500 (BROWSER_RECYCLE_PAGES).
+   */
   recycleAfterContexts?: number;
+  /**
+   * A retired browser whose contexts are still open after this long is closed anyway (their jobs
+   * see a browser crash and are retried). Jobs are bounded far below it. Default 300000 ms.
+   */
+  retireTimeoutMs?: number;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/** Counters for tests and diagnostics. */
+export interface BrowserPoolStats {
+  /** Chromium launches (first start, relaunches after crashes, recycling). */
+  launches: number;
+  /** Browsers retired because they reached `recycleAfterContexts`. */
+  recycles: number;
+  /** Contexts made, over the pool's life. */
+  contexts: number;
+  /** Contexts the current browser has served. */
+  contextsOnCurrentBrowser: number;
+  /** Retired browsers still finishing their last contexts. */
+  retiring: number;
 }
 
 /**
  * One Chromium per worker process, one fresh context per job (cookies and storage never shared).
- * A crashed or disconnected browser is relaunched on the next request.
+ * A crashed or disconnected browser is relaunched on the next request; a browser that served
+ * `recycleAfterContexts` contexts is replaced without waiting for running jobs.
  */
 export class BrowserPool {
   private browser: Browser | null = null;
   private launching: Promise<Browser> | null = null;
   private contextsServed = 0;
   private closed = false;
+  /** Contexts open or being made, per browser, so a retired browser closes only once it is idle. */
+  private readonly inUse = new Map<Browser, number>();
+  /** Retired browsers and the timer that closes them at the latest. */
+  private readonly retired = new Map<Browser, NodeJS.Timeout>();
+  private readonly counters = { launches: 0, recycles: 0, contexts: 0 };
+  private launchMarker = "";
 
   constructor(private readonly opts: BrowserPoolOptions) {}
 
@@ -33,11 +68,21 @@ export class BrowserPool {
   /** PID of the running Chromium main process, if any (for tests and diagnostics). */
   async pid(): Promise<number | undefined> {
     if (!this.browser?.isConnected()) return undefined;
-    return findBrowserPid(this.marker);
+    // Each launch carries its own switch too, so a retiring browser is never mistaken for the current one.
+    return findBrowserPid(this.launchMarker);
+  }
+
+  stats(): BrowserPoolStats {
+    return {
+      ...this.counters,
+      contextsOnCurrentBrowser: this.contextsServed,
+      retiring: this.retired.size,
+    };
   }
 
   private async launch(): Promise<Browser> {
-    const args = [...BASE_CHROMIUM_ARGS, this.marker, ...(this.opts.proxyUrl ? chromiumProxyArgs() : [])];
+    const launchMarker = `--orbweaver-launch=${randomUUID()}`;
+    const args = [...BASE_CHROMIUM_ARGS, this.marker, launchMarker, ...(this.opts.proxyUrl ? chromiumProxyArgs() : [])];
     const browser = await chromium.launch({
       executablePath: this.opts.executablePath,
       headless: true,
@@ -49,7 +94,17 @@ export class BrowserPool {
       // Browser-level traffic is proxied too, so nothing leaves unchecked.
       ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, "browser") } : {}),
     });
+    this.launchMarker = launchMarker;
+    this.counters.launches += 1;
     browser.on("disconnected", () => {
+      this.inUse.delete(browser);
+      const backstop = this.retired.get(browser);
+      if (backstop !== undefined) {
+        // A retired browser closing is the plan, not a crash.
+        clearTimeout(backstop);
+        this.retired.delete(browser);
+        return;
+      }
       if (this.browser === browser) this.browser = null;
       if (!this.closed) this.opts.log?.warn({}, "chromium disconnected; it will be relaunched");
     });
@@ -79,36 +134,68 @@ export class BrowserPool {
    * bytes can be attributed to the job). Downloads are refused.
    */
   async newContext(tag: string): Promise<BrowserContext> {
-    await this.maybeRecycle();
+    this.retireIfDue();
     const browser = await this.getBrowser();
     this.contextsServed += 1;
-    // A browser killed while the context is being made must not leave the caller waiting forever.
-    const context = await raceDisconnect(
-      browser,
-      browser.newContext({
-        acceptDownloads: false,
-        viewport: { width: 1280, height: 800 },
-        ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, tag) } : {}),
-      }),
-    );
+    this.counters.contexts += 1;
+    this.hold(browser);
+    let context: BrowserContext;
+    try {
+      // A browser killed while the context is being made must not leave the caller waiting forever.
+      context = await raceDisconnect(
+        browser,
+        browser.newContext({
+          acceptDownloads: false,
+          viewport: { width: 1280, height: 800 },
+          ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, tag) } : {}),
+        }),
+      );
+    } catch (err) {
+      this.release(browser);
+      throw err;
+    }
+    context.once("close", () => this.release(browser));
     return context;
   }
 
-  /** Relaunch once the browser has served many contexts and none is open any more. */
-  private async maybeRecycle(): Promise<void> {
-    const limit = this.opts.recycleAfterContexts ?? 200;
-    const b = this.browser;
-    if (b && this.contextsServed >= limit && b.contexts().length === 0) {
-      this.browser = null;
-      await b.close().catch(() => undefined);
+  private hold(browser: Browser): void {
+    this.inUse.set(browser, (this.inUse.get(browser) ?? 0) + 1);
+  }
+
+  private release(browser: Browser): void {
+    const left = (this.inUse.get(browser) ?? 1) - 1;
+    if (left > 0) {
+      this.inUse.set(browser, left);
+      return;
     }
+    this.inUse.delete(browser);
+    if (this.retired.has(browser)) void browser.close().catch(() => undefined);
+  }
+
+  /** Hands new contexts to a fresh browser once this one has served its share; it closes when idle. */
+  private retireIfDue(): void {
+    const limit = this.opts.recycleAfterContexts ?? DEFAULT_RECYCLE_AFTER_CONTEXTS;
+    const old = this.browser;
+    if (!old || limit <= 0 || this.contextsServed < limit) return;
+    this.browser = null;
+    this.counters.recycles += 1;
+    const backstop = setTimeout(
+      () => void old.close().catch(() => undefined),
+      this.opts.retireTimeoutMs ?? DEFAULT_RETIRE_TIMEOUT_MS,
+    );
+    backstop.unref();
+    this.retired.set(old, backstop);
+    const open = this.inUse.get(old) ?? 0;
+    this.opts.log?.info({ contextsServed: this.contextsServed, stillOpen: open }, "recycling chromium");
+    if (open === 0) void old.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const b = this.browser ?? (await this.launching?.catch(() => null)) ?? null;
     this.browser = null;
-    await b?.close().catch(() => undefined);
+    const retired = [...this.retired.keys()];
+    await Promise.all([b, ...retired].map((x) => x?.close().catch(() => undefined)));
   }
 }
 

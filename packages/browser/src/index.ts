@@ -1,11 +1,14 @@
 export { BrowserPool, BrowserDisconnectedError, raceDisconnect } from "./browser-pool.ts";
-export type { BrowserPoolOptions } from "./browser-pool.ts";
+export type { BrowserPoolOptions, BrowserPoolStats } from "./browser-pool.ts";
 export { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
-export { openPage, capturePage, guardContext, NavigationError } from "./open-page.ts";
-export type { OpenPageOptions, NavigationFailure } from "./open-page.ts";
+export { openPage, capturePage, guardContext, NavigationError, DEFAULT_CAPTURE_TIMEOUT_MS } from "./open-page.ts";
+export type { OpenPageOptions, NavigationFailure, CapturePageOptions } from "./open-page.ts";
+export { limitContext } from "./limit-context.ts";
+export type { ContextLimits, LimitedContext } from "./limit-context.ts";
 export * from "./net/index.ts";
 export { findBrowserPid } from "./find-browser-process.ts";
 export * from "./actions/index.ts";
 export * from "./fetch/index.ts";
 export * from "./cookies/index.ts";
 export * from "./proxies/index.ts";
+export * from "./captcha/index.ts";

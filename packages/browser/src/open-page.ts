@@ -1,15 +1,15 @@
-import { errors, type BrowserContext, type Page, type Response } from "playwright-core";
+import { errors, type BrowserContext, type Download, type Page, type Response } from "playwright-core";
 
 /** Options for {@link openPage}. */
 export interface OpenPageOptions {
   url: string;
-  /** Navigation timeout. */
+  /** Navigation timeout: the document must arrive and parse within it (the `load` event too, or the page is partial). */
   timeoutMs: number;
   /** Extra wait for the network to go quiet after `load`, for script-rendered pages. Default 2500 ms. */
   settleMs?: number;
 }
 
-export type NavigationFailure = "timeout" | "browser-closed" | "navigation";
+export type NavigationFailure = "timeout" | "browser-closed" | "navigation" | "download";
 
 export class NavigationError extends Error {
   override name = "NavigationError";
@@ -21,13 +21,23 @@ export class NavigationError extends Error {
   }
 }
 
+/** Default of {@link CapturePageOptions.timeoutMs}. */
+export const DEFAULT_CAPTURE_TIMEOUT_MS = 10_000;
+
+/** How long a failed navigation waits for the `download` event that explains it (it follows the failure). */
+const DOWNLOAD_EVENT_GRACE_MS = 250;
+
+const cancelDownload = (d: Download): void => void d.cancel().catch(() => undefined);
+
 /**
- * Makes a context safe to drive unattended: JavaScript dialogs are dismissed and pop-up windows
- * closed as soon as they open (downloads are refused by the context options).
+ * Makes a context safe to drive unattended: JavaScript dialogs are dismissed, pop-up windows
+ * (with or without `noopener`) closed as soon as they open, and downloads cancelled (the context
+ * is made with `acceptDownloads: false`, so nothing is ever written to disk).
  */
 export function guardContext(context: BrowserContext): void {
   context.on("page", (page) => {
     page.on("dialog", (dialog) => void dialog.dismiss().catch(() => undefined));
+    page.on("download", cancelDownload);
     void page
       .opener()
       .then((opener) => {
@@ -37,33 +47,110 @@ export function guardContext(context: BrowserContext): void {
   });
 }
 
-/** Opens `url` in a new page of the context and waits for it to load and settle. */
+/**
+ * Opens `url` in a new page of the context. The document must arrive and parse within `timeoutMs`;
+ * a page whose `load` event does not come in that time (an image or script that never arrives) is
+ * returned as it is, with `loaded: false`, rather than failed. A loaded page gets a bounded moment
+ * for the network to settle.
+ */
 export async function openPage(
   context: BrowserContext,
   opts: OpenPageOptions,
-): Promise<{ page: Page; response: Response | null }> {
+): Promise<{ page: Page; response: Response | null; loaded: boolean }> {
   const page = await context.newPage();
   page.on("dialog", (dialog) => void dialog.dismiss().catch(() => undefined));
+  // A URL that answers with a file becomes a download (refused), and the navigation fails.
+  let download = false;
+  page.on("download", (d) => {
+    download = true;
+    cancelDownload(d);
+  });
+  page.on("response", (r) => {
+    // Navigation requests are never a service worker's, so frame() cannot throw here.
+    if (r.request().isNavigationRequest() && r.frame() === page.mainFrame() && isAttachment(r)) download = true;
+  });
+  const started = Date.now();
   let response: Response | null;
   try {
-    response = await page.goto(opts.url, { waitUntil: "load", timeout: opts.timeoutMs });
+    response = await page.goto(opts.url, { waitUntil: "domcontentloaded", timeout: opts.timeoutMs });
   } catch (err) {
-    const browser = context.browser();
-    if (browser && !browser.isConnected())
-      throw new NavigationError("browser-closed", "The browser closed during the page load");
-    if (err instanceof errors.TimeoutError) {
-      throw new NavigationError("timeout", `The page did not load within ${opts.timeoutMs} ms`);
+    if (!download && !(err instanceof errors.TimeoutError) && !page.isClosed()) {
+      download = await page.waitForEvent("download", { timeout: DOWNLOAD_EVENT_GRACE_MS }).then(
+        () => true,
+        () => false,
+      );
     }
-    if (page.isClosed()) throw new NavigationError("browser-closed", "The page was closed during the load");
-    throw new NavigationError("navigation", (err as Error).message.split("\n")[0] ?? "Navigation failed");
+    throw navigationFailure(context, page, err, { timeoutMs: opts.timeoutMs, download });
   }
+  const remaining = Math.max(1, opts.timeoutMs - (Date.now() - started));
+  const loaded = await page.waitForLoadState("load", { timeout: remaining }).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof errors.TimeoutError) return false;
+      throw navigationFailure(context, page, err, { timeoutMs: opts.timeoutMs, download });
+    },
+  );
   // Script-rendered pages keep fetching after `load`; give them a bounded moment to settle.
-  await page.waitForLoadState("networkidle", { timeout: opts.settleMs ?? 2500 }).catch(() => undefined);
-  return { page, response };
+  if (loaded) await page.waitForLoadState("networkidle", { timeout: opts.settleMs ?? 2500 }).catch(() => undefined);
+  return { page, response, loaded };
 }
 
-/** The rendered HTML and title of a page. */
-export async function capturePage(page: Page): Promise<{ html: string; title: string; finalUrl: string }> {
-  const [html, title] = await Promise.all([page.content(), page.title()]);
-  return { html, title, finalUrl: page.url() };
+function isAttachment(r: Response): boolean {
+  return /^\s*attachment\b/i.test(r.headers()["content-disposition"] ?? "");
+}
+
+function navigationFailure(
+  context: BrowserContext,
+  page: Page,
+  err: unknown,
+  opts: { timeoutMs: number; download: boolean },
+): NavigationError {
+  const browser = context.browser();
+  if (browser && !browser.isConnected())
+    return new NavigationError("browser-closed", "The browser closed during the page load");
+  if (opts.download) {
+    return new NavigationError("download", "The URL answered with a file download, not a page; downloads are refused");
+  }
+  if (err instanceof errors.TimeoutError) {
+    return new NavigationError("timeout", `The page did not load within ${opts.timeoutMs} ms`);
+  }
+  if (page.isClosed()) return new NavigationError("browser-closed", "The page was closed during the load");
+  return new NavigationError("navigation", (err as Error).message.split("\n")[0] ?? "Navigation failed");
+}
+
+/** Options for {@link capturePage}. */
+export interface CapturePageOptions {
+  /**
+   * Time allowed to read the rendered page. A page whose script spins forever never answers;
+   * past this the capture fails with a NavigationError of kind `timeout`. Default 10000 ms.
+   */
+  timeoutMs?: number;
+}
+
+/** The rendered HTML and title of a page, read within a bounded time. */
+export async function capturePage(
+  page: Page,
+  opts: CapturePageOptions = {},
+): Promise<{ html: string; title: string; finalUrl: string }> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const busy = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new NavigationError(
+            "timeout",
+            `The page's scripts kept it busy: its content could not be read within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    // The reads stay pending in a hung renderer until the context closes; the race has handled them.
+    const [html, title] = await Promise.race([Promise.all([page.content(), page.title()]), busy]);
+    return { html, title, finalUrl: page.url() };
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -179,6 +179,15 @@ async function readPage(
   const contentType = res.headers["content-type"];
   const type = mediaType(contentType);
   const where = { status, finalUrl: url.href };
+  // A file sent for saving is a download, refused like the browser refuses it (never read, never stored).
+  if (/^\s*attachment\b/i.test(res.headers["content-disposition"] ?? "")) {
+    res.destroy();
+    return failure(
+      "unsupported_content",
+      `the URL answered with a file download (Content-Disposition: attachment), not a page (HTTP ${status})`,
+      where,
+    );
+  }
   // Checked before reading so a large PDF is not downloaded just to be refused.
   if (type !== "" && !isHtmlMediaType(type)) {
     res.destroy();

@@ -82,6 +82,8 @@ export interface EgressProxy {
 }
 
 export const BLOCKED_HEADER = "x-orbweaver-blocked";
+/** Idle time after which a pooled target connection is closed rather than reused. */
+const IDLE_SOCKET_MS = 4000;
 const REALM = "orbweaver";
 
 // Header values must be visible ASCII; hostnames may carry anything a page can type.
@@ -98,11 +100,15 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const lookup = opts.lookup ?? systemLookup;
   const ledger = new EgressLedger();
   // Own agents so close() can drop pooled target sockets (the global agent would keep them).
-  const httpAgent = new http.Agent({ keepAlive: true });
-  const httpsAgent = new https.Agent({ keepAlive: true });
+  // An idle pooled socket is dropped after IDLE_SOCKET_MS: reusing one just as the target closes it
+  // (Node and Apache close idle connections after 5 s) fails the request with ECONNRESET (a 595), and
+  // Node 20's agent ignores the server's `Keep-Alive: timeout` hint unless a timeout is set.
+  const pooled = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+  const httpAgent = new http.Agent(pooled);
+  const httpsAgent = new https.Agent(pooled);
   // Separate pools for upstream hops, so a pooled socket to a proxy is never reused as a direct target connection.
-  const upstreamHttpAgent = new http.Agent({ keepAlive: true });
-  const upstreamHttpsAgent = new https.Agent({ keepAlive: true });
+  const upstreamHttpAgent = new http.Agent(pooled);
+  const upstreamHttpsAgent = new https.Agent(pooled);
   const untrackByConnection = new Map<number, (final?: ByteCount) => void>();
   const upstreamFailures = createUpstreamFailureReporter({
     probeTimeoutMs: opts.upstreamProbeTimeoutMs,
