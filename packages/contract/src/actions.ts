@@ -13,12 +13,16 @@ export const ACTION_TYPES = ["click", "type", "check", "uncheck", "wait", "scrol
 /** Hard caps from the contract. */
 export const FOR_EACH_MAX_ITEMS = 50;
 export const PAGINATION_MAX_PAGES = 10;
+/** Actions in one list (a URL's, or a forEach's nested list); the contract leaves the number to the plan (400 beyond). */
+export const MAX_ACTIONS_PER_LIST = 100;
 
 const isText = (v: unknown): v is string => typeof v === "string" && v.trim().length > 0;
 
 /** Returns one message per problem, each naming the action's path, e.g. `urls[0].actions[2]: …`. */
 export function validateActions(actions: unknown[], path: string, depth = 0): string[] {
   const errors: string[] = [];
+  if (actions.length > MAX_ACTIONS_PER_LIST)
+    return [`${path}: at most ${MAX_ACTIONS_PER_LIST} actions (got ${actions.length})`];
   actions.forEach((raw, i) => {
     const at = `${path}[${i}]`;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {

@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { BrowserAction } from "./actions.ts";
+import { BrowserAction, MAX_ACTIONS_PER_LIST } from "./actions.ts";
 import { Nullable, OutputFormat, Progress, ScrapeMode } from "./common.ts";
 
 export const CookieObject = Type.Object(
@@ -7,12 +7,15 @@ export const CookieObject = Type.Object(
   { additionalProperties: true },
 );
 
+/** Cookies accepted for one URL (browsers keep about 180 per site). */
+export const MAX_COOKIES_PER_URL = 300;
+
 export const ScrapeUrl = Type.Object(
   {
     url: Type.String({ minLength: 1 }),
-    actions: Type.Optional(Type.Array(BrowserAction)),
+    actions: Type.Optional(Type.Array(BrowserAction, { maxItems: MAX_ACTIONS_PER_LIST })),
     instruction: Type.Optional(Type.String()),
-    cookies: Type.Optional(Type.Array(CookieObject)),
+    cookies: Type.Optional(Type.Array(CookieObject, { maxItems: MAX_COOKIES_PER_URL })),
   },
   { additionalProperties: true },
 );

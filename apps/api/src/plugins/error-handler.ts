@@ -1,6 +1,7 @@
 import { ERROR_CODES } from "@orbweaver/contract";
 import type { FastifyError, FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
+import { isDbUnavailable } from "@orbweaver/db";
 import { AppError, errorBody } from "../errors.ts";
 
 /** Fastify's own error codes for bad requests, mapped to a clear message. */
@@ -12,6 +13,17 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; message: string }>
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, message: "Content-Length does not match the body" },
 };
 
+/**
+ * Most problems listed in `errors[]`: a body with 10k bad array elements gets the first ones and a
+ * count, not a megabyte of messages.
+ */
+export const MAX_LISTED_ERRORS = 20;
+
+function capErrors(errors: string[] | undefined): string[] | undefined {
+  if (!errors || errors.length <= MAX_LISTED_ERRORS) return errors;
+  return [...errors.slice(0, MAX_LISTED_ERRORS), `… and ${errors.length - MAX_LISTED_ERRORS} more`];
+}
+
 /** One error path: every error leaves in the contract's envelope; 5xx never echo internals. */
 export default fp(
   async function errorHandler(app: FastifyInstance) {
@@ -22,7 +34,7 @@ export default fp(
         return reply.status(err.statusCode).send(
           errorBody(err.message, {
             code: exposeCode ? err.code : undefined,
-            errors: err.extra.errors,
+            errors: capErrors(err.extra.errors),
             retryAfter: err.extra.retryAfter,
           }),
         );
@@ -33,12 +45,25 @@ export default fp(
           const allowed = (v.params as { allowedValues?: unknown[] }).allowedValues;
           return `${where} ${v.message ?? "is invalid"}${allowed ? ` (${allowed.join(", ")})` : ""}`;
         });
-        return reply.status(400).send(errorBody(`Invalid request: ${errors[0] ?? "bad input"}`, { errors }));
+        return reply
+          .status(400)
+          .send(errorBody(`Invalid request: ${errors[0] ?? "bad input"}`, { errors: capErrors(errors) }));
       }
       const known = err.code ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
       if (known) return reply.status(known.status).send(errorBody(known.message));
       if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
         return reply.status(err.statusCode).send(errorBody(err.message));
+      }
+      // Postgres down or restarting: a temporary condition the client should retry, not a bug.
+      if (isDbUnavailable(err)) {
+        request.log.warn({ err }, "database unavailable");
+        void reply.header("retry-after", "5");
+        return reply.status(503).send(
+          errorBody("The service is temporarily unavailable; try again shortly.", {
+            code: "SERVICE_BUSY",
+            retryAfter: 5,
+          }),
+        );
       }
       request.log.error({ err }, "unhandled error");
       return reply.status(500).send(errorBody("Internal server error"));

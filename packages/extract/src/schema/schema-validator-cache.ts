@@ -6,6 +6,7 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { FormatsPlugin } from "ajv-formats";
 import { hashJson } from "./canonical-json.ts";
+import { boundedRegExp } from "./safe-pattern.ts";
 import { sanitizeSchema } from "./sanitize-schema.ts";
 import { isPlainObject, withNull } from "./schema-node.ts";
 import type { SchemaNode } from "./schema-node.ts";
@@ -31,19 +32,45 @@ const addFormats = (addFormatsModule as unknown as { default: FormatsPlugin }).d
 // Ajv reports ignored unknown formats through its logger; compile() is
 // synchronous, so a module-level sink scoped to one compile call is safe.
 let compileNotices: string[] | undefined;
-const ajv = new Ajv({
-  strict: false,
-  allErrors: true,
-  logger: {
-    log: () => undefined,
-    warn: (...args: unknown[]) => compileNotices?.push(args.map(String).join(" ")),
-    error: (...args: unknown[]) => compileNotices?.push(args.map(String).join(" ")),
-  },
-});
-addFormats(ajv);
 
-/** The shared Ajv instance, also used to check schemas against the meta-schema. */
+function createCompiler(): Ajv {
+  const instance = new Ajv({
+    strict: false,
+    allErrors: true,
+    // `pattern` runs under a time budget: a catastrophic regex cannot hang the worker. Validators are
+    // compiled per distinct schema and run on a few values per job: the optimiser pass costs more
+    // compile time (about a third) than it saves.
+    code: { regExp: boundedRegExp, optimize: false },
+    logger: {
+      log: () => undefined,
+      warn: (...args: unknown[]) => compileNotices?.push(args.map(String).join(" ")),
+      error: (...args: unknown[]) => compileNotices?.push(args.map(String).join(" ")),
+    },
+  });
+  addFormats(instance);
+  return instance;
+}
+
+// Ajv keeps every compiled function, schema and pattern of an instance in its code scope for the
+// instance's lifetime (removeSchema does not release them), so one long-lived instance grows with
+// every distinct schema. After SCHEMA_CACHE_MAX_ENTRIES compiles the instance is replaced; the old one
+// lives only as long as cached validators still use it, which bounds memory to two generations.
+let ajv = createCompiler();
+let compiledByCurrent = 0;
+let generations = 1;
+
+/** The current Ajv instance, also used to check schemas against the meta-schema. */
 export function schemaAjv(): Ajv {
+  return ajv;
+}
+
+function compilerForNextSchema(): Ajv {
+  if (compiledByCurrent >= SCHEMA_CACHE_MAX_ENTRIES) {
+    ajv = createCompiler();
+    compiledByCurrent = 0;
+    generations++;
+  }
+  compiledByCurrent++;
   return ajv;
 }
 
@@ -87,12 +114,13 @@ export function getSchemaValidator(schema: object): SchemaValidator {
   const { schema: sanitized, warnings } = sanitizeSchema(schema as SchemaNode);
   const validationSchema = toValidationSchema(sanitized);
   compileNotices = [];
+  const compiler = compilerForNextSchema();
   let validate: ValidateFunction;
   try {
-    validate = ajv.compile(validationSchema);
+    validate = compiler.compile(validationSchema);
   } finally {
     // Ajv also caches by object identity; drop that entry or it grows forever.
-    ajv.removeSchema(validationSchema);
+    compiler.removeSchema(validationSchema);
     warnings.push(...compileNotices);
     compileNotices = undefined;
   }
@@ -103,6 +131,21 @@ export function getSchemaValidator(schema: object): SchemaValidator {
     if (oldest !== undefined) cache.delete(oldest);
   }
   return entry;
+}
+
+/** Sizes of the validator cache and its compilers, for tests and diagnostics. */
+export function schemaCacheStats(): {
+  entries: number;
+  maxEntries: number;
+  compiledByCurrentCompiler: number;
+  compilerGenerations: number;
+} {
+  return {
+    entries: cache.size,
+    maxEntries: SCHEMA_CACHE_MAX_ENTRIES,
+    compiledByCurrentCompiler: compiledByCurrent,
+    compilerGenerations: generations,
+  };
 }
 
 /** Formats Ajv errors as `/path message`, listing allowed values for enum errors. */
