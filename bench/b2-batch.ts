@@ -1,0 +1,81 @@
+// B2: a batch of 50 and of 200 script-rendered pages through POST /api/batch/scrape against
+// Crawlee's PlaywrightCrawler (bench/lib/crawlee-run.ts) with the same Chromium, flags and
+// concurrency. Wall time: Orbweaver from the submit to the poll that sees the batch done (worker
+// warm; polled once a second like a client would, each poll returning every finished item, so the
+// figure is up to 1 s late); Crawlee from crawler.run() to its return (which includes its Chromium launch; the time
+// from its first navigation is printed too). Peak memory: RSS summed over the process tree (our
+// worker + its Chromium; the Crawlee process + its Chromium), sampled from /proc every 100 ms.
+import { spawn } from "node:child_process";
+import type { BenchContext } from "./lib/context.ts";
+import { samplePeakRss } from "./lib/proc.ts";
+import { CHROMIUM_PATH, repoRoot, runBatch } from "./lib/stack.ts";
+import { fmt, mib, note, reportRatio } from "./lib/stats.ts";
+
+interface CrawleeResult {
+  wallMs: number;
+  afterLaunchMs: number;
+  ok: number;
+  failed: number;
+}
+
+async function runCrawlee(urls: string[], concurrency: number): Promise<CrawleeResult & { peakRss: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "bench/lib/crawlee-run.ts",
+      JSON.stringify({ urls, concurrency, executablePath: CHROMIUM_PATH }),
+    ],
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const sampler = samplePeakRss(child.pid ?? -1);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-5000)));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  const peakRss = await sampler.stop();
+  const line = out.trim().split("\n").pop() ?? "";
+  if (code !== 0 || !line.startsWith("{")) throw new Error(`crawlee run exited ${code}:\n${out}\n${err}`);
+  return { ...(JSON.parse(line) as CrawleeResult), peakRss };
+}
+
+export async function runB2(ctx: BenchContext): Promise<void> {
+  const { api, key } = await ctx.stack();
+  const c = ctx.options.concurrency;
+  let offset = 2000;
+  for (const size of ctx.options.b2Sizes) {
+    const urls = Array.from({ length: size }, (_, i) => ctx.fixtures.app(offset + i));
+    offset += size;
+    // A fresh worker per size, so its peak memory is this batch's and not the last one's.
+    const worker = await ctx.useWorker({ WORKER_CONCURRENCY: String(c) });
+    const sampler = samplePeakRss(worker.pid);
+    const ours = await runBatch(api.api, key, { urls }, { intervalMs: 1000 });
+    const ourPeak = await sampler.stop();
+    await ctx.stopWorker();
+    if (ours.batch.completedCount !== size) {
+      throw new Error(`orbweaver batch: ${ours.batch.completedCount}/${size} completed (${ours.batch.status})`);
+    }
+    const theirs = await runCrawlee(urls, c);
+    if (theirs.ok !== size) throw new Error(`crawlee: ${theirs.ok}/${size} pages rendered, ${theirs.failed} failed`);
+    reportRatio({
+      id: "B2",
+      what: `batch ${size} wall`,
+      ours: `orbweaver ${fmt(ours.wallMs / 1000, 1)} s`,
+      theirs: `crawlee ${fmt(theirs.wallMs / 1000, 1)} s`,
+      ratio: ours.wallMs / theirs.wallMs,
+      target: { op: "≤", value: 1.0 },
+    });
+    reportRatio({
+      id: "B2",
+      what: `batch ${size} peak RSS`,
+      ours: `orbweaver ${mib(ourPeak)}`,
+      theirs: `crawlee ${mib(theirs.peakRss)}`,
+      ratio: ourPeak / theirs.peakRss,
+    });
+    note(
+      `concurrency ${c} both; crawlee from its first navigation (without its Chromium launch): ${fmt(theirs.afterLaunchMs / 1000, 1)} s → ratio ${fmt(ours.wallMs / theirs.afterLaunchMs, 2)}`,
+    );
+  }
+}

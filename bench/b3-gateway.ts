@@ -1,0 +1,130 @@
+// B3: gateway requests per second with autocannon (50 connections) against a bare Fastify process
+// (bench/lib/bare-gateway.ts) that only enqueues in BullMQ (submit) or reads Redis (poll).
+// Ours: POST /api/scrape (auth, validation, credit reservation and the job row in Postgres, then
+// the enqueue) and GET /api/scrape/{id} of a completed job (auth, read from Postgres). No worker
+// runs during the measurement; every answer must be 2xx. Each side gets a short warm-up run first.
+// Polls run first, before the submits fill the jobs table. Submits of one account are serialised
+// (an advisory lock guards the pending-job limit and the balance), so the submit run is repeated
+// with one account per connection to show what the gateway does across accounts.
+import autocannon from "autocannon";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import type { BenchContext } from "./lib/context.ts";
+import {
+  createBenchAccounts,
+  failUnfinishedJobs,
+  freePort,
+  pollScrape,
+  REDIS_URL,
+  repoRoot,
+  submitScrape,
+  usedPrefixes,
+} from "./lib/stack.ts";
+import { fmt, note, reportRatio } from "./lib/stats.ts";
+
+interface Load {
+  rps: number;
+  p99: number;
+  total: number;
+}
+
+async function load(
+  opts: { url: string; method: "GET" | "POST"; headers: Record<string, string>; body?: string; keys?: string[] },
+  seconds: number,
+): Promise<Load> {
+  const keys = opts.keys;
+  const run = (duration: number) => {
+    let next = 0;
+    return autocannon({
+      url: opts.url,
+      method: opts.method,
+      headers: opts.headers,
+      ...(opts.body ? { body: opts.body } : {}),
+      connections: 50,
+      duration,
+      // One account per connection.
+      ...(keys
+        ? { setupClient: (client) => client.setHeaders({ ...opts.headers, "x-api-key": keys[next++ % keys.length] }) }
+        : {}),
+    });
+  };
+  await run(Math.max(1, Math.round(seconds / 4)));
+  const r = await run(seconds);
+  const bad = r.non2xx + r.errors + r.timeouts;
+  if (bad > 0) throw new Error(`${opts.method} ${opts.url}: ${bad} of ${r.requests.total} answers were not 2xx`);
+  return { rps: r.requests.average, p99: r.latency.p99, total: r.requests.total };
+}
+
+export async function runB3(ctx: BenchContext): Promise<void> {
+  const { api, key } = await ctx.stack();
+  // A completed job to poll; then no worker, so the submits only queue.
+  await ctx.useWorker();
+  const { jobId } = await submitScrape(api.api, key, { urls: [{ url: ctx.fixtures.article(3000) }] });
+  const done = await pollScrape(api.api, key, jobId, { intervalMs: 100, timeoutMs: 60_000 });
+  if (done.status !== "completed") throw new Error(`B3 seed job ${done.status}`);
+  await ctx.stopWorker();
+
+  const prefix = `bench-bare-${randomUUID().slice(0, 8)}`;
+  usedPrefixes.add(prefix);
+  const port = await freePort();
+  const bare = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/lib/bare-gateway.ts", JSON.stringify({ redisUrl: REDIS_URL, prefix, port })],
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      bare.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
+      bare.once("exit", (code) => reject(new Error(`bare gateway exited ${code}`)));
+    });
+    // The bare poll returns the very bytes our poll returns.
+    const pollBody = await (await fetch(`${api.api}/scrape/${jobId}`, { headers: { "x-api-key": key } })).text();
+    const bareId = randomUUID();
+    await redis.set(`${prefix}:result:${bareId}`, pollBody);
+
+    const body = JSON.stringify({ urls: [{ url: ctx.fixtures.article(3001) }] });
+    const json = { "content-type": "application/json" };
+    const s = ctx.options.b3Seconds;
+    const ourPoll = await load({ url: `${api.api}/scrape/${jobId}`, method: "GET", headers: { "x-api-key": key } }, s);
+    const barePoll = await load({ url: `http://127.0.0.1:${port}/poll/${bareId}`, method: "GET", headers: {} }, s);
+    const ourSubmit = await load(
+      { url: `${api.api}/scrape`, method: "POST", headers: { ...json, "x-api-key": key }, body },
+      s,
+    );
+    // Thousands of queued jobs must not reach a later worker.
+    await failUnfinishedJobs();
+    const bareSubmit = await load({ url: `http://127.0.0.1:${port}/submit`, method: "POST", headers: json, body }, s);
+    const keys = (await createBenchAccounts(50)).map((a) => a.key);
+    const spreadSubmit = await load({ url: `${api.api}/scrape`, method: "POST", headers: json, body, keys }, s);
+    await failUnfinishedJobs();
+
+    reportRatio({
+      id: "B3",
+      what: "submit req/s",
+      ours: `orbweaver ${fmt(ourSubmit.rps)} (p99 ${fmt(ourSubmit.p99)} ms)`,
+      theirs: `bare fastify+bullmq ${fmt(bareSubmit.rps)} (p99 ${fmt(bareSubmit.p99)} ms)`,
+      ratio: ourSubmit.rps / bareSubmit.rps,
+      target: { op: "≥", value: 0.5 },
+    });
+    reportRatio({
+      id: "B3",
+      what: "poll req/s",
+      ours: `orbweaver ${fmt(ourPoll.rps)} (p99 ${fmt(ourPoll.p99)} ms)`,
+      theirs: `bare fastify+redis ${fmt(barePoll.rps)} (p99 ${fmt(barePoll.p99)} ms)`,
+      ratio: ourPoll.rps / barePoll.rps,
+      target: { op: "≥", value: 0.7 },
+    });
+    note(
+      `submit with one account per connection (50 accounts): ${fmt(spreadSubmit.rps)} req/s (p99 ${fmt(spreadSubmit.p99)} ms) → ratio ${fmt(spreadSubmit.rps / bareSubmit.rps, 2)}`,
+    );
+    note(
+      `autocannon, 50 connections, ${s} s per side after a warm-up; all answers 2xx; poll body ${pollBody.length} bytes on both sides`,
+    );
+  } finally {
+    redis.disconnect();
+    bare.kill("SIGTERM");
+    await failUnfinishedJobs();
+  }
+}

@@ -1,0 +1,34 @@
+// What every bench receives from the runner: the fixtures, one running gateway, an account, and
+// the means to (re)start workers with given settings.
+import type { BenchFixtures } from "./fixtures.ts";
+import type { ApiProc, Proc } from "./stack.ts";
+
+export interface BenchOptions {
+  /** Pages per side in B1. */
+  b1Pages: number;
+  /** Batch sizes in B2. */
+  b2Sizes: number[];
+  /** Worker concurrencies swept in B5. */
+  b5Concurrency: number[];
+  /** Pages per concurrency step in B5 (at least 4 × the concurrency). */
+  b5Pages: number;
+  /** Pages per path in B6. */
+  b6Pages: number;
+  /** Seconds of each autocannon run in B3. */
+  b3Seconds: number;
+  /** Largest HTML size in B4, bytes. */
+  b4MaxBytes: number;
+  /** Worker concurrency for B1, B2 and B6 (and the Crawlee side of B2). */
+  concurrency: number;
+}
+
+export interface BenchContext {
+  fixtures: BenchFixtures;
+  options: BenchOptions;
+  /** Lazily started gateway (shared by all benches) and the bench account's key. */
+  stack(): Promise<{ api: ApiProc; key: string; env: Record<string, string> }>;
+  /** Starts a worker with these setting overrides (after stopping the current one) and warms it up. */
+  useWorker(overrides?: Record<string, string>): Promise<Proc>;
+  /** Stops the current worker, if any. */
+  stopWorker(): Promise<void>;
+}
