@@ -54,6 +54,7 @@ export async function buildScrapeResult(
       );
   }
   const proxyBytes = opts.outcomes.reduce((n, o) => n + (o.proxyBytes ?? 0), 0);
+  const captchaSolvedCount = opts.outcomes.reduce((n, o) => n + (o.captchasSolved ?? 0), 0);
   const result: ScrapeResult = {
     content,
     data: opts.outcomes.map((o) => o.page),
@@ -61,7 +62,7 @@ export async function buildScrapeResult(
     ai_extraction_failed: aiFailed,
     stats: {
       durationMs: Date.now() - opts.started,
-      captchaSolvedCount: 0,
+      captchaSolvedCount,
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
       totalTokens: usage.inputTokens + usage.outputTokens,

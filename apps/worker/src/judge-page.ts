@@ -2,8 +2,8 @@ import { detectBlock } from "@orbweaver/extract";
 
 /**
  * Honest success: an HTTP error, bot challenge, CAPTCHA wall, login wall or empty shell is never a
- * plain success. Returns the reason the URL failed, or null for a real page. (No CAPTCHA solver is
- * configured, so a CAPTCHA is reported as a block.)
+ * plain success. Returns the reason the URL failed, or null for a real page. (A CAPTCHA wall reaches
+ * this judge unsolved when no solver is configured; see pass-captcha-wall.ts.)
  */
 export function judgePage(input: {
   status: number | null;

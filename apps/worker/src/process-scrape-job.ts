@@ -1,8 +1,16 @@
 import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract";
 import { buildScrapeResult, wantsExtraction } from "./build-scrape-result.ts";
-import { finishJob, markJobDelayed, startJobAttempt, updateJobProgress, type JobRow } from "@orbweaver/db";
+import {
+  finishJob,
+  isDbUnavailable,
+  markJobDelayed,
+  startJobAttempt,
+  updateJobProgress,
+  type JobRow,
+} from "@orbweaver/db";
 import { UnrecoverableError, type Job } from "bullmq";
 import type { SealedCookies } from "./job-cookies.ts";
+import { retryWhileDbDown } from "./retry-while-db-down.ts";
 import { scrapeUrl } from "./scrape-url.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
@@ -21,9 +29,22 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
   const started = Date.now();
   // Sealed by the gateway, never stored; gone for good once the job ends.
   const cookies = await ctx.secrets.get<SealedCookies>(jobId).catch(() => undefined);
+  // Progress is a courtesy: a database outage must not stop the pages loading (the settling write waits for it).
+  const progress = (p: { message: string; progress: number }) =>
+    updateJobProgress(ctx.db, { jobId, runToken, progress: p }).catch((err: unknown) => {
+      if (!isDbUnavailable(err)) throw err;
+      log.warn({ err }, "database unavailable; progress not written");
+    });
+  // The settling write waits out a database outage for up to the job's own time budget.
+  const settle = (opts: Parameters<typeof finishJob>[1]) =>
+    retryWhileDbDown(() => finishJob(ctx.db, opts), {
+      log,
+      budgetMs: ctx.config.jobs.jobTimeoutMs,
+      what: "the result write",
+    });
 
   try {
-    await updateJobProgress(ctx.db, { jobId, runToken, progress: { message: "Loading pages", progress: 0.2 } });
+    await progress({ message: "Loading pages", progress: 0.2 });
     const outcomes = await withDeadline(
       Promise.all(
         request.urls.map((u, i) =>
@@ -37,6 +58,7 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
             index: i,
             scrapeMode: request.scrapeMode ?? "default",
             cookies,
+            onCaptcha: () => progress({ message: "Solving CAPTCHA", progress: 0.4 }),
             ...(request.useProxy ? { proxy: { country: request.proxyCountry } } : {}),
             ...(request.screenshot
               ? {
@@ -54,32 +76,31 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
     const successes = outcomes.filter((o) => o.page.success).length;
     if (successes === 0) {
       const error = outcomes.map((o) => `${o.page.url}: ${o.page.error ?? "failed"}`).join("; ");
-      await finishJob(ctx.db, { jobId, runToken, status: "failed", error, creditsUsed: 0, stats: stats(started) });
-      log.info({ error }, "scrape failed");
+      const written = await settle({ jobId, runToken, status: "failed", error, creditsUsed: 0, stats: stats(started) });
+      if (!written) log.warn("result refused: another attempt owns this job");
+      else log.info({ error }, "scrape failed");
       throw new UnrecoverableError(error);
     }
     const { result, tokens } = await buildScrapeResult(ctx, {
       request,
       outcomes,
       started,
-      onAiStart: () =>
-        updateJobProgress(ctx.db, {
-          jobId,
-          runToken,
-          progress: { message: "Processing content with AI...", progress: 0.6 },
-        }),
+      onAiStart: () => progress({ message: "Processing content with AI...", progress: 0.6 }),
     });
     const creditsUsed = (row.creditsReserved / request.urls.length) * successes;
     // Model tokens are charged on top of the per-URL price, as far as the balance goes.
     const tokenCredits = Math.round((tokens / 1000) * ctx.config.limits.creditsPer1kTokens * 10_000) / 10_000;
-    const written = await finishJob(ctx.db, {
+    // Each solved CAPTCHA is charged the same way (contract §12: 10 credits per solve by default).
+    const captchaCredits = result.stats.captchaSolvedCount * ctx.config.captcha.creditsPerSolve;
+    const written = await settle({
       jobId,
       runToken,
       status: "completed",
       result,
       stats: result.stats,
       creditsUsed,
-      extraCharge: tokenCredits,
+      extraCharge: tokenCredits + captchaCredits,
+      extraChargeNote: captchaCredits > 0 ? "model tokens and CAPTCHA solves" : "model tokens",
     });
     if (!written) log.warn("result refused: another attempt owns this job");
     else log.info({ urls: request.urls.length, successes, durationMs: result.stats.durationMs }, "scrape completed");
@@ -95,12 +116,16 @@ async function settleFailure(
 ): Promise<never> {
   const { row, runToken, bullJob, err } = opts;
   const attemptsAllowed = bullJob.opts.attempts ?? 1;
-  const retryable = err instanceof TransientJobError;
-  const message = retryable
-    ? err.message
-    : err instanceof DeadlineError
+  // A database outage is infrastructure, not the page's fault: worth another attempt.
+  const dbDown = isDbUnavailable(err);
+  const retryable = err instanceof TransientJobError || dbDown;
+  const message = dbDown
+    ? "The database was unavailable"
+    : retryable
       ? err.message
-      : "Internal error while scraping";
+      : err instanceof DeadlineError
+        ? err.message
+        : "Internal error while scraping";
   if (!(retryable || err instanceof DeadlineError)) ctx.log.error({ err, jobId: row.id }, "scrape crashed");
   if (retryable && bullJob.attemptsMade + 1 < attemptsAllowed) {
     await markJobDelayed(ctx.db, { jobId: row.id, runToken, error: message });

@@ -3,6 +3,7 @@ import {
   capturePage,
   raceDisconnect,
   guardContext,
+  limitContext,
   NavigationError,
   openPage,
   type ActionRunResult,
@@ -12,6 +13,7 @@ import { blobRef } from "@orbweaver/storage";
 import type { BrowserContext, Page } from "playwright-core";
 import { applyCookies, cookieHeaderFor, type SealedCookies } from "./job-cookies.ts";
 import { judgePage } from "./judge-page.ts";
+import { passCaptchaWall } from "./pass-captcha-wall.ts";
 import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
 import { scrapeWithFetch } from "./scrape-with-fetch.ts";
 import { failedOutcome, type UrlOutcome } from "./url-outcome.ts";
@@ -38,6 +40,8 @@ export interface ScrapeUrlOptions {
   /** Route through an upstream proxy of this country (`global`/undefined: any). */
   proxy?: { country: string | undefined };
   cookies: SealedCookies | undefined;
+  /** Called when a CAPTCHA wall goes to the solver (the job's "CAPTCHA" progress stage). */
+  onCaptcha?: () => Promise<void>;
 }
 
 /**
@@ -74,12 +78,25 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions): Pr
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
   guardContext(context);
+  // Past MAX_PAGE_BYTES or the job's deadline the context is closed, which ends every pending call.
+  // The tag's count may already hold the HTTP-first attempt's bytes; only the browser's own count here.
+  const before = ctx.egress.bytes(opts.tag).received;
+  const limits = limitContext(context, {
+    bytesReceived: () => ctx.egress.bytes(opts.tag).received - before,
+    maxBytes: ctx.config.jobs.maxPageBytes,
+    deadline: opts.deadline,
+  });
   try {
-    return await raceDisconnect(context.browser(), browseInContext(ctx, context, opts));
+    const outcome = await raceDisconnect(context.browser(), browseInContext(ctx, context, opts));
+    const cutOff = limits.exceeded();
+    return cutOff && !outcome.page.success ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
   } catch (err) {
+    const cutOff = limits.exceeded();
+    if (cutOff) return failedOutcome(opts.url, cutOff);
     if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
     throw err;
   } finally {
+    limits.stop();
     await context.close().catch(() => undefined);
   }
 }
@@ -95,6 +112,14 @@ async function browseInContext(
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
+    // A CAPTCHA wall is solved before anything else when a solver is configured (CAPTCHA_SOLVER).
+    const captcha = await passCaptchaWall(ctx, {
+      page,
+      status: response?.status() ?? null,
+      deadline: opts.deadline,
+      onSolving: opts.onCaptcha,
+    });
+    if (captcha.state === "failed") return failedOutcome(opts.url, captcha.reason);
     const usage = { inputTokens: 0, outputTokens: 0 };
     let forEach: ActionRunResult["forEach"];
     if (opts.actions.length > 0) {
@@ -102,9 +127,9 @@ async function browseInContext(
       if (!ran.ok) return failedOutcome(opts.url, ran.error, usage);
       forEach = ran.run.forEach;
     }
-    const captured = await capturePage(page);
+    const captured = await capturePage(page, { timeoutMs: ctx.config.jobs.actionTimeoutMs });
     const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
-    const statusCode = response?.status() ?? null;
+    const statusCode = captcha.state === "solved" ? captcha.status : (response?.status() ?? null);
     const converted = await ctx.markdown.convert(captured.html, {
       baseUrl: captured.finalUrl,
       mainContentOnly: opts.extractContentOnly,
@@ -126,6 +151,8 @@ async function browseInContext(
       markdown: converted.markdown,
       usage,
       ...(converted.metadata ? { metadata: converted.metadata } : {}),
+      // A solve is counted (and charged) when it got the URL its content.
+      ...(captcha.state === "solved" && problem === null ? { captchasSolved: 1 } : {}),
       page: {
         url: opts.url,
         title,

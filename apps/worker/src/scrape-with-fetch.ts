@@ -19,10 +19,15 @@ export async function scrapeWithFetch(
     proxyUrl: ctx.egress.url,
     tag: opts.tag,
     timeoutMs,
+    maxBytes: ctx.config.jobs.maxPageBytes,
     ...(opts.cookieHeader ? { cookieHeader: opts.cookieHeader } : {}),
   });
   if (!fetched.ok) {
     if (fetched.kind === "blocked") return failedOutcome(opts.url, `Blocked by network policy: ${fetched.message}`);
+    // A document over the limit is as large in a browser: fail it here rather than download it twice.
+    if (fetched.kind === "too_large") {
+      return failedOutcome(opts.url, `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off`);
+    }
     return opts.final ? failedOutcome(opts.url, fetched.message) : null;
   }
   if (!opts.final && needsBrowser(fetched.html).browser) return null;

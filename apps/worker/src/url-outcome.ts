@@ -16,6 +16,8 @@ export interface UrlOutcome {
   metadata?: PageMetadata;
   /** Bytes moved through an upstream proxy for this URL (`useProxy`). */
   proxyBytes?: number;
+  /** CAPTCHAs solved to reach this URL's content (`stats.captchaSolvedCount`). */
+  captchasSolved?: number;
 }
 
 export function failedOutcome(

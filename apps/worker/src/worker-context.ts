@@ -1,4 +1,4 @@
-import type { BrowserPool, EgressProxy } from "@orbweaver/browser";
+import type { BrowserPool, CaptchaSolver, EgressProxy } from "@orbweaver/browser";
 import type { Config } from "@orbweaver/config";
 import type { Db } from "@orbweaver/db";
 import type { Llm, MarkdownConverter } from "@orbweaver/extract";
@@ -21,6 +21,8 @@ export interface WorkerContext {
   proxies: ProxyRouter;
   /** Sealed per-job secrets (cookies), never stored in Postgres or the job data. */
   secrets: JobSecretsStore;
+  /** CAPTCHA solver provider client; null when CAPTCHA_SOLVER is none (walls are reported as blocked). */
+  captchaSolver: CaptchaSolver | null;
   log: Logger;
 }
 

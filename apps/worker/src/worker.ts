@@ -1,6 +1,5 @@
-import { join } from "node:path";
-import { BrowserPool, startEgressProxy } from "@orbweaver/browser";
-import { createLocalBlobStore } from "@orbweaver/storage";
+import { BrowserPool, createCaptchaSolver, startEgressProxy } from "@orbweaver/browser";
+import { createBlobStore } from "@orbweaver/storage";
 import { loggerOptions, type Config } from "@orbweaver/config";
 import { createDb, getInstanceSecret, getJob } from "@orbweaver/db";
 import { createLlm, createMarkdownConverter } from "@orbweaver/extract";
@@ -34,7 +33,12 @@ export async function startWorker(
     resolveUpstream: (tag) => proxies.upstreamFor(tag),
     onUpstreamError: (failure) => proxies.onUpstreamError(failure),
   });
-  const pool = new BrowserPool({ executablePath: config.chromiumPath, proxyUrl: egress.url, log });
+  const pool = new BrowserPool({
+    executablePath: config.chromiumPath,
+    proxyUrl: egress.url,
+    recycleAfterContexts: config.jobs.browserRecyclePages,
+    log,
+  });
   const markdown = createMarkdownConverter({ maxThreads: 1 });
   const llm = createLlm({
     baseUrl: config.llm.baseUrl,
@@ -46,7 +50,7 @@ export async function startWorker(
     maxRetries: 1,
     log,
   });
-  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
+  const blobs = await createBlobStore(config);
   const workerConnection = createRedisConnection(config.redisUrl, "worker");
   const producerConnection = createRedisConnection(config.redisUrl, "worker");
   const secrets = createJobSecretsStore({
@@ -64,6 +68,15 @@ export async function startWorker(
     blobs,
     proxies,
     secrets,
+    captchaSolver:
+      config.captcha.solver === "createtask" && config.captcha.url && config.captcha.key
+        ? createCaptchaSolver({
+            baseUrl: config.captcha.url,
+            apiKey: config.captcha.key,
+            timeoutMs: config.captcha.timeoutMs,
+            pollIntervalMs: config.captcha.pollIntervalMs,
+          })
+        : null,
     log,
   };
   const queue = createScrapeQueue({
@@ -108,9 +121,12 @@ export async function startWorker(
     log,
     intervalMs: config.jobs.reconcileIntervalMs,
     staleMs: config.jobs.jobTimeoutMs + config.jobs.lockMs * 2,
+    // A queued job the queue does not know for two lock periods was lost (flush, restart, outage).
+    queuedStaleMs: config.jobs.lockMs * 2,
     maxAttempts: config.jobs.attempts + 2,
     batchConcurrency: config.limits.batchConcurrency,
     lockKey: `${config.queuePrefix}:reconciler-lock`,
+    onCrawlGivenUp: crawlWorker.announceFailure,
   });
   await worker.waitUntilReady();
   await crawlWorker.worker.waitUntilReady();
@@ -135,6 +151,7 @@ export async function startWorker(
       workerConnection.disconnect();
       producerConnection.disconnect();
       await dbHandle.close();
+      await blobs.close();
       log.info({ forced: timedOut }, "worker stopped");
     })());
   return { close, context };

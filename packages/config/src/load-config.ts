@@ -111,6 +111,36 @@ const envSchema = z.object({
   API_PREFIX: str("/api"),
   LOG_LEVEL: level,
   DATA_DIR: str("./data"),
+  STORAGE_DRIVER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v === "" ? "local" : v;
+      if (value !== "local" && value !== "s3") {
+        ctx.addIssue({ code: "custom", message: `expected local or s3, got "${value}"` });
+        return z.NEVER;
+      }
+      return value as "local" | "s3";
+    }),
+  S3_BUCKET: optionalStr.refine((v) => v === undefined || !/[\s/]/.test(v), "a bucket name has no slash or space"),
+  S3_REGION: str("us-east-1"),
+  S3_ENDPOINT: url(undefined, ["http:", "https:"]),
+  S3_ACCESS_KEY_ID: optionalStr,
+  S3_SECRET_ACCESS_KEY: optionalStr,
+  S3_FORCE_PATH_STYLE: bool(false),
+  S3_PREFIX: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v ?? "").trim().replace(/^\/+|\/+$/g, "");
+      if (value && (!/^[A-Za-z0-9][A-Za-z0-9._\-/]*$/.test(value) || value.split("/").some((p) => p === ".." || !p))) {
+        ctx.addIssue({ code: "custom", message: `expected a key prefix like "orbweaver/blobs", got "${v}"` });
+        return z.NEVER;
+      }
+      return value;
+    }),
   CHROMIUM_PATH: str("/usr/bin/chromium"),
   WORKER_CONCURRENCY: int(2, 1, 64),
   ALLOW_PRIVATE_NETWORK: bool(false),
@@ -151,6 +181,8 @@ const envSchema = z.object({
   INVALID_KEY_STATUS: int(403, 401, 403),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
+  MAX_PAGE_BYTES: int(20 * 1024 * 1024, 65_536),
+  BROWSER_RECYCLE_PAGES: int(500, 0, 1_000_000),
   JOB_TIMEOUT_MS: int(180_000, 1000),
   JOB_ATTEMPTS: int(3, 1, 20),
   JOB_LOCK_MS: int(30_000, 1000),
@@ -167,6 +199,25 @@ const envSchema = z.object({
   CREDITS_PER_CRAWL_PAGE: num(2, 0),
   CRAWL_RESPECT_ROBOTS: bool(true),
   CRAWL_CONCURRENCY: int(1, 1, 16),
+  CRAWL_MAX_DELAY_MS: int(10_000, 0, 600_000),
+  CAPTCHA_SOLVER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v === "" ? "none" : v;
+      if (value !== "none" && value !== "createtask") {
+        ctx.addIssue({ code: "custom", message: `expected none or createtask, got "${value}"` });
+        return z.NEVER;
+      }
+      return value as "none" | "createtask";
+    }),
+  CAPTCHA_SOLVER_URL: url(undefined, ["http:", "https:"]),
+  CAPTCHA_SOLVER_KEY: optionalStr,
+  CAPTCHA_SOLVER_TIMEOUT_MS: int(120_000, 1000),
+  CAPTCHA_SOLVER_POLL_MS: int(3000, 100),
+  CREDITS_PER_CAPTCHA: num(10, 0),
 });
 
 export type Config = {
@@ -179,6 +230,24 @@ export type Config = {
   apiPrefix: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   dataDir: string;
+  /** Where screenshots and crawled pages are kept: files under DATA_DIR/blobs (`local`, default) or an S3-compatible bucket. */
+  storage:
+    | { driver: "local" }
+    | {
+        driver: "s3";
+        bucket: string;
+        /** Default us-east-1. */
+        region: string;
+        /** For MinIO, R2 and other non-AWS stores; unset for AWS S3. */
+        endpoint: string | undefined;
+        /** Both or neither; unset uses the SDK's default credential chain (env, profile, IAM role). */
+        accessKeyId: string | undefined;
+        secretAccessKey: string | undefined;
+        /** Bucket in the URL path rather than the host name (MinIO needs it). Default false. */
+        forcePathStyle: boolean;
+        /** Prefix of every object key, without surrounding slashes; "" for none. */
+        prefix: string;
+      };
   chromiumPath: string;
   workerConcurrency: number;
   network: { allowPrivateNetwork: boolean; allowHosts: string[] };
@@ -215,6 +284,10 @@ export type Config = {
   };
   jobs: {
     pageTimeoutMs: number;
+    /** Bytes one page may download (HTTP body; or document and subresources in the browser). Default 20 MiB. */
+    maxPageBytes: number;
+    /** Page loads one Chromium serves before it is replaced by a fresh one; 0 never. Default 500. */
+    browserRecyclePages: number;
     /** Timeout of one browser action. */
     actionTimeoutMs: number;
     jobTimeoutMs: number;
@@ -238,6 +311,22 @@ export type Config = {
     respectRobots: boolean;
     /** Crawls one worker process runs at once. */
     concurrency: number;
+    /** Cap on a robots.txt `Crawl-delay` between page loads of one crawl; 0 ignores it. Default 10000. */
+    maxDelayMs: number;
+  };
+  captcha: {
+    /** `createtask`: solve CAPTCHA walls through a provider's createTask/getTaskResult API; `none` (default): report them as blocked. */
+    solver: "none" | "createtask";
+    /** Provider API base URL (operator setting: not subject to the per-job network policy). */
+    url: string | undefined;
+    /** Provider account key; never logged. */
+    key: string | undefined;
+    /** Give up on one CAPTCHA after this long (default 120000 ms). */
+    timeoutMs: number;
+    /** Wait between result polls (default 3000 ms). */
+    pollIntervalMs: number;
+    /** Credits charged per solved CAPTCHA (default 10). */
+    creditsPerSolve: number;
   };
 };
 
@@ -255,6 +344,27 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.CAPTCHA_SOLVER !== "none") {
+    const missing = [
+      ...(e.CAPTCHA_SOLVER_URL ? [] : ["CAPTCHA_SOLVER_URL"]),
+      ...(e.CAPTCHA_SOLVER_KEY ? [] : ["CAPTCHA_SOLVER_KEY"]),
+    ];
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((name) => `${name}: required when CAPTCHA_SOLVER is ${e.CAPTCHA_SOLVER}`));
+    }
+  }
+  if (e.STORAGE_DRIVER === "s3") {
+    const problems = [
+      ...(e.S3_BUCKET ? [] : ["S3_BUCKET: required when STORAGE_DRIVER is s3"]),
+      ...(e.S3_ACCESS_KEY_ID && !e.S3_SECRET_ACCESS_KEY
+        ? ["S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID"]
+        : []),
+      ...(!e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+        ? ["S3_ACCESS_KEY_ID: required with S3_SECRET_ACCESS_KEY"]
+        : []),
+    ];
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   const prefix = "/" + e.API_PREFIX.replace(/^\/+|\/+$/g, "");
   return {
     databaseUrl: e.DATABASE_URL!,
@@ -265,6 +375,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     apiPrefix: prefix === "/" ? "" : prefix,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
+    storage:
+      e.STORAGE_DRIVER === "s3"
+        ? {
+            driver: "s3",
+            bucket: e.S3_BUCKET!,
+            region: e.S3_REGION,
+            endpoint: e.S3_ENDPOINT,
+            accessKeyId: e.S3_ACCESS_KEY_ID,
+            secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE,
+            prefix: e.S3_PREFIX,
+          }
+        : { driver: "local" },
     chromiumPath: e.CHROMIUM_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     network: { allowPrivateNetwork: e.ALLOW_PRIVATE_NETWORK, allowHosts: e.ALLOW_HOSTS },
@@ -295,6 +418,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     jobs: {
       pageTimeoutMs: e.PAGE_TIMEOUT_MS,
+      maxPageBytes: e.MAX_PAGE_BYTES,
+      browserRecyclePages: e.BROWSER_RECYCLE_PAGES,
       actionTimeoutMs: e.ACTION_TIMEOUT_MS,
       jobTimeoutMs: e.JOB_TIMEOUT_MS,
       attempts: e.JOB_ATTEMPTS,
@@ -311,6 +436,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditsPerPage: e.CREDITS_PER_CRAWL_PAGE,
       respectRobots: e.CRAWL_RESPECT_ROBOTS,
       concurrency: e.CRAWL_CONCURRENCY,
+      maxDelayMs: e.CRAWL_MAX_DELAY_MS,
+    },
+    captcha: {
+      solver: e.CAPTCHA_SOLVER,
+      url: e.CAPTCHA_SOLVER_URL,
+      key: e.CAPTCHA_SOLVER_KEY,
+      timeoutMs: e.CAPTCHA_SOLVER_TIMEOUT_MS,
+      pollIntervalMs: e.CAPTCHA_SOLVER_POLL_MS,
+      creditsPerSolve: e.CREDITS_PER_CAPTCHA,
     },
   };
 }

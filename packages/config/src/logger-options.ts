@@ -21,6 +21,9 @@ export function loggerOptions(config: Pick<Config, "logLevel">, name: string) {
         "*.cookies",
         "key",
         "apiKey",
+        // The CAPTCHA solver's account key, should a provider request body ever be logged.
+        "clientKey",
+        "*.clientKey",
       ],
       censor: "[redacted]",
     },

@@ -28,3 +28,29 @@ export { PRODUCTS } from "./fixture/product-pages.ts";
 export type { Product } from "./fixture/product-pages.ts";
 export { LOAD_MORE_MAX, LOAD_MORE_STEP } from "./fixture/misc-pages.ts";
 export { HUGE_DEFAULT_KB, HUGE_MAX_KB } from "./fixture/huge-page.ts";
+export { CRAWL_APP_PAGES, CRAWL_APP_PREFIX } from "./fixture/crawl-site.ts";
+export { startCrawlDelaySite } from "./fixture/crawl-delay-site.ts";
+export type { CrawlDelaySite } from "./fixture/crawl-delay-site.ts";
+export { startCaptchaProvider } from "./captcha-provider.ts";
+export type {
+  CaptchaProvider,
+  CaptchaProviderBehaviour,
+  CaptchaProviderOptions,
+  CaptchaProviderRequest,
+  CaptchaProviderTask,
+} from "./captcha-provider.ts";
+export {
+  CAPTCHA_ARTICLE_MARKER,
+  CAPTCHA_RESPONSE_FIELDS,
+  CAPTCHA_SITE_KEYS,
+  startCaptchaSite,
+} from "./captcha-site.ts";
+export type { CaptchaSite, CaptchaSiteKind, CaptchaSiteOptions, CaptchaSubmission } from "./captcha-site.ts";
+export { HOSTILE_CONTENT_MARKER, startHostileSite } from "./hostile-site.ts";
+export type { HostileSite } from "./hostile-site.ts";
+export { startRedisServer } from "./services/redis-server.ts";
+export type { RedisServer, RedisServerOptions } from "./services/redis-server.ts";
+export { startPostgresServer } from "./services/postgres-server.ts";
+export type { PostgresServer, PostgresServerOptions } from "./services/postgres-server.ts";
+export { auditJobs, installJobAudit, nothingLostProblems } from "./services/nothing-lost.ts";
+export type { JobAudit, Queryable } from "./services/nothing-lost.ts";

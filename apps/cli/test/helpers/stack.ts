@@ -31,6 +31,7 @@ export async function startTestStack(
   const handle = createDb({ url: config.databaseUrl, max: 4 });
   const closers: Array<() => Promise<void>> = [];
   const workers: WorkerContext[] = [];
+  const accountIds: string[] = [];
   const startOneWorker = async () => {
     const w = await startWorker(config);
     closers.push(w.close);
@@ -49,11 +50,23 @@ export async function startTestStack(
     api: `${origin}${config.apiPrefix}`,
     db: handle.db,
     pool: handle.pool,
-    createKey: (credits = 100) => createAccount(handle.db, { name: `test-${Date.now()}`, credits }),
+    createKey: async (credits = 100) => {
+      const created = await createAccount(handle.db, { name: `test-${Date.now()}`, credits });
+      accountIds.push(created.accountId);
+      return created;
+    },
     workers,
     startWorker: startOneWorker,
     stop: async () => {
       for (const close of closers.reverse()) await close();
+      // Jobs this stack's accounts left unfinished would otherwise be adopted by the reconciler of a
+      // later test file's stack (the database is shared): settle them here, as this test's own.
+      if (accountIds.length > 0)
+        await handle.pool.query(
+          `update jobs set status = 'failed', error = 'The test stack stopped', finished_at = now(), updated_at = now()
+            where account_id = any($1::uuid[]) and status not in ('completed', 'failed', 'cancelled')`,
+          [accountIds],
+        );
       await handle.close();
     },
   };

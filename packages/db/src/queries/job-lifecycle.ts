@@ -65,6 +65,8 @@ export interface FinishJobOptions {
    * goes: the balance never goes below zero. Only on completed jobs.
    */
   extraCharge?: number;
+  /** Ledger note of the extra charge. Default "model tokens". */
+  extraChargeNote?: string;
 }
 
 /**
@@ -107,7 +109,12 @@ export async function finishJob(db: Db, opts: FinishJobOptions): Promise<boolean
       }
     }
     if (opts.status === "completed" && (opts.extraCharge ?? 0) > 0) {
-      await chargeBeyondReservation(tx, { accountId: row.accountId, jobId: opts.jobId, amount: opts.extraCharge ?? 0 });
+      await chargeBeyondReservation(tx, {
+        accountId: row.accountId,
+        jobId: opts.jobId,
+        amount: opts.extraCharge ?? 0,
+        note: opts.extraChargeNote ?? "model tokens",
+      });
     }
     return true;
   });
@@ -115,7 +122,10 @@ export async function finishJob(db: Db, opts: FinishJobOptions): Promise<boolean
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
-async function chargeBeyondReservation(tx: Tx, opts: { accountId: string; jobId: string; amount: number }) {
+async function chargeBeyondReservation(
+  tx: Tx,
+  opts: { accountId: string; jobId: string; amount: number; note: string },
+) {
   const [account] = await tx
     .select({ balance: accounts.creditsBalance })
     .from(accounts)
@@ -125,7 +135,7 @@ async function chargeBeyondReservation(tx: Tx, opts: { accountId: string; jobId:
   if (amount <= 0) return;
   const inserted = await tx
     .insert(creditLedger)
-    .values({ accountId: opts.accountId, delta: -amount, reason: "charge", jobId: opts.jobId, note: "model tokens" })
+    .values({ accountId: opts.accountId, delta: -amount, reason: "charge", jobId: opts.jobId, note: opts.note })
     .onConflictDoNothing()
     .returning({ id: creditLedger.id });
   if (inserted.length === 0) return;
@@ -139,13 +149,21 @@ async function chargeBeyondReservation(tx: Tx, opts: { accountId: string; jobId:
     .where(eq(jobs.id, opts.jobId));
 }
 
-/** Unfinished jobs not touched for `staleMs`: candidates for re-dispatch after Redis lost them. */
+/**
+ * Unfinished jobs not touched for `staleMs`: candidates for re-dispatch after Redis lost them.
+ * `idleMs` is how long each has been untouched (by the database clock, so worker clocks do not matter).
+ */
 export async function listStaleUnfinishedJobs(
   db: Db,
   opts: { staleMs: number; limit?: number },
-): Promise<Array<{ id: string; status: string }>> {
+): Promise<Array<{ id: string; kind: string; status: string; idleMs: number }>> {
   return db
-    .select({ id: jobs.id, status: jobs.status })
+    .select({
+      id: jobs.id,
+      kind: jobs.kind,
+      status: jobs.status,
+      idleMs: sql<number>`(extract(epoch from now() - coalesce(${jobs.updatedAt}, ${jobs.createdAt})) * 1000)::float8`,
+    })
     .from(jobs)
     .where(
       and(

@@ -6,16 +6,21 @@ export default async function healthRoutes(app: FastifyInstance) {
   app.get("/health", { schema: { hide: true } }, async () => ({ status: "ok" }));
 
   app.get("/ready", { schema: { hide: true } }, async (request, reply) => {
+    // Each probe is bounded: an unreachable host (not just a refused port) must not hang the probe.
     const checks = await Promise.allSettled([
-      app.deps.pingDb(),
-      Promise.race([
-        app.deps.redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("redis ping timed out")), 2000).unref()),
-      ]),
+      withinMs(app.deps.pingDb(), 2000, "postgres"),
+      withinMs(app.deps.redis.ping(), 2000, "redis"),
     ]);
     const [db, redis] = checks.map((c) => (c.status === "fulfilled" ? "ok" : "unavailable"));
     if (db === "ok" && redis === "ok") return { status: "ready", postgres: db, redis };
     request.log.warn({ postgres: db, redis }, "not ready");
     return reply.status(503).send({ ...errorBody("Not ready"), postgres: db, redis });
   });
+}
+
+function withinMs<T>(probe: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    probe,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} ping timed out`)), ms).unref()),
+  ]);
 }

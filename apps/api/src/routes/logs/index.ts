@@ -28,7 +28,11 @@ const logsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ["dateStart", q.dateStart],
         ["dateEnd", q.dateEnd],
       ] as const) {
-        if (value && Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+        // Date.parse rolls 2026-02-30 over to March 2 and accepts year 0, both of which Postgres
+        // refuses: the day must read back the same, from year 1 on.
+        const parsed = value ? Date.parse(`${value}T00:00:00Z`) : 0;
+        const real = !Number.isNaN(parsed) && new Date(parsed).toISOString().slice(0, 10) === value;
+        if (value && (!real || value < "0001-01-01")) {
           throw new AppError("VALIDATION_ERROR", `${name} is not a valid date (YYYY-MM-DD)`);
         }
       }
