@@ -10,6 +10,7 @@ import {
   startFixtureSite,
   startPostgresServer,
   waitFor,
+  within,
   type FixtureSite,
   type PostgresServer,
 } from "@orbweaver/testkit";
@@ -55,18 +56,6 @@ interface Envelope {
   error: string;
   code?: string;
   retry_after?: number;
-}
-
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function statuses(jobIds: string[]): Promise<Array<{ id: string; status: string }>> {

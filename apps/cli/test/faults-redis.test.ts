@@ -10,6 +10,7 @@ import {
   startPostgresServer,
   startRedisServer,
   waitFor,
+  within,
   type FixtureSite,
   type PostgresServer,
   type RedisServer,
@@ -55,19 +56,6 @@ interface Envelope {
   status: string;
   message: string;
   code?: string;
-}
-
-/** Fails instead of waiting forever: "not a hang" needs a bound, however generous. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function submitScrape(key: string, path: string): Promise<string> {

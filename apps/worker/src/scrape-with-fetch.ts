@@ -1,6 +1,7 @@
-import { fetchPage, needsBrowser } from "@orbweaver/browser";
+import { needsBrowser } from "@orbweaver/browser";
 import { judgePage } from "./judge-page.ts";
 import type { ScrapeUrlOptions, UrlOutcome } from "./scrape-url.ts";
+import { tryOverHttp } from "./try-over-http.ts";
 import { failedOutcome } from "./url-outcome.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
@@ -13,23 +14,10 @@ export async function scrapeWithFetch(
   ctx: WorkerContext,
   opts: ScrapeUrlOptions & { final: boolean; cookieHeader: string | undefined },
 ): Promise<UrlOutcome | null> {
-  const timeoutMs = opts.final ? ctx.config.jobs.pageTimeoutMs : Math.min(ctx.config.jobs.pageTimeoutMs, 15_000);
-  const fetched = await fetchPage({
-    url: opts.url,
-    proxyUrl: ctx.egress.url,
-    tag: opts.tag,
-    timeoutMs,
-    maxBytes: ctx.config.jobs.maxPageBytes,
-    ...(opts.cookieHeader ? { cookieHeader: opts.cookieHeader } : {}),
-  });
-  if (!fetched.ok) {
-    if (fetched.kind === "blocked") return failedOutcome(opts.url, `Blocked by network policy: ${fetched.message}`);
-    // A document over the limit is as large in a browser: fail it here rather than download it twice.
-    if (fetched.kind === "too_large") {
-      return failedOutcome(opts.url, `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off`);
-    }
-    return opts.final ? failedOutcome(opts.url, fetched.message) : null;
-  }
+  const tried = await tryOverHttp(ctx, opts);
+  if (tried.outcome === "failed") return failedOutcome(opts.url, tried.error);
+  if (tried.outcome === "browser") return null;
+  const fetched = tried.answer;
   if (!opts.final && needsBrowser(fetched.html).browser) return null;
   const converted = await ctx.markdown.convert(fetched.html, {
     baseUrl: fetched.finalUrl,

@@ -19,7 +19,7 @@ export type {
   ScriptedReply,
   TokenUsage,
 } from "./openai-wire.ts";
-export { waitFor } from "./wait-for.ts";
+export { waitFor, within } from "./wait-for.ts";
 export type { WaitForOptions } from "./wait-for.ts";
 export { getFreePort } from "./free-port.ts";
 export { NEWS_ARTICLE_COUNT, NEWS_PAGE_SIZE, NEWS_PAGES, newsArticle } from "./fixture/news-pages.ts";

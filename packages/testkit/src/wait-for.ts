@@ -48,3 +48,16 @@ export async function waitFor<T>(
     cause: lastError,
   });
 }
+
+/** Resolves as `work` does, or fails after `ms`: "not a hang" needs a bound, however generous. */
+export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

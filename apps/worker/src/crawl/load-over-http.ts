@@ -1,12 +1,10 @@
-import { fetchPage, needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
+import { needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
 import { cookieHeaderFor, type SealedCookies } from "../job-cookies.ts";
 import { judgePage } from "../judge-page.ts";
+import { tryOverHttp } from "../try-over-http.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import type { FetchedPage } from "./fetch-crawl-page.ts";
 import { readHtmlLinks } from "./read-html-links.ts";
-
-/** The default-mode HTTP try is cut short so a slow site falls back to the browser in time. */
-const HTTP_FIRST_TIMEOUT_MS = 15_000;
 
 /**
  * One crawl page over plain HTTP through the egress proxy (the SSRF rule, the crawl's upstream
@@ -20,23 +18,14 @@ export async function loadOverHttp(
   opts: { url: string; tag: string; cookies?: SealedCookies; final: boolean; withMetadata: boolean },
 ): Promise<FetchedPage | null> {
   const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: 0, url: opts.url });
-  const pageTimeoutMs = ctx.config.jobs.pageTimeoutMs;
-  const fetched = await fetchPage({
-    url: opts.url,
-    proxyUrl: ctx.egress.url,
-    tag: opts.tag,
-    timeoutMs: opts.final ? pageTimeoutMs : Math.min(pageTimeoutMs, HTTP_FIRST_TIMEOUT_MS),
-    maxBytes: ctx.config.jobs.maxPageBytes,
-    ...(cookieHeader ? { cookieHeader } : {}),
-  });
-  if (!fetched.ok) {
-    if (fetched.kind === "blocked") return { ok: false, error: `Blocked by network policy: ${fetched.message}` };
-    // As large in a browser: failed here rather than downloaded twice (as the scrape path does).
-    if (fetched.kind === "too_large") {
-      return { ok: false, error: `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off` };
-    }
-    return opts.final ? { ok: false, error: failureMessage(fetched) } : null;
-  }
+  const tried = await tryOverHttp(
+    ctx,
+    { url: opts.url, tag: opts.tag, cookieHeader, final: opts.final },
+    failureMessage,
+  );
+  if (tried.outcome === "failed") return { ok: false, error: tried.error };
+  if (tried.outcome === "browser") return null;
+  const fetched = tried.answer;
   if (fetched.status >= 400)
     return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
   const shell = needsBrowser(fetched.html);

@@ -1,0 +1,40 @@
+import { fetchPage, type FetchedPage } from "@orbweaver/browser";
+import type { WorkerContext } from "./worker-context.ts";
+
+/** The default-mode HTTP try is cut short so a slow site falls back to the browser in time. */
+const HTTP_FIRST_TIMEOUT_MS = 15_000;
+
+type Answer = Extract<FetchedPage, { ok: true }>;
+type Failure = Extract<FetchedPage, { ok: false }>;
+
+/** What a try over plain HTTP gave: the answer, a failure of the URL, or "use the browser". */
+export type HttpTry =
+  { outcome: "answer"; answer: Answer } | { outcome: "failed"; error: string } | { outcome: "browser" };
+
+/**
+ * One URL over plain HTTP through the egress proxy (SSRF rule, upstream proxy, byte count), as
+ * scrapes and crawls both load it. With `final` (`scrapeMode: "fast"`) every failure is the URL's;
+ * otherwise only a refused address or an oversize document is (as large in a browser: failed here
+ * rather than downloaded twice), and other failures send the URL to the browser.
+ */
+export async function tryOverHttp(
+  ctx: WorkerContext,
+  opts: { url: string; tag: string; cookieHeader?: string | undefined; final: boolean },
+  describeFailure: (failed: Failure) => string = (failed) => failed.message,
+): Promise<HttpTry> {
+  const pageTimeoutMs = ctx.config.jobs.pageTimeoutMs;
+  const fetched = await fetchPage({
+    url: opts.url,
+    proxyUrl: ctx.egress.url,
+    tag: opts.tag,
+    timeoutMs: opts.final ? pageTimeoutMs : Math.min(pageTimeoutMs, HTTP_FIRST_TIMEOUT_MS),
+    maxBytes: ctx.config.jobs.maxPageBytes,
+    ...(opts.cookieHeader ? { cookieHeader: opts.cookieHeader } : {}),
+  });
+  if (fetched.ok) return { outcome: "answer", answer: fetched };
+  if (fetched.kind === "blocked") return { outcome: "failed", error: `Blocked by network policy: ${fetched.message}` };
+  if (fetched.kind === "too_large") {
+    return { outcome: "failed", error: `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off` };
+  }
+  return opts.final ? { outcome: "failed", error: describeFailure(fetched) } : { outcome: "browser" };
+}
