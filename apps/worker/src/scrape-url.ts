@@ -91,6 +91,8 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions): Pr
     const cutOff = limits.exceeded();
     return cutOff && !outcome.page.success ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
   } catch (err) {
+    // A URL that is a file download is reported as one, even when its bytes also passed the cap.
+    if (err instanceof NavigationError && err.kind === "download") return failedOutcome(opts.url, err.message);
     const cutOff = limits.exceeded();
     if (cutOff) return failedOutcome(opts.url, cutOff);
     if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
@@ -170,6 +172,7 @@ async function browseInContext(
     }
     if (err instanceof NavigationError) {
       if (err.kind === "browser-closed") throw new TransientJobError(err.message);
+      if (err.kind === "download") throw err;
       return failedOutcome(opts.url, err.message);
     }
     const browser = context.browser();
