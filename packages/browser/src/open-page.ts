@@ -1,11 +1,16 @@
 import { errors, type BrowserContext, type Download, type Page, type Response } from "playwright-core";
+import { DEFAULT_SETTLE_MAX_MS, settlePage, trackRequests } from "./settle-page.ts";
 
 /** Options for {@link openPage}. */
 export interface OpenPageOptions {
   url: string;
   /** Navigation timeout: the document must arrive and parse within it (the `load` event too, or the page is partial). */
   timeoutMs: number;
-  /** Extra wait for the network to go quiet after `load`, for script-rendered pages. Default 2500 ms. */
+  /**
+   * Cap of the settle after `load`, for script-rendered pages: the page is returned as soon as it is
+   * quiet (no request in flight, no DOM change for `DEFAULT_SETTLE_QUIET_MS`), at the latest after
+   * this. Default 2500 ms; 0 skips the settle.
+   */
   settleMs?: number;
 }
 
@@ -51,7 +56,7 @@ export function guardContext(context: BrowserContext): void {
  * Opens `url` in a new page of the context. The document must arrive and parse within `timeoutMs`;
  * a page whose `load` event does not come in that time (an image or script that never arrives) is
  * returned as it is, with `loaded: false`, rather than failed. A loaded page gets a bounded moment
- * for the network to settle.
+ * to settle (see {@link settlePage}).
  */
 export async function openPage(
   context: BrowserContext,
@@ -69,30 +74,36 @@ export async function openPage(
     // Navigation requests are never a service worker's, so frame() cannot throw here.
     if (r.request().isNavigationRequest() && r.frame() === page.mainFrame() && isAttachment(r)) download = true;
   });
-  const started = Date.now();
-  let response: Response | null;
+  // Counting starts before the navigation, so requests the load starts and leaves open are waited for.
+  const tracker = trackRequests(page);
   try {
-    response = await page.goto(opts.url, { waitUntil: "domcontentloaded", timeout: opts.timeoutMs });
-  } catch (err) {
-    if (!download && !(err instanceof errors.TimeoutError) && !page.isClosed()) {
-      download = await page.waitForEvent("download", { timeout: DOWNLOAD_EVENT_GRACE_MS }).then(
-        () => true,
-        () => false,
-      );
-    }
-    throw navigationFailure(context, page, err, { timeoutMs: opts.timeoutMs, download });
-  }
-  const remaining = Math.max(1, opts.timeoutMs - (Date.now() - started));
-  const loaded = await page.waitForLoadState("load", { timeout: remaining }).then(
-    () => true,
-    (err: unknown) => {
-      if (err instanceof errors.TimeoutError) return false;
+    const started = Date.now();
+    let response: Response | null;
+    try {
+      response = await page.goto(opts.url, { waitUntil: "domcontentloaded", timeout: opts.timeoutMs });
+    } catch (err) {
+      if (!download && !(err instanceof errors.TimeoutError) && !page.isClosed()) {
+        download = await page.waitForEvent("download", { timeout: DOWNLOAD_EVENT_GRACE_MS }).then(
+          () => true,
+          () => false,
+        );
+      }
       throw navigationFailure(context, page, err, { timeoutMs: opts.timeoutMs, download });
-    },
-  );
-  // Script-rendered pages keep fetching after `load`; give them a bounded moment to settle.
-  if (loaded) await page.waitForLoadState("networkidle", { timeout: opts.settleMs ?? 2500 }).catch(() => undefined);
-  return { page, response, loaded };
+    }
+    const remaining = Math.max(1, opts.timeoutMs - (Date.now() - started));
+    const loaded = await page.waitForLoadState("load", { timeout: remaining }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof errors.TimeoutError) return false;
+        throw navigationFailure(context, page, err, { timeoutMs: opts.timeoutMs, download });
+      },
+    );
+    // Script-rendered pages keep fetching and rendering after `load`; wait until they are quiet (capped).
+    if (loaded) await settlePage(page, { tracker, maxMs: opts.settleMs ?? DEFAULT_SETTLE_MAX_MS });
+    return { page, response, loaded };
+  } finally {
+    tracker.dispose();
+  }
 }
 
 function isAttachment(r: Response): boolean {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Page, Request, Response } from "playwright-core";
 import { evaluateInPage } from "../actions/evaluate-script.ts";
+import { DEFAULT_SETTLE_MAX_MS, settlePage } from "../settle-page.ts";
 import { findWidgetInPage, injectTokenInPage } from "./captcha-scripts.ts";
 import type { CaptchaWidget, TokenDelivery } from "./captcha-types.ts";
 
@@ -65,7 +66,7 @@ export async function submitCaptchaToken(page: Page, opts: SubmitCaptchaTokenOpt
       // After the commit the load state belongs to the new document.
       if (navigated) await page.waitForLoadState("load", { timeout: opts.timeoutMs }).catch(() => undefined);
     }
-    await page.waitForLoadState("networkidle", { timeout: opts.settleMs ?? 2500 }).catch(() => undefined);
+    await settlePage(page, { maxMs: opts.settleMs ?? DEFAULT_SETTLE_MAX_MS });
     const status = (lastDocument as Response | null)?.status() ?? null;
     return { delivery, navigated, status };
   } finally {
