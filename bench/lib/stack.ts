@@ -105,11 +105,17 @@ export interface Proc {
 }
 
 function spawnRole(role: "api" | "worker", env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/cli/src/main.ts", "start", "--role", role], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // BENCH_NODE_ARGS: extra Node flags for the processes under test, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, "--import", "tsx", "apps/cli/src/main.ts", "start", "--role", role],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);

@@ -15,6 +15,7 @@ import healthRoutes from "./routes/health/index.ts";
 import logsRoutes from "./routes/logs/index.ts";
 import scrapeRoutes from "./routes/scrape/index.ts";
 import usageRoutes from "./routes/usage/index.ts";
+import { createKeyCache } from "./use-cases/key-cache.ts";
 
 /** Options for {@link buildApp}. */
 export interface BuildAppOptions {
@@ -34,6 +35,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate("deps", deps);
+  app.decorate("keyCache", createKeyCache({ db: deps.db, redis: deps.redis, prefix: config.queuePrefix }));
   await app.register(errorHandler);
   await app.register(jsonBody);
   await app.register(swagger, {

@@ -1,12 +1,14 @@
 import type { Config } from "@orbweaver/config";
 import type { BlobStore } from "@orbweaver/storage";
-import type { Db } from "@orbweaver/db";
+import type { Db, KeyAccount } from "@orbweaver/db";
 import type { JobSecretsStore, ScrapeJobData } from "@orbweaver/queue";
 import type { CrawlJobData } from "@orbweaver/queue";
 import type { Llm } from "@orbweaver/extract";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { UrlChecker } from "./url-checker.ts";
+import type { JobWriter } from "./use-cases/job-writer.ts";
+import type { KeyCache } from "./use-cases/key-cache.ts";
 
 /** Everything the gateway needs, built by server.ts (or a test) and handed to buildApp. */
 export interface ApiDeps {
@@ -28,6 +30,8 @@ export interface ApiDeps {
   secrets: JobSecretsStore;
   /** Countries the configured upstream proxies serve (`useProxy`). */
   proxies: { configured: boolean; supports(country: string | undefined): boolean };
+  /** Writes scrape jobs, grouping one account's concurrent submits into one transaction. */
+  jobWriter: JobWriter;
   /** Readiness probe of Postgres. */
   pingDb(): Promise<void>;
 }
@@ -35,8 +39,9 @@ export interface ApiDeps {
 declare module "fastify" {
   interface FastifyInstance {
     deps: ApiDeps;
+    keyCache: KeyCache;
   }
   interface FastifyRequest {
-    account: { accountId: string; keyId: string };
+    account: KeyAccount;
   }
 }

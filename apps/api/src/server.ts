@@ -3,6 +3,7 @@ import type { Config } from "@orbweaver/config";
 import { createDb, getInstanceSecret } from "@orbweaver/db";
 import { createBlobStore } from "@orbweaver/storage";
 import { blobSigner } from "./use-cases/blob-signer.ts";
+import { createJobWriter } from "./use-cases/job-writer.ts";
 import { createCrawlQueue, createJobSecretsStore, createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
 import { createLlm } from "@orbweaver/extract";
 import { proxyCountries } from "./use-cases/check-request-options.ts";
@@ -47,6 +48,7 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     secrets: createJobSecretsStore({ redis, prefix: config.queuePrefix, secret }),
     proxies: proxyCountries(config.proxyPool),
     signBlob: blobSigner({ publicUrl: config.publicUrl, secret }),
+    jobWriter: createJobWriter(dbHandle.db),
     pingDb: async () => {
       await dbHandle.pool.query("select 1");
     },

@@ -10,6 +10,7 @@ import {
   runMigrations,
   setAccountLimits,
 } from "@orbweaver/db";
+import { announceKeyChange, createRedisConnection } from "@orbweaver/queue";
 
 const USAGE = `Usage:
   orbweaver start [--role all|api|worker]
@@ -46,7 +47,13 @@ export async function runCommand(config: Config, argv: string[]): Promise<number
       return 0;
     }
     if (command === "keys" || command === "credits" || command === "webhooks" || command === "accounts")
-      return await withDb(config, (db) => adminCommand(db, argv));
+      return await withDb(config, async (db) => {
+        const code = await adminCommand(db, argv);
+        // Gateways cache key lookups: a revoked key or new limits must reach every one of them now.
+        if (code === 0 && ((command === "keys" && sub === "revoke") || command === "accounts"))
+          await tellGateways(config);
+        return code;
+      });
     throw new UsageError(
       command ? `unknown command "${[command, sub].filter(Boolean).join(" ")}"` : "no command given",
     );
@@ -65,6 +72,25 @@ async function withDb<T>(config: Config, fn: (db: ReturnType<typeof createDb>["d
     return await fn(handle.db);
   } finally {
     await handle.close();
+  }
+}
+
+async function tellGateways(config: Config): Promise<void> {
+  const redis = createRedisConnection(config.redisUrl, "producer");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (redis.status === "ready") return resolve();
+      redis.once("ready", resolve);
+      setTimeout(() => reject(new Error("no connection within 3 s")), 3000).unref();
+    });
+    await announceKeyChange(redis, config.queuePrefix);
+  } catch (err) {
+    process.stderr.write(
+      `warning: could not reach Redis to tell the gateways (${(err as Error).message}); ` +
+        "they may go on accepting what they cached for up to 30 s\n",
+    );
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -93,6 +93,26 @@ describe("credits race", () => {
     );
     expect(ledger.rows[0]).toEqual({ total: 0, n: 6 });
   });
+
+  it("accepts exactly the pending-job limit out of 60 concurrent submits, with one job row and one charge each", async () => {
+    const { key, accountId } = await stack.createKey(1000);
+    await runCli(["accounts", "set-limits", "--account", accountId, "--pending-scrapes", "7"], stack.env);
+    const body = { urls: [{ url: site.url("/") }, { url: site.url("/?b") }] };
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => call<{ jobId?: string; code?: string }>(`${stack.api}/scrape`, { key, body })),
+    );
+    const accepted = results.filter((r) => r.status === 202);
+    expect(accepted).toHaveLength(7);
+    expect(results.filter((r) => r.status === 429 && r.body.code === "TOO_MANY_PENDING_JOBS")).toHaveLength(53);
+    const rows = await stack.pool.query<{ id: string }>("select id from jobs where account_id = $1", [accountId]);
+    expect(rows.rows.map((r) => r.id).sort()).toEqual(accepted.map((r) => r.body.jobId).sort());
+    const ledger = await stack.pool.query(
+      "select count(distinct job_id)::int as jobs, count(*)::int as n from credit_ledger where account_id = $1 and reason = 'reserve'",
+      [accountId],
+    );
+    expect(ledger.rows[0]).toEqual({ jobs: 7, n: 7 });
+    expect(await getBalance(stack.db, accountId)).toBe(1000 - 7 * 4);
+  });
 });
 
 describe("queue outage", () => {

@@ -8,10 +8,11 @@ export type { JobStatus } from "./schema/index.ts";
 export { createAccount } from "./queries/create-account.ts";
 export type { CreateAccountOptions } from "./queries/create-account.ts";
 export { findAccountByKey, keyExists } from "./queries/find-account-by-key.ts";
+export type { KeyAccount } from "./queries/find-account-by-key.ts";
 export { revokeApiKey } from "./queries/revoke-api-key.ts";
 export { addCredits, getBalance } from "./queries/add-credits.ts";
-export { createScrapeJob } from "./queries/create-scrape-job.ts";
-export type { CreateScrapeJobOptions, CreateScrapeJobResult } from "./queries/create-scrape-job.ts";
+export { createScrapeJob, createScrapeJobs } from "./queries/create-scrape-job.ts";
+export type { CreateScrapeJobOptions, CreateScrapeJobResult, NewScrapeJob } from "./queries/create-scrape-job.ts";
 export { getJob } from "./queries/get-job.ts";
 export type { JobRow } from "./queries/get-job.ts";
 export {
@@ -60,5 +61,5 @@ export type { CrawlSettlement, CancelCrawlResult } from "./queries/crawl-settle.
 export { saveCrawlPageRetry } from "./queries/crawl-retry-page.ts";
 export { ensureWebhookSecret } from "./queries/crawl-webhook-secret.ts";
 export type { CrawlPageStatus } from "./schema/index.ts";
-export { getAccountLimits, getAccountLimitsByKey, setAccountLimits } from "./queries/account-limits.ts";
+export { getAccountLimits, setAccountLimits } from "./queries/account-limits.ts";
 export type { AccountLimits } from "./queries/account-limits.ts";

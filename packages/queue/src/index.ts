@@ -7,3 +7,4 @@ export type { JobSecretsStore } from "./job-secrets.ts";
 export { createCrawlQueue, enqueueCrawlJob, CRAWL_QUEUE } from "./crawl-queue.ts";
 export type { CrawlJobData, CrawlQueueOptions } from "./crawl-queue.ts";
 export { QueueUnavailableError } from "./add-fail-fast.ts";
+export { announceKeyChange, readKeyEpoch, keyEpochKey } from "./key-changes.ts";

@@ -1,52 +1,57 @@
 import { createHash } from "node:crypto";
-import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { getAccountLimitsByKey, type Db } from "@orbweaver/db";
+import { keyEpochKey } from "@orbweaver/queue";
 import { AppError } from "../errors.ts";
-import { presentedKey } from "./auth.ts";
-
-const CACHE_MS = 10_000;
-const cache = new Map<string, { value: number | null; until: number }>();
-
-async function accountRateLimit(db: Db, key: string): Promise<number | null> {
-  const hit = cache.get(key);
-  if (hit && hit.until > Date.now()) return hit.value;
-  const value = (await getAccountLimitsByKey(db, key).catch(() => null))?.rateLimitMax ?? null;
-  if (cache.size > 10_000) cache.clear();
-  cache.set(key, { value, until: Date.now() + CACHE_MS });
-  return value;
-}
+import { accountOfRequest, presentedKey } from "./auth.ts";
 
 /**
- * Request-rate limit per API key (per client IP when no key is sent), counted in Redis so every
- * gateway replica shares it. Sends `RateLimit-Limit/Remaining/Reset` (seconds) on every response.
+ * Request-rate limit per API key (per client IP when no key is sent): a fixed window counted in
+ * Redis so every gateway replica shares it, with `RateLimit-Limit/Remaining/Reset` (seconds) on
+ * every answer and 429 RATE_LIMITED + `Retry-After` past the limit. The same Redis round trip reads
+ * the key epoch, so the key lookup that follows (auth, and the account's own limit) costs nothing
+ * more when cached. A Redis outage lets requests through rather than taking the API down.
  */
 export default fp(
   async function rateLimitPlugin(app: FastifyInstance) {
     const { limits, queuePrefix } = app.deps.config;
-    await app.register(rateLimit, {
-      global: true,
-      // Per-account override (`orbweaver accounts set-limits`), looked up by key and cached briefly.
-      max: async (request) => {
-        const key = presentedKey(request);
-        if (!key) return limits.rateLimitMax;
-        return (await accountRateLimit(app.deps.db, key)) ?? limits.rateLimitMax;
-      },
-      timeWindow: limits.rateLimitWindowMs,
-      redis: app.deps.redis,
-      nameSpace: `${queuePrefix}:ratelimit:`,
-      // A Redis outage must not take the API down with it.
-      skipOnError: true,
-      enableDraftSpec: true,
-      keyGenerator: (request) => {
-        const key = presentedKey(request);
-        return key ? `key:${createHash("sha256").update(key).digest("hex")}` : `ip:${request.ip}`;
-      },
-      errorResponseBuilder: (_request, context) =>
-        new AppError("RATE_LIMITED", "Too many requests, please try again later.", {
-          retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
-        }),
+    const { redis } = app.deps;
+    const windowMs = limits.rateLimitWindowMs;
+    const epochKey = keyEpochKey(queuePrefix);
+
+    app.addHook("onRequest", async (request, reply) => {
+      const key = presentedKey(request);
+      const bucket = key ? `key:${createHash("sha256").update(key).digest("hex")}` : `ip:${request.ip}`;
+      const counter = `${queuePrefix}:ratelimit:${bucket}`;
+      let counted: { hits: number; ttlMs: number } | null = null;
+      let epoch: string | null = null;
+      try {
+        // SET NX PX opens the window (first hit); INCR keeps its expiry.
+        const replies = await redis
+          .multi()
+          .set(counter, 0, "PX", windowMs, "NX")
+          .incr(counter)
+          .pttl(counter)
+          .get(epochKey)
+          .exec();
+        const value = (i: number): unknown => replies?.[i]?.[1];
+        counted = { hits: Number(value(1)), ttlMs: Math.max(0, Number(value(2))) };
+        epoch = (value(3) as string | null) ?? "none";
+      } catch {
+        // Redis unreachable: no counting, and key lookups go to Postgres (epoch unknown).
+      }
+      const lookup = accountOfRequest(app, request, epoch);
+      if (!counted) return;
+      // Per-account override (`orbweaver accounts set-limits`), from the same lookup that authenticates.
+      const account = await lookup?.catch(() => null);
+      const max = account?.limits.rateLimitMax ?? limits.rateLimitMax;
+      const resetSeconds = Math.max(1, Math.ceil(counted.ttlMs / 1000));
+      void reply.header("ratelimit-limit", String(max));
+      void reply.header("ratelimit-remaining", String(Math.max(0, max - counted.hits)));
+      void reply.header("ratelimit-reset", String(resetSeconds));
+      if (counted.hits > max) {
+        throw new AppError("RATE_LIMITED", "Too many requests, please try again later.", { retryAfter: resetSeconds });
+      }
     });
   },
   { name: "rate-limit" },

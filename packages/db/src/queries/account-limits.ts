@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
-import { hashApiKey } from "../api-key.ts";
 import type { Db } from "../client.ts";
-import { accounts, apiKeys } from "../schema/index.ts";
+import { accounts } from "../schema/index.ts";
 
 /** Per-account overrides of the global limits; null means "the setting applies". */
 export interface AccountLimits {
@@ -27,16 +26,6 @@ const NONE: AccountLimits = {
 
 export async function getAccountLimits(db: Db, accountId: string): Promise<AccountLimits> {
   const [row] = await db.select(columns).from(accounts).where(eq(accounts.id, accountId));
-  return row ?? NONE;
-}
-
-/** The limits of the account owning a key (revoked or not); all null for an unknown key. */
-export async function getAccountLimitsByKey(db: Db, key: string): Promise<AccountLimits> {
-  const [row] = await db
-    .select(columns)
-    .from(apiKeys)
-    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-    .where(eq(apiKeys.keyHash, hashApiKey(key)));
   return row ?? NONE;
 }
 

@@ -47,6 +47,7 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         create: async () => {
           const created = await submitBatch(deps, {
             accountId: request.account.accountId,
+            limits: request.account.limits,
             body: request.body,
             log: request.log,
           });

@@ -1,5 +1,5 @@
 import { normalizeScrapeRequest, type BatchScrapeRequest } from "@orbweaver/contract";
-import { createBatch, failBatch, getAccountLimits } from "@orbweaver/db";
+import { createBatch, failBatch, type AccountLimits } from "@orbweaver/db";
 import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -11,7 +11,7 @@ import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 /** Validates a batch, stores it with one job per URL, reserves every item's credits, dispatches the first items. */
 export async function submitBatch(
   deps: ApiDeps,
-  opts: { accountId: string; body: BatchScrapeRequest; log: FastifyBaseLogger },
+  opts: { accountId: string; limits: AccountLimits; body: BatchScrapeRequest; log: FastifyBaseLogger },
 ): Promise<{ batchId: string; total: number; schemaWarnings: string[] }> {
   const { limits } = deps.config;
   const raw = opts.body.urls.map((u) => (typeof u === "string" ? u : u.url));
@@ -32,7 +32,7 @@ export async function submitBatch(
     deps,
     raw.map((url, i) => ({ path: `urls[${i}]`, url })),
   );
-  const maxPending = (await getAccountLimits(deps.db, opts.accountId)).maxPendingBatches ?? limits.maxPendingBatches;
+  const maxPending = opts.limits.maxPendingBatches ?? limits.maxPendingBatches;
   const created = await createBatch(deps.db, {
     accountId: opts.accountId,
     urls,

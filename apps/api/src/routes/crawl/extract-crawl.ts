@@ -1,5 +1,5 @@
 import { MAX_INSTRUCTION_CHARS } from "@orbweaver/contract";
-import { createCrawl, getCrawl, getAccountLimits } from "@orbweaver/db";
+import { createCrawl, getCrawl, type AccountLimits } from "@orbweaver/db";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
@@ -12,7 +12,7 @@ import { dispatchCrawl } from "./submit-crawl.ts";
  */
 export async function submitCrawlExtraction(
   deps: ApiDeps,
-  opts: { accountId: string; sourceId: string; body: unknown; log: FastifyBaseLogger },
+  opts: { accountId: string; limits: AccountLimits; sourceId: string; body: unknown; log: FastifyBaseLogger },
 ): Promise<{ jobId: string }> {
   const raw = (opts.body as { transformInstruction?: unknown } | undefined)?.transformInstruction;
   if (typeof raw !== "string" || raw.trim() === "") {
@@ -30,8 +30,7 @@ export async function submitCrawlExtraction(
     );
   }
   const source = await getCrawl(deps.db, opts.sourceId, opts.accountId);
-  const maxPending =
-    (await getAccountLimits(deps.db, opts.accountId)).maxPendingCrawls ?? deps.config.crawl.maxPendingCrawls;
+  const maxPending = opts.limits.maxPendingCrawls ?? deps.config.crawl.maxPendingCrawls;
   if (!source) throw new AppError("NOT_FOUND", "Source crawl job not found");
   if (source.job.status !== "completed") {
     throw new AppError("VALIDATION_ERROR", "Source crawl job has not completed successfully");

@@ -80,6 +80,7 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { jobId, schemaWarnings } = await submitCrawl(deps, {
         accountId: request.account.accountId,
+        limits: request.account.limits,
         body: request.body,
         log: request.log,
       });
@@ -128,6 +129,7 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { jobId } = await submitCrawlExtraction(deps, {
         accountId: request.account.accountId,
+        limits: request.account.limits,
         sourceId: request.params.jobId,
         body: request.body,
         log: request.log,

@@ -1,5 +1,5 @@
 import { DEFAULT_CRAWL_INSTRUCTION, MAX_INSTRUCTION_CHARS, type CrawlRequest } from "@orbweaver/contract";
-import { createCrawl, finishCrawl, type CrawlSettings, getAccountLimits } from "@orbweaver/db";
+import { createCrawl, finishCrawl, type AccountLimits, type CrawlSettings } from "@orbweaver/db";
 import type { CookieObject } from "@orbweaver/browser";
 import { enqueueCrawlJob } from "@orbweaver/queue";
 import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
@@ -49,7 +49,7 @@ function checkCrawlSchema(schema: Record<string, unknown> | undefined): string[]
  */
 export async function submitCrawl(
   deps: ApiDeps,
-  opts: { accountId: string; body: CrawlRequest; log: FastifyBaseLogger },
+  opts: { accountId: string; limits: AccountLimits; body: CrawlRequest; log: FastifyBaseLogger },
 ): Promise<{ jobId: string; schemaWarnings: string[] }> {
   const { body } = opts;
   const limits = deps.config.crawl;
@@ -93,7 +93,7 @@ export async function submitCrawl(
     scrapeMode: body.scrapeMode ?? "default",
     creditsPerPage: limits.creditsPerPage,
   };
-  const maxPending = (await getAccountLimits(deps.db, opts.accountId)).maxPendingCrawls ?? limits.maxPendingCrawls;
+  const maxPending = opts.limits.maxPendingCrawls ?? limits.maxPendingCrawls;
   const created = await createCrawl(deps.db, {
     accountId: opts.accountId,
     settings,

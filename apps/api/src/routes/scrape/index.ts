@@ -9,6 +9,7 @@ import { getJob } from "@orbweaver/db";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
+import { createFinishedJobCache, sendSerialized } from "../../use-cases/finished-job-cache.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
 import { submitScrape } from "./submit-scrape.ts";
 
@@ -22,7 +23,10 @@ const errors = {
   503: ErrorEnvelope,
 };
 
+const FINISHED = new Set(["completed", "failed", "cancelled"]);
+
 const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const finished = createFinishedJobCache();
   app.post(
     "/scrape",
     { schema: { tags: ["scrape"], body: ScrapeRequest, response: { 202: ScrapeSubmitResponse, ...errors } } },
@@ -32,6 +36,7 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         create: async () => {
           const created = await submitScrape(app.deps, {
             accountId: request.account.accountId,
+            limits: request.account.limits,
             body: request.body,
             log: request.log,
           });
@@ -55,10 +60,18 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/scrape/:jobId",
     { schema: { tags: ["scrape"], params: JobIdParams, response: { 200: ScrapeStatusResponse, ...errors } } },
-    async (request) => {
-      const row = await getJob(app.deps.db, request.params.jobId, request.account.accountId);
+    async (request, reply) => {
+      const { accountId } = request.account;
+      const cached = finished.get(request.params.jobId, accountId);
+      if (cached !== undefined) return sendSerialized(reply, cached);
+      const row = await getJob(app.deps.db, request.params.jobId, accountId);
       if (!row || row.kind !== "scrape") throw new AppError("NOT_FOUND", "Scrape job not found");
-      return presentScrapeJob(row, app.deps.signBlob);
+      const body = presentScrapeJob(row, app.deps.signBlob);
+      // A finished job never changes again (a batch item can be retried, so only single scrapes).
+      if (!FINISHED.has(row.status) || row.batchId !== null) return body;
+      const json = reply.serializeInput(body, "200") as string;
+      finished.set(row.id, accountId, json);
+      return sendSerialized(reply, json);
     },
   );
 };

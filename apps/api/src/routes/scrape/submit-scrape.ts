@@ -1,5 +1,5 @@
 import { normalizeScrapeRequest, validateActions, type ScrapeRequest } from "@orbweaver/contract";
-import { createScrapeJob, getAccountLimits } from "@orbweaver/db";
+import type { AccountLimits } from "@orbweaver/db";
 import { enqueueScrapeJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -13,7 +13,7 @@ import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 /** Validates a scrape request beyond its JSON shape, stores the job, reserves credits, dispatches. */
 export async function submitScrape(
   deps: ApiDeps,
-  opts: { accountId: string; body: ScrapeRequest; log: FastifyBaseLogger },
+  opts: { accountId: string; limits: AccountLimits; body: ScrapeRequest; log: FastifyBaseLogger },
 ): Promise<{ jobId: string; schemaWarnings: string[] }> {
   const { config } = deps;
   const max = config.limits.maxUrlsPerScrape;
@@ -42,10 +42,8 @@ export async function submitScrape(
     if (request.urls[i]) request.urls[i].url = url;
   });
 
-  const maxPending =
-    (await getAccountLimits(deps.db, opts.accountId)).maxPendingScrapeJobs ?? config.limits.maxPendingScrapeJobs;
-  const created = await createScrapeJob(deps.db, {
-    accountId: opts.accountId,
+  const maxPending = opts.limits.maxPendingScrapeJobs ?? config.limits.maxPendingScrapeJobs;
+  const created = await deps.jobWriter.create(opts.accountId, {
     request,
     creditsToReserve: config.limits.creditsPerUrl * request.urls.length,
     maxPendingJobs: maxPending,
