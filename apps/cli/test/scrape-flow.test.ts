@@ -112,3 +112,25 @@ describe("scrape end to end", () => {
     expect(final.result!.content).toEqual(expect.stringContaining("#"));
   });
 });
+
+describe("PAGE_QUIET_MS and PAGE_SETTLE_MS", () => {
+  let patient: TestStack;
+  beforeAll(async () => {
+    patient = await startTestStack({ env: { PAGE_QUIET_MS: "2000", PAGE_SETTLE_MS: "8000" } });
+  });
+  afterAll(async () => {
+    await patient?.stop();
+  });
+
+  it("wait for a script that renders 1.5 s after load when the quiet window is longer than that", async () => {
+    const { key } = await patient.createKey(10);
+    const submit = await call<{ jobId: string }>(`${patient.api}/scrape`, {
+      key,
+      body: { urls: [{ url: site.url("/spa?delay=1500") }] },
+    });
+    expect(submit.status).toBe(202);
+    const { final } = await pollScrape(patient.api, key, submit.body.jobId);
+    expect(final.status).toBe("completed");
+    expect(final.result!.content).toContain("Rendered item 5");
+  });
+});

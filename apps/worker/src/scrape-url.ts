@@ -110,7 +110,12 @@ async function browseInContext(
 ): Promise<UrlOutcome> {
   try {
     await applyCookies(context, { sealed: opts.cookies, index: opts.index, url: opts.url });
-    const { page, response } = await openPage(context, { url: opts.url, timeoutMs: ctx.config.jobs.pageTimeoutMs });
+    const { page, response } = await openPage(context, {
+      url: opts.url,
+      timeoutMs: ctx.config.jobs.pageTimeoutMs,
+      settleMs: ctx.config.jobs.pageSettleMs,
+      quietMs: ctx.config.jobs.pageQuietMs,
+    });
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);

@@ -12,6 +12,8 @@ export interface OpenPageOptions {
    * this. Default 2500 ms; 0 skips the settle.
    */
   settleMs?: number;
+  /** Quiet window of the settle. Default `DEFAULT_SETTLE_QUIET_MS` (250 ms). */
+  quietMs?: number;
 }
 
 export type NavigationFailure = "timeout" | "browser-closed" | "navigation" | "download";
@@ -99,7 +101,12 @@ export async function openPage(
       },
     );
     // Script-rendered pages keep fetching and rendering after `load`; wait until they are quiet (capped).
-    if (loaded) await settlePage(page, { tracker, maxMs: opts.settleMs ?? DEFAULT_SETTLE_MAX_MS });
+    if (loaded)
+      await settlePage(page, {
+        tracker,
+        maxMs: opts.settleMs ?? DEFAULT_SETTLE_MAX_MS,
+        ...(opts.quietMs !== undefined ? { quietMs: opts.quietMs } : {}),
+      });
     return { page, response, loaded };
   } finally {
     tracker.dispose();

@@ -181,6 +181,8 @@ const envSchema = z.object({
   INVALID_KEY_STATUS: int(403, 401, 403),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
+  PAGE_SETTLE_MS: int(2500, 0, 60_000),
+  PAGE_QUIET_MS: int(250, 0, 10_000),
   MAX_PAGE_BYTES: int(20 * 1024 * 1024, 65_536),
   BROWSER_RECYCLE_PAGES: int(500, 0, 1_000_000),
   JOB_TIMEOUT_MS: int(180_000, 1000),
@@ -284,6 +286,10 @@ export type Config = {
   };
   jobs: {
     pageTimeoutMs: number;
+    /** Longest wait after `load` for a script-rendered page to go quiet; 0 skips it. Default 2500. */
+    pageSettleMs: number;
+    /** How long a page must stay quiet (no request in flight, no DOM change) to be read. Default 250. */
+    pageQuietMs: number;
     /** Bytes one page may download (HTTP body; or document and subresources in the browser). Default 20 MiB. */
     maxPageBytes: number;
     /** Page loads one Chromium serves before it is replaced by a fresh one; 0 never. Default 500. */
@@ -418,6 +424,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     jobs: {
       pageTimeoutMs: e.PAGE_TIMEOUT_MS,
+      pageSettleMs: e.PAGE_SETTLE_MS,
+      pageQuietMs: e.PAGE_QUIET_MS,
       maxPageBytes: e.MAX_PAGE_BYTES,
       browserRecyclePages: e.BROWSER_RECYCLE_PAGES,
       actionTimeoutMs: e.ACTION_TIMEOUT_MS,

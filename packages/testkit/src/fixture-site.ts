@@ -144,7 +144,7 @@ function route(
     const extra: Headers = code === 429 || code === 503 ? { "retry-after": "1" } : {};
     return send(res, code, statusPage(code, STATUS_CODES[code] ?? "Status"), HTML, extra);
   }
-  if (path === "/spa") return send(res, 200, spaPage());
+  if (path === "/spa") return send(res, 200, spaPage(Number(params.get("delay") ?? 200)));
   if (path === "/cookies") {
     // ?set=name=value (repeatable) lets cookie tests seed a jar via Set-Cookie.
     const setCookies = params.getAll("set").map((c) => `${c}; Path=/`);

@@ -122,7 +122,12 @@ async function readRenderedPage(
 ): Promise<RenderedPage> {
   try {
     await applyCookies(context, { sealed: opts.cookies, index: 0, url: opts.url });
-    const { page, response } = await openPage(context, { url: opts.url, timeoutMs: ctx.config.jobs.pageTimeoutMs });
+    const { page, response } = await openPage(context, {
+      url: opts.url,
+      timeoutMs: ctx.config.jobs.pageTimeoutMs,
+      settleMs: ctx.config.jobs.pageSettleMs,
+      quietMs: ctx.config.jobs.pageQuietMs,
+    });
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return { ok: false, error: `Blocked by network policy: ${refusal}` };
     const statusCode = response?.status() ?? null;
