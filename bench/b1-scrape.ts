@@ -2,21 +2,25 @@
 // Playwright doing the same work on the same pages: new context, goto, page.content(), HTML →
 // Markdown with our converter. Both browsers are warm (launched before timing); the sides
 // alternate page by page so background load hits both alike.
-import { BASE_CHROMIUM_ARGS } from "@orbweaver/browser";
+import { BASE_CHROMIUM_ARGS, settlePage, trackRequests } from "@orbweaver/browser";
 import { convertHtmlToMarkdown } from "@orbweaver/extract";
 import { chromium, type Browser } from "playwright";
 import type { BenchContext } from "./lib/context.ts";
 import { CHROMIUM_PATH, pollScrape, submitScrape } from "./lib/stack.ts";
 import { fmt, median, note, percentile, reportRatio } from "./lib/stats.ts";
 
-/** Bare Playwright's version of one scrape; `settle` adds the worker's network-idle wait. */
+/** Bare Playwright's version of one scrape; `settle` adds the worker's settle after load (`settlePage`). */
 async function playwrightScrape(browser: Browser, url: string, settle: boolean): Promise<number> {
   const t0 = performance.now();
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
+    const tracker = settle ? trackRequests(page) : null;
     await page.goto(url, { waitUntil: "load", timeout: 30_000 });
-    if (settle) await page.waitForLoadState("networkidle", { timeout: 2500 }).catch(() => undefined);
+    if (tracker) {
+      await settlePage(page, { tracker });
+      tracker.dispose();
+    }
     const html = await page.content();
     const { markdown } = convertHtmlToMarkdown(html, { baseUrl: page.url() });
     if (!markdown.includes("Rendered by script")) throw new Error(`playwright: ${url} did not render`);
@@ -82,7 +86,7 @@ export async function runB1(ctx: BenchContext): Promise<void> {
       `orbweaver's own job time (result stats.durationMs) p50 ${fmt(median(workerMs))} ms; the rest is API, queue and polling (every 10 ms)`,
     );
     note(
-      `playwright + the worker's network-idle settle (≤ 2.5 s after load): p50 ${fmt(s50)} ms → orbweaver / that = ${fmt(o50 / s50, 2)}`,
+      `playwright + the worker's settle after load (quiet 250 ms, ≤ 2.5 s): p50 ${fmt(s50)} ms → orbweaver / that = ${fmt(o50 / s50, 2)}`,
     );
   } finally {
     await browser.close();
