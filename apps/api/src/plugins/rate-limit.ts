@@ -6,6 +6,16 @@ import { AppError } from "../errors.ts";
 import { accountOfRequest, presentedKey } from "./auth.ts";
 
 /**
+ * One round trip and one command: opens the window on the first hit (SET NX PX; INCR keeps the
+ * expiry), counts, and returns the window's time left and the key epoch.
+ */
+const COUNT_SCRIPT = `
+redis.call("SET", KEYS[1], 0, "PX", ARGV[1], "NX")
+local hits = redis.call("INCR", KEYS[1])
+return { hits, redis.call("PTTL", KEYS[1]), redis.call("GET", KEYS[2]) }
+`;
+
+/**
  * Request-rate limit per API key (per client IP when no key is sent): a fixed window counted in
  * Redis so every gateway replica shares it, with `RateLimit-Limit/Remaining/Reset` (seconds) on
  * every answer and 429 RATE_LIMITED + `Retry-After` past the limit. The same Redis round trip reads
@@ -18,6 +28,7 @@ export default fp(
     const { redis } = app.deps;
     const windowMs = limits.rateLimitWindowMs;
     const epochKey = keyEpochKey(queuePrefix);
+    const sha = createHash("sha1").update(COUNT_SCRIPT).digest("hex");
 
     app.addHook("onRequest", async (request, reply) => {
       const key = presentedKey(request);
@@ -26,17 +37,14 @@ export default fp(
       let counted: { hits: number; ttlMs: number } | null = null;
       let epoch: string | null = null;
       try {
-        // SET NX PX opens the window (first hit); INCR keeps its expiry.
-        const replies = await redis
-          .multi()
-          .set(counter, 0, "PX", windowMs, "NX")
-          .incr(counter)
-          .pttl(counter)
-          .get(epochKey)
-          .exec();
-        const value = (i: number): unknown => replies?.[i]?.[1];
-        counted = { hits: Number(value(1)), ttlMs: Math.max(0, Number(value(2))) };
-        epoch = (value(3) as string | null) ?? "none";
+        const [hits, ttlMs, current] = (await redis
+          .evalsha(sha, 2, counter, epochKey, windowMs)
+          .catch(async (err: Error) => {
+            if (!err.message.includes("NOSCRIPT")) throw err;
+            return redis.eval(COUNT_SCRIPT, 2, counter, epochKey, windowMs);
+          })) as [number, number, string | null];
+        counted = { hits, ttlMs: Math.max(0, ttlMs) };
+        epoch = current ?? "none";
       } catch {
         // Redis unreachable: no counting, and key lookups go to Postgres (epoch unknown).
       }
