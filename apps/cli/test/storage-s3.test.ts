@@ -18,6 +18,8 @@ let s3: S3TestServer;
 let stack: TestStack;
 let key: string;
 
+let s3Stopped = false;
+
 beforeAll(async () => {
   site = await startFixtureSite();
   s3 = await startS3TestServer({ bucket: "orbweaver-e2e" });
@@ -26,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.stop();
-  await s3?.close();
+  if (!s3Stopped) await s3?.close();
   await site?.close();
   if (stack) await rm(stack.config.dataDir, { recursive: true, force: true });
 });
@@ -115,5 +117,19 @@ describe("blobs in an S3-compatible store (STORAGE_DRIVER=s3)", () => {
 
   it("wrote nothing under DATA_DIR/blobs", () => {
     expect(existsSync(join(stack.config.dataDir, "blobs"))).toBe(false);
+  });
+
+  it("answers 503 SERVICE_BUSY, not 404, while the store cannot be reached", async () => {
+    const secret = await getInstanceSecret(stack.db);
+    const link = signBlobUrl({ publicUrl: stack.origin, key: "screenshots/any/0.png", secret });
+    expect((await call(link)).status).toBe(404);
+    await s3.close();
+    s3Stopped = true;
+    const down = await call<{ status: string; code?: string; retry_after?: number }>(link);
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ status: "error", code: "SERVICE_BUSY", retry_after: 5 });
+    expect(down.headers.get("retry-after")).toBe("5");
+    // The gateway itself is fine.
+    expect((await call(`${stack.origin}/health`)).status).toBe(200);
   });
 });

@@ -1,10 +1,18 @@
 import type { Readable } from "node:stream";
 
+/** The store could not be read (S3 unreachable or refusing, a disk error): temporary, not "not found". */
+export class BlobStoreUnavailableError extends Error {
+  override name = "BlobStoreUnavailableError";
+  constructor(cause: unknown) {
+    super(`The file store is unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
 /** Where screenshots and crawled pages are kept; keys are relative paths like `screenshots/<job>/0.png`. */
 export interface BlobStore {
   put(key: string, data: Buffer | string, contentType: string): Promise<void>;
   /**
-   * null when the blob does not exist. Callers may hold many unread bodies (the crawl ZIP does): an S3
+   * null when the blob does not exist; {@link BlobStoreUnavailableError} when the store cannot answer. Callers may hold many unread bodies (the crawl ZIP does): an S3
    * body opens its connection only when first read. Destroy a body you do not read.
    */
   get(key: string): Promise<{ body: Readable; size: number; contentType: string } | null>;

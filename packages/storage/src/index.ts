@@ -1,5 +1,5 @@
 export type { BlobStore } from "./blob-store.ts";
-export { assertSafeKey, contentTypeOfKey } from "./blob-store.ts";
+export { assertSafeKey, BlobStoreUnavailableError, contentTypeOfKey } from "./blob-store.ts";
 export { createLocalBlobStore } from "./local-blob-store.ts";
 // createS3BlobStore is reached through createBlobStore, which loads the AWS SDK only when it is used.
 export type { S3BlobStoreOptions } from "./s3-blob-store.ts";

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { assertSafeKey, contentTypeOfKey, type BlobStore } from "./blob-store.ts";
+import { assertSafeKey, BlobStoreUnavailableError, contentTypeOfKey, type BlobStore } from "./blob-store.ts";
 
 /** Blobs as files under `root` (DATA_DIR/blobs), written atomically (temp file + rename). */
 export function createLocalBlobStore(root: string): BlobStore {
@@ -20,7 +20,10 @@ export function createLocalBlobStore(root: string): BlobStore {
     },
     async get(key) {
       const path = pathOf(key);
-      const info = await stat(path).catch(() => null);
+      const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT" || err.code === "ENOTDIR") return null;
+        throw new BlobStoreUnavailableError(err);
+      });
       if (!info?.isFile()) return null;
       return { body: createReadStream(path), size: info.size, contentType: contentTypeOfKey(key) };
     },

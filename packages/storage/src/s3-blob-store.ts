@@ -7,7 +7,7 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { assertSafeKey, contentTypeOfKey, type BlobStore } from "./blob-store.ts";
+import { assertSafeKey, BlobStoreUnavailableError, contentTypeOfKey, type BlobStore } from "./blob-store.ts";
 
 /** Where an S3-compatible store lives (AWS S3, MinIO, R2, ...). */
 export interface S3BlobStoreOptions {
@@ -86,7 +86,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
       const Key = objectKey(key);
       const head = await client.send(new HeadObjectCommand({ Bucket, Key })).catch((err: unknown) => {
         if (isNotFound(err)) return null;
-        throw err;
+        throw new BlobStoreUnavailableError(err);
       });
       if (!head) return null;
       const body = openOnRead(async () => {

@@ -2,6 +2,7 @@ import { ERROR_CODES } from "@orbweaver/contract";
 import type { FastifyError, FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { isDbUnavailable } from "@orbweaver/db";
+import { BlobStoreUnavailableError } from "@orbweaver/storage";
 import { AppError, errorBody } from "../errors.ts";
 
 /** Fastify's own error codes for bad requests, mapped to a clear message. */
@@ -54,9 +55,12 @@ export default fp(
       if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
         return reply.status(err.statusCode).send(errorBody(err.message));
       }
-      // Postgres down or restarting: a temporary condition the client should retry, not a bug.
-      if (isDbUnavailable(err)) {
-        request.log.warn({ err }, "database unavailable");
+      // Postgres or the file store down or restarting: a temporary condition the client should retry, not a bug.
+      if (isDbUnavailable(err) || err instanceof BlobStoreUnavailableError) {
+        request.log.warn(
+          { err },
+          err instanceof BlobStoreUnavailableError ? "file store unavailable" : "database unavailable",
+        );
         void reply.header("retry-after", "5");
         return reply.status(503).send(
           errorBody("The service is temporarily unavailable; try again shortly.", {

@@ -20,7 +20,8 @@ export default async function filesRoutes(app: FastifyInstance) {
       });
       if (verdict === "expired") throw new AppError("INVALID_API_KEY", "This link has expired");
       if (verdict === "invalid") throw new AppError("INVALID_API_KEY", "Invalid link signature");
-      const blob = await app.deps.blobs.get(key).catch(() => null);
+      // A store that cannot answer is a 503 (error handler), not a missing file.
+      const blob = await app.deps.blobs.get(key);
       if (!blob) throw new AppError("NOT_FOUND", "File not found");
       void reply.header("content-type", blob.contentType).header("content-length", blob.size);
       void reply.header("cache-control", "private, max-age=300");
