@@ -1,4 +1,4 @@
-import { getBalance } from "@orbweaver/db";
+import { getBalance, setAccountLimits } from "@orbweaver/db";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "./helpers/http.ts";
@@ -112,6 +112,31 @@ describe("credits race", () => {
     );
     expect(ledger.rows[0]).toEqual({ jobs: 7, n: 7 });
     expect(await getBalance(stack.db, accountId)).toBe(1000 - 7 * 4);
+  });
+
+  it("keeps every account's limits exact when many accounts submit at once", async () => {
+    // Five accounts, 12 concurrent submits each, interleaved: pending limit 3 each, and the last
+    // account's balance covers only 2 jobs (2 credits per URL).
+    const accounts = await Promise.all([50, 50, 50, 50, 4].map((credits) => stack.createKey(credits)));
+    // Set in Postgres before the gateway has seen these keys (nothing cached to announce to).
+    for (const a of accounts)
+      await setAccountLimits(stack.db, { accountId: a.accountId, limits: { maxPendingScrapeJobs: 3 } });
+    const body = { urls: [{ url: site.url("/") }] };
+    const submits = Array.from({ length: 12 }, () => accounts).flat();
+    const results = await Promise.all(
+      submits.map((a) => call<{ jobId?: string; code?: string }>(`${stack.api}/scrape`, { key: a.key, body })),
+    );
+    for (const [n, a] of accounts.entries()) {
+      const mine = results.filter((_, i) => submits[i] === a);
+      const expected = n === 4 ? 2 : 3;
+      expect(
+        mine.filter((r) => r.status === 202),
+        `account ${n}`,
+      ).toHaveLength(expected);
+      const rows = await stack.pool.query("select count(*)::int as n from jobs where account_id = $1", [a.accountId]);
+      expect(rows.rows[0].n).toBe(expected);
+      expect(await getBalance(stack.db, a.accountId)).toBe((n === 4 ? 4 : 50) - 2 * expected);
+    }
   });
 });
 

@@ -1,53 +1,58 @@
-import { createScrapeJobs, type CreateScrapeJobResult, type Db, type NewScrapeJob } from "@orbweaver/db";
+import { createScrapeJobs, type CreateScrapeJobOptions, type CreateScrapeJobResult, type Db } from "@orbweaver/db";
 
 /** Most jobs written in one transaction. */
 const MAX_GROUP = 100;
+/** Transactions in flight at once; submits arriving meanwhile wait for the next one. */
+const MAX_IN_FLIGHT = 4;
 
 export interface JobWriter {
   /** Stores one scrape job with its credit reservation (see `createScrapeJob`). */
-  create(accountId: string, job: NewScrapeJob): Promise<CreateScrapeJobResult>;
+  create(job: CreateScrapeJobOptions): Promise<CreateScrapeJobResult>;
 }
 
-type Waiting = { job: NewScrapeJob; resolve(r: CreateScrapeJobResult): void; reject(e: unknown): void };
+type Waiting = { job: CreateScrapeJobOptions; resolve(r: CreateScrapeJobResult): void; reject(e: unknown): void };
 
 /**
- * Group commit for submits. One account's submits are serialised (an advisory lock per account keeps
- * the pending-job limit and the balance exact), so under a burst each would wait for the one before.
- * Instead, while an account's transaction runs, its next submits queue here and are written together
- * in the next one (one lock, one count, one debit, one insert); a lone submit is written at once,
- * with no added wait. Every submit still gets its own answer, decided in arrival order.
+ * Group commit for submits. Every submit is a transaction that serialises on its account (an
+ * advisory lock keeps the pending-job limit and the balance exact) and waits for the WAL flush; under
+ * a burst that makes each wait for the ones before. Instead, submits that arrive while
+ * MAX_IN_FLIGHT transactions run queue here and are written together in the next one, whatever
+ * their accounts (one lock per account, one count, one debit per account, one insert of each kind).
+ * A lone submit is written at once, with no added wait. Every submit still gets its own answer,
+ * decided in arrival order.
  */
 export function createJobWriter(db: Db): JobWriter {
-  const queues = new Map<string, Waiting[]>();
+  const queue: Waiting[] = [];
+  let inFlight = 0;
 
-  async function drain(accountId: string, queue: Waiting[]): Promise<void> {
-    while (queue.length > 0) {
+  function pump(): void {
+    while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
       const group = queue.splice(0, MAX_GROUP);
-      try {
-        const results = await createScrapeJobs(
-          db,
-          accountId,
-          group.map((w) => w.job),
-        );
-        group.forEach((w, i) => w.resolve(results[i] ?? { ok: false, reason: "INSUFFICIENT_CREDITS" }));
-      } catch (err) {
-        for (const w of group) w.reject(err);
-      }
+      inFlight += 1;
+      void write(group).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
     }
-    queues.delete(accountId);
+  }
+
+  async function write(group: Waiting[]): Promise<void> {
+    try {
+      const results = await createScrapeJobs(
+        db,
+        group.map((w) => w.job),
+      );
+      group.forEach((w, i) => w.resolve(results[i] ?? { ok: false, reason: "INSUFFICIENT_CREDITS" }));
+    } catch (err) {
+      for (const w of group) w.reject(err);
+    }
   }
 
   return {
-    create(accountId, job) {
+    create(job) {
       return new Promise((resolve, reject) => {
-        const queue = queues.get(accountId);
-        if (queue) {
-          queue.push({ job, resolve, reject });
-          return;
-        }
-        const fresh: Waiting[] = [{ job, resolve, reject }];
-        queues.set(accountId, fresh);
-        void drain(accountId, fresh);
+        queue.push({ job, resolve, reject });
+        pump();
       });
     },
   };

@@ -43,7 +43,8 @@ export async function submitScrape(
   });
 
   const maxPending = opts.limits.maxPendingScrapeJobs ?? config.limits.maxPendingScrapeJobs;
-  const created = await deps.jobWriter.create(opts.accountId, {
+  const created = await deps.jobWriter.create({
+    accountId: opts.accountId,
     request,
     creditsToReserve: config.limits.creditsPerUrl * request.urls.length,
     maxPendingJobs: maxPending,
