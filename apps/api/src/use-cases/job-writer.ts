@@ -17,20 +17,33 @@ type Waiting = { job: CreateScrapeJobOptions; resolve(r: CreateScrapeJobResult):
  * advisory lock keeps the pending-job limit and the balance exact) and waits for the WAL flush; under
  * a burst that makes each wait for the ones before. Instead, submits that arrive while
  * MAX_IN_FLIGHT transactions run queue here and are written together in the next one, whatever
- * their accounts (one lock per account, one count, one debit per account, one insert of each kind).
+ * their accounts (one lock per account, one count, one debit per account, one insert of each kind);
+ * an account is in one transaction at a time, so its submits never wait on its own lock.
  * A lone submit is written at once, with no added wait. Every submit still gets its own answer,
  * decided in arrival order.
  */
 export function createJobWriter(db: Db): JobWriter {
-  const queue: Waiting[] = [];
+  let queue: Waiting[] = [];
   let inFlight = 0;
+  /** Accounts with a transaction in flight: their next submits wait for the next one rather than queue on the lock. */
+  const busy = new Set<string>();
 
   function pump(): void {
-    while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP);
+    while (inFlight < MAX_IN_FLIGHT) {
+      const group: Waiting[] = [];
+      const rest: Waiting[] = [];
+      for (const w of queue) {
+        if (group.length < MAX_GROUP && !busy.has(w.job.accountId)) group.push(w);
+        else rest.push(w);
+      }
+      if (group.length === 0) return;
+      queue = rest;
+      const accounts = new Set(group.map((w) => w.job.accountId));
+      for (const a of accounts) busy.add(a);
       inFlight += 1;
       void write(group).finally(() => {
         inFlight -= 1;
+        for (const a of accounts) busy.delete(a);
         pump();
       });
     }
