@@ -88,23 +88,30 @@ async function withoutPlaywrightLoopbackDefault<T>(fn: () => Promise<T>): Promis
   }
 }
 
-async function gotoCanary(context: BrowserContext): Promise<number | undefined> {
+async function gotoCanary(context: BrowserContext, target: Canary = canary): Promise<number | undefined> {
   const page = await context.newPage();
-  const res = await page.goto(`http://127.0.0.1:${canary.port}/`, { timeout: 8000 }).catch(() => null);
+  const res = await page.goto(`http://127.0.0.1:${target.port}/`, { timeout: 8000 }).catch(() => null);
   return res?.status();
 }
 
 describe("findings: per-context proxies and loopback", () => {
   it("a context proxy without <-loopback> in its own bypass list lets 127.0.0.1 go direct, launch flag or not", async () => {
-    const context = await withoutPlaywrightLoopbackDefault(() =>
-      browser.newContext({ proxy: { server: proxy.url, username: "leaky", password: "x" } }),
-    );
-    const status = await gotoCanary(context);
-    await context.close();
-    // Chromium's implicit loopback bypass: the request never touched the proxy.
-    expect(status).toBe(200);
-    expect(await waitFor(() => canary.hits() > 0)).toBe(true);
-    expect(proxy.blocked("leaky")).toEqual([]);
+    // A canary of its own: Chromium may open more connections to it (preconnects) after the page,
+    // and they must not land on the shared canary the next tests expect untouched.
+    const leakedTo = await startCanary();
+    try {
+      const context = await withoutPlaywrightLoopbackDefault(() =>
+        browser.newContext({ proxy: { server: proxy.url, username: "leaky", password: "x" } }),
+      );
+      const status = await gotoCanary(context, leakedTo);
+      await context.close();
+      // Chromium's implicit loopback bypass: the request never touched the proxy.
+      expect(status).toBe(200);
+      expect(await waitFor(() => leakedTo.hits() > 0)).toBe(true);
+      expect(proxy.blocked("leaky")).toEqual([]);
+    } finally {
+      await leakedTo.close();
+    }
   });
 
   it("egressProxyFor() sets bypass <-loopback> explicitly, so the context proxy covers loopback regardless", async () => {
