@@ -3,6 +3,8 @@ import pg from "pg";
 import * as schema from "./schema/index.ts";
 
 export type Db = NodePgDatabase<typeof schema>;
+/** The handle inside `db.transaction(async (tx) => …)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export type DbHandle = { db: Db; pool: pg.Pool; close(): Promise<void> };
 
 /** Options for {@link createDb}. */

@@ -11,7 +11,7 @@ export { findAccountByKey, keyExists } from "./queries/find-account-by-key.ts";
 export type { KeyAccount } from "./queries/find-account-by-key.ts";
 export { revokeApiKey } from "./queries/revoke-api-key.ts";
 export { addCredits, getBalance } from "./queries/add-credits.ts";
-export { createScrapeJob, createScrapeJobs } from "./queries/create-scrape-job.ts";
+export { createScrapeJobs } from "./queries/create-scrape-job.ts";
 export type { CreateScrapeJobOptions, CreateScrapeJobResult } from "./queries/create-scrape-job.ts";
 export { getJob } from "./queries/get-job.ts";
 export type { JobRow } from "./queries/get-job.ts";

@@ -6,7 +6,7 @@ const MAX_GROUP = 100;
 const MAX_IN_FLIGHT = 4;
 
 export interface JobWriter {
-  /** Stores one scrape job with its credit reservation (see `createScrapeJob`). */
+  /** Stores one scrape job with its credit reservation (see `createScrapeJobs`). */
   create(job: CreateScrapeJobOptions): Promise<CreateScrapeJobResult>;
 }
 

@@ -1,6 +1,7 @@
-import { and, count, eq, gt, gte, inArray, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
-import { accounts, crawlPages, crawls, creditLedger, jobs } from "../schema/index.ts";
+import { and, count, eq, inArray, sql } from "drizzle-orm";
+import type { Db, Tx } from "../client.ts";
+import { crawlPages, crawls, jobs } from "../schema/index.ts";
+import { debitAccounts, insertJobsWithReserves, lockAccounts } from "./reserve-jobs.ts";
 
 /** The crawl's settings as stored (everything of §8.1 except cookies, which are never stored). */
 export type CrawlSettings = Omit<
@@ -36,7 +37,7 @@ export type CreateCrawlResult =
  */
 export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<CreateCrawlResult> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${opts.accountId}, 0))`);
+    await lockAccounts(tx, [opts.accountId]);
     const [pending] = await tx
       .select({ n: count() })
       .from(jobs)
@@ -50,26 +51,18 @@ export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<Cre
     if ((pending?.n ?? 0) >= opts.maxPendingCrawls) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
 
     const reserve = opts.creditsToReserve;
-    const [debited] = await tx
-      .update(accounts)
-      .set({ creditsBalance: sql`${accounts.creditsBalance} - ${reserve}` })
-      .where(
-        and(
-          eq(accounts.id, opts.accountId),
-          opts.requireCredits ? gt(accounts.creditsBalance, reserve) : gte(accounts.creditsBalance, reserve),
-        ),
-      )
-      .returning({ id: accounts.id });
-    if (!debited) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
+    const debited = await debitAccounts(tx, new Map([[opts.accountId, reserve]]), {
+      keepPositive: opts.requireCredits === true,
+    });
+    if (!debited.has(opts.accountId)) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
-    const [job] = await tx
-      .insert(jobs)
-      .values({
+    const [crawlId] = await insertJobsWithReserves(tx, [
+      {
         accountId: opts.accountId,
         kind: "crawl",
         request: opts.request,
         creditsReserved: reserve,
-        schemaWarnings: opts.schemaWarnings && opts.schemaWarnings.length > 0 ? opts.schemaWarnings : null,
+        schemaWarnings: opts.schemaWarnings,
         progress: {
           status: "queued",
           message: "Waiting in queue",
@@ -77,29 +70,22 @@ export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<Cre
           pagesCrawled: 0,
           maxPages: opts.settings.maxPages,
         },
-        dispatchedAt: sql`now()`,
-      })
-      .returning({ id: jobs.id });
-    if (!job) throw new Error("job insert returned nothing");
+        dispatched: true,
+      },
+    ]);
+    if (!crawlId) throw new Error("job insert returned nothing");
     await tx.insert(crawls).values({
       ...opts.settings,
-      id: job.id,
+      id: crawlId,
       accountId: opts.accountId,
       sourceJobId: opts.sourceJobId ?? null,
       // An extraction copies its pages now: there is nothing to discover.
       seededAt: opts.sourceJobId ? sql`now()` : null,
     });
-    if (opts.sourceJobId) await copySourcePages(tx, { crawlId: job.id, sourceJobId: opts.sourceJobId });
-    if (reserve !== 0) {
-      await tx
-        .insert(creditLedger)
-        .values({ accountId: opts.accountId, delta: -reserve, reason: "reserve", jobId: job.id });
-    }
-    return { ok: true, crawlId: job.id } as const;
+    if (opts.sourceJobId) await copySourcePages(tx, { crawlId, sourceJobId: opts.sourceJobId });
+    return { ok: true, crawlId } as const;
   });
 }
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 async function copySourcePages(tx: Tx, opts: { crawlId: string; sourceJobId: string }): Promise<void> {
   const copied = await tx.execute(sql`

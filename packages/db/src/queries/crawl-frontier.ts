@@ -1,9 +1,7 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { CrawlPageRow } from "./crawl-read.ts";
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 /** Locks the crawl's job row when `runToken` still owns it; every frontier write goes through this. */
 async function lockOwned(tx: Tx, crawlId: string, runToken: string): Promise<boolean> {

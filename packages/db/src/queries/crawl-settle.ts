@@ -1,9 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import type { Db, Tx } from "../client.ts";
 import { accounts, crawlPages, crawls, creditLedger, jobs } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 const UNFINISHED = ["waiting", "delayed", "active"] as const;
 

@@ -1,6 +1,7 @@
-import { and, count, eq, gte, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { accounts, batches, batchItems, creditLedger, jobs } from "../schema/index.ts";
+import { batches, batchItems, jobs } from "../schema/index.ts";
+import { debitAccounts, insertJobsWithReserves, lockAccounts } from "./reserve-jobs.ts";
 
 /** Options for {@link createBatch}. */
 export interface CreateBatchOptions {
@@ -25,7 +26,7 @@ export type CreateBatchResult =
  */
 export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<CreateBatchResult> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${opts.accountId}, 0))`);
+    await lockAccounts(tx, [opts.accountId]);
     const [pending] = await tx
       .select({ n: count() })
       .from(batches)
@@ -39,12 +40,8 @@ export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<Cre
     if ((pending?.n ?? 0) >= opts.maxPendingBatches) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
 
     const total = opts.creditsPerItem * opts.urls.length;
-    const [debited] = await tx
-      .update(accounts)
-      .set({ creditsBalance: sql`${accounts.creditsBalance} - ${total}` })
-      .where(and(eq(accounts.id, opts.accountId), gte(accounts.creditsBalance, total)))
-      .returning({ id: accounts.id });
-    if (!debited) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
+    const debited = await debitAccounts(tx, new Map([[opts.accountId, total]]));
+    if (!debited.has(opts.accountId)) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
     const [batch] = await tx
       .insert(batches)
@@ -59,35 +56,27 @@ export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<Cre
       })
       .returning({ id: batches.id });
     if (!batch) throw new Error("batch insert returned nothing");
-    const jobRows = await tx
-      .insert(jobs)
-      .values(
-        opts.urls.map((url) => ({
-          accountId: opts.accountId,
-          kind: "scrape",
-          channel: opts.channel ?? "api",
-          batchId: batch.id,
-          request: { ...opts.request, urls: [{ url, actions: [] }] },
-          creditsReserved: opts.creditsPerItem,
-          schemaWarnings: opts.schemaWarnings && opts.schemaWarnings.length > 0 ? opts.schemaWarnings : null,
-          progress: { message: "Waiting in queue", progress: 0 },
-        })),
-      )
-      .returning({ id: jobs.id });
-    if (opts.creditsPerItem !== 0) {
-      await tx.insert(creditLedger).values(
-        jobRows.map((j) => ({
-          accountId: opts.accountId,
-          delta: -opts.creditsPerItem,
-          reason: "reserve",
-          jobId: j.id,
-        })),
-      );
-    }
+    // Not dispatched yet: claimBatchDispatch enqueues the items after the commit.
+    const jobIds = await insertJobsWithReserves(
+      tx,
+      opts.urls.map((url) => ({
+        accountId: opts.accountId,
+        kind: "scrape",
+        channel: opts.channel,
+        batchId: batch.id,
+        request: { ...opts.request, urls: [{ url, actions: [] }] },
+        creditsReserved: opts.creditsPerItem,
+        schemaWarnings: opts.schemaWarnings,
+        progress: { message: "Waiting in queue", progress: 0 },
+        dispatched: false,
+      })),
+    );
     const items = await tx
       .insert(batchItems)
-      .values(opts.urls.map((url, position) => ({ batchId: batch.id, position, url, jobId: jobRows[position]!.id })))
+      .values(
+        opts.urls.map((url, position) => ({ batchId: batch.id, position, url, jobId: jobIds[position] as string })),
+      )
       .returning({ id: batchItems.id });
-    return { ok: true, batchId: batch.id, itemIds: items.map((i) => i.id), jobIds: jobRows.map((j) => j.id) } as const;
+    return { ok: true, batchId: batch.id, itemIds: items.map((i) => i.id), jobIds } as const;
   });
 }

@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import type { Db, Tx } from "../client.ts";
 import { accounts, creditLedger, jobs } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
 
@@ -119,8 +119,6 @@ export async function finishJob(db: Db, opts: FinishJobOptions): Promise<boolean
     return true;
   });
 }
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 async function chargeBeyondReservation(
   tx: Tx,

@@ -1,8 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import type { Tx } from "../client.ts";
 import { accounts, creditLedger } from "../schema/index.ts";
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 /**
  * Refunds the whole reservation of jobs that ended without running (cancelled or failed as a

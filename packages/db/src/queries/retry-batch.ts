@@ -1,6 +1,7 @@
-import { and, eq, gte, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { accounts, batches, batchItems, creditLedger, jobs } from "../schema/index.ts";
+import { batches, batchItems, jobs } from "../schema/index.ts";
+import { debitAccounts, insertJobsWithReserves, lockAccounts } from "./reserve-jobs.ts";
 import { isUuid } from "../is-uuid.ts";
 
 export type RetryBatchResult =
@@ -14,7 +15,7 @@ export type RetryBatchResult =
 export async function retryBatch(db: Db, opts: { batchId: string; accountId: string }): Promise<RetryBatchResult> {
   if (!isUuid(opts.batchId)) return { ok: false, reason: "NOT_FOUND" } as const;
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${opts.accountId}, 0))`);
+    await lockAccounts(tx, [opts.accountId]);
     const [batch] = await tx
       .select()
       .from(batches)
@@ -29,36 +30,29 @@ export async function retryBatch(db: Db, opts: { batchId: string; accountId: str
     if (failed.length === 0) return { ok: false, reason: "NO_FAILED_ITEMS" } as const;
 
     const total = batch.creditsPerItem * failed.length;
-    const [debited] = await tx
-      .update(accounts)
-      .set({ creditsBalance: sql`${accounts.creditsBalance} - ${total}` })
-      .where(and(eq(accounts.id, batch.accountId), gte(accounts.creditsBalance, total)))
-      .returning({ id: accounts.id });
-    if (!debited) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
+    const debited = await debitAccounts(tx, new Map([[batch.accountId, total]]));
+    if (!debited.has(batch.accountId)) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
-    const jobIds: string[] = [];
-    for (const item of failed) {
-      const [job] = await tx
-        .insert(jobs)
-        .values({
-          accountId: batch.accountId,
-          kind: "scrape",
-          channel: batch.channel,
-          batchId: batch.id,
-          request: item.request,
-          creditsReserved: batch.creditsPerItem,
-          schemaWarnings: batch.schemaWarnings,
-          progress: { message: "Waiting in queue", progress: 0 },
-        })
-        .returning({ id: jobs.id });
-      if (!job) throw new Error("job insert returned nothing");
-      jobIds.push(job.id);
-      if (batch.creditsPerItem !== 0) {
-        await tx
-          .insert(creditLedger)
-          .values({ accountId: batch.accountId, delta: -batch.creditsPerItem, reason: "reserve", jobId: job.id });
-      }
-      await tx.update(batchItems).set({ jobId: job.id }).where(eq(batchItems.id, item.itemId));
+    // Dispatched by the caller after the commit, as a new batch's items are.
+    const jobIds = await insertJobsWithReserves(
+      tx,
+      failed.map((item) => ({
+        accountId: batch.accountId,
+        kind: "scrape",
+        channel: batch.channel,
+        batchId: batch.id,
+        request: item.request,
+        creditsReserved: batch.creditsPerItem,
+        schemaWarnings: batch.schemaWarnings,
+        progress: { message: "Waiting in queue", progress: 0 },
+        dispatched: false,
+      })),
+    );
+    for (const [i, item] of failed.entries()) {
+      await tx
+        .update(batchItems)
+        .set({ jobId: jobIds[i] as string })
+        .where(eq(batchItems.id, item.itemId));
     }
     await tx
       .update(batches)
