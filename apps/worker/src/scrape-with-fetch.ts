@@ -1,7 +1,6 @@
 import { needsBrowser } from "@orbweaver/browser";
-import { judgePage } from "./judge-page.ts";
 import type { ScrapeUrlOptions, UrlOutcome } from "./scrape-url.ts";
-import { tryOverHttp } from "./try-over-http.ts";
+import { readHttpAnswer, tryOverHttp } from "./try-over-http.ts";
 import { failedOutcome } from "./url-outcome.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
@@ -19,17 +18,9 @@ export async function scrapeWithFetch(
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
   if (!opts.final && needsBrowser(fetched.html).browser) return null;
-  const converted = await ctx.markdown.convert(fetched.html, {
-    baseUrl: fetched.finalUrl,
+  const { converted, problem } = await readHttpAnswer(ctx, fetched, {
     mainContentOnly: opts.extractContentOnly,
     withMetadata: opts.withMetadata,
-  });
-  const problem = judgePage({
-    status: fetched.status,
-    title: converted.title,
-    html: fetched.html,
-    markdown: converted.markdown,
-    url: fetched.finalUrl,
   });
   // In default mode a block seen over plain HTTP may still pass in a real browser.
   if (problem && !opts.final) return null;

@@ -1,4 +1,5 @@
 import { fetchPage, type FetchedPage } from "@orbweaver/browser";
+import { judgePage } from "./judge-page.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
 /** The default-mode HTTP try is cut short so a slow site falls back to the browser in time. */
@@ -37,4 +38,24 @@ export async function tryOverHttp(
     return { outcome: "failed", error: `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off` };
   }
   return opts.final ? { outcome: "failed", error: describeFailure(fetched) } : { outcome: "browser" };
+}
+
+/**
+ * An HTTP answer in Markdown, with the judgement the browser path gives a page (`judgePage`: an
+ * error status, a block or CAPTCHA page, an empty page); `problem` is null for a good page.
+ */
+export async function readHttpAnswer(
+  ctx: WorkerContext,
+  answer: Answer,
+  opts: { mainContentOnly: boolean; withMetadata: boolean },
+) {
+  const converted = await ctx.markdown.convert(answer.html, { baseUrl: answer.finalUrl, ...opts });
+  const problem = judgePage({
+    status: answer.status,
+    title: converted.title,
+    html: answer.html,
+    markdown: converted.markdown,
+    url: answer.finalUrl,
+  });
+  return { converted, problem };
 }

@@ -1,7 +1,6 @@
 import { needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
 import { cookieHeaderFor, type SealedCookies } from "../job-cookies.ts";
-import { judgePage } from "../judge-page.ts";
-import { tryOverHttp } from "../try-over-http.ts";
+import { readHttpAnswer, tryOverHttp } from "../try-over-http.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import type { FetchedPage } from "./fetch-crawl-page.ts";
 import { readHtmlLinks } from "./read-html-links.ts";
@@ -34,22 +33,12 @@ export async function loadOverHttp(
       ? { ok: false, error: `The page needs a browser (${shell.reason}); scrapeMode "fast" loads pages without one` }
       : null;
   }
-  const converted = await ctx.markdown.convert(fetched.html, {
-    baseUrl: fetched.finalUrl,
+  const { converted, problem } = await readHttpAnswer(ctx, fetched, {
     mainContentOnly: false,
     withMetadata: opts.withMetadata,
   });
-  if (!opts.final) {
-    const problem = judgePage({
-      status: fetched.status,
-      title: converted.title,
-      html: fetched.html,
-      markdown: converted.markdown,
-      url: fetched.finalUrl,
-    });
-    // A block seen over plain HTTP may still pass in a real browser.
-    if (problem) return null;
-  }
+  // A block seen over plain HTTP may still pass in a real browser; in fast mode the answer stands.
+  if (problem && !opts.final) return null;
   return {
     ok: true,
     finalUrl: fetched.finalUrl,
