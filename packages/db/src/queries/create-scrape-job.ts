@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, isNull } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import type { Db } from "../client.ts";
 import { accounts, jobs } from "../schema/index.ts";
@@ -29,24 +29,18 @@ export async function createScrapeJobs(db: Db, items: CreateScrapeJobOptions[]):
   const accountIds = [...new Set(items.map((item) => item.accountId))];
   return db.transaction(async (tx) => {
     await lockAccounts(tx, accountIds);
-    const pendingRows = await tx
-      .select({ accountId: jobs.accountId, n: count() })
-      .from(jobs)
-      .where(
-        and(
-          inArray(jobs.accountId, accountIds),
-          eq(jobs.kind, "scrape"),
-          isNull(jobs.batchId),
-          inArray(jobs.status, ["waiting", "delayed", "active"]),
-        ),
-      )
-      .groupBy(jobs.accountId);
-    const balanceRows = await tx
-      .select({ accountId: accounts.id, balance: accounts.creditsBalance })
-      .from(accounts)
-      .where(inArray(accounts.id, accountIds));
-    const waiting = new Map(pendingRows.map((r) => [r.accountId, r.n]));
-    const balance = new Map(balanceRows.map((r) => [r.accountId, r.balance]));
+    // One read for the balances and the pending counts. The status list is written out as the
+    // partial index jobs_pending_scrapes_idx states it, so the planner can count on that index.
+    const read = await tx.execute<{ id: string; balance: string; pending: number }>(
+      sql`select a.id, a.credits_balance as balance,
+                 (select count(*)::int from ${jobs} j
+                   where j.account_id = a.id and j.kind = 'scrape' and j.batch_id is null
+                     and j.status in ('waiting', 'delayed', 'active')) as pending
+            from ${accounts} a
+           where a.id = any(${sql.param(accountIds)}::uuid[])`,
+    );
+    const waiting = new Map(read.rows.map((r) => [r.id, r.pending]));
+    const balance = new Map(read.rows.map((r) => [r.id, Number(r.balance)]));
     const debits = new Map<string, number>();
     const accepted: Array<CreateScrapeJobOptions & { id: string }> = [];
     const results: CreateScrapeJobResult[] = items.map((item) => {

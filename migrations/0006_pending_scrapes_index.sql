@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_pending_scrapes_idx" ON "jobs" USING btree ("account_id") WHERE "jobs"."kind" = 'scrape' and "jobs"."batch_id" is null and "jobs"."status" in ('waiting', 'delayed', 'active');
