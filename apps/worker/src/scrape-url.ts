@@ -16,6 +16,7 @@ import { judgePage } from "./judge-page.ts";
 import { passCaptchaWall } from "./pass-captcha-wall.ts";
 import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
 import { scrapeWithFetch } from "./scrape-with-fetch.ts";
+import { leaseTag, type TagLease } from "./tag-lease.ts";
 import { failedOutcome, type UrlOutcome } from "./url-outcome.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
@@ -53,6 +54,7 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
   if (opts.proxy && !ctx.proxies.assign(opts.tag, opts.proxy.country)) {
     return failedOutcome(opts.url, `No proxy is available for country "${opts.proxy.country ?? "global"}"`);
   }
+  const lease = leaseTag(ctx, opts.tag);
   try {
     const httpFirst = opts.scrapeMode === "fast" || (opts.actions.length === 0 && !opts.screenshot);
     let outcome: UrlOutcome | null = null;
@@ -60,7 +62,7 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
       const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
       outcome = await scrapeWithFetch(ctx, { ...opts, final: opts.scrapeMode === "fast", cookieHeader });
     }
-    outcome ??= await scrapeWithBrowser(ctx, opts);
+    outcome ??= await scrapeWithBrowser(ctx, opts, lease);
     // Traffic through upstream proxies is what the proxy provider bills: count it per job.
     if (opts.proxy) {
       const moved = ctx.egress.bytes(opts.tag);
@@ -68,12 +70,11 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
     }
     return outcome;
   } finally {
-    ctx.egress.forget(opts.tag);
-    ctx.proxies.release(opts.tag);
+    lease.end();
   }
 }
 
-async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions): Promise<UrlOutcome> {
+async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lease: TagLease): Promise<UrlOutcome> {
   const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
@@ -99,7 +100,7 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions): Pr
     throw err;
   } finally {
     limits.stop();
-    await context.close().catch(() => undefined);
+    lease.closeLater(context);
   }
 }
 

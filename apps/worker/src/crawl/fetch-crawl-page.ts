@@ -10,6 +10,7 @@ import type { LinkCandidate, PageMetadata } from "@orbweaver/extract";
 import type { BrowserContext, Page } from "playwright-core";
 import { applyCookies, type SealedCookies } from "../job-cookies.ts";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
+import { leaseTag, type TagLease } from "../tag-lease.ts";
 import { loadOverHttp } from "./load-over-http.ts";
 
 /** One page as it was loaded (over HTTP or in the browser), converted to Markdown. */
@@ -61,16 +62,16 @@ export async function fetchCrawlPage(
     const bytes = ctx.egress.bytes(opts.tag);
     return bytes.sent + bytes.received;
   };
+  const lease = leaseTag(ctx, opts.tag);
   try {
     const viaHttp = await loadOverHttp(ctx, { ...opts, final: opts.scrapeMode === "fast" });
-    const page = viaHttp ?? (await fetchInBrowser(ctx, opts));
+    const page = viaHttp ?? (await fetchInBrowser(ctx, opts, lease));
     return { ...page, proxyBytes: moved() };
   } catch (err) {
     if (err instanceof TransientJobError) Object.assign(err, { proxyBytes: moved() });
     throw err;
   } finally {
-    ctx.egress.forget(opts.tag);
-    ctx.proxies.release(opts.tag);
+    lease.end();
   }
 }
 
@@ -83,8 +84,8 @@ export function proxyBytesOf(err: unknown): number {
 type RenderedPage =
   Omit<Extract<FetchedPage, { ok: true }>, "markdown" | "metadata"> | Extract<FetchedPage, { ok: false }>;
 
-async function fetchInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions): Promise<FetchedPage> {
-  const loaded = await renderInBrowser(ctx, opts);
+async function fetchInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions, lease: TagLease): Promise<FetchedPage> {
+  const loaded = await renderInBrowser(ctx, opts, lease);
   if (!loaded.ok) return loaded;
   const converted = await ctx.markdown.convert(loaded.html, {
     baseUrl: loaded.finalUrl,
@@ -99,8 +100,12 @@ async function fetchInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions): 
   };
 }
 
-/** The page in its own browser context, closed before the Markdown conversion. */
-async function renderInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions): Promise<RenderedPage> {
+/** The page in its own browser context, which closes while the page is converted to Markdown. */
+async function renderInBrowser(
+  ctx: WorkerContext,
+  opts: FetchCrawlPageOptions,
+  lease: TagLease,
+): Promise<RenderedPage> {
   const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
@@ -111,7 +116,7 @@ async function renderInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions):
     if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
     throw err;
   } finally {
-    await context.close().catch(() => undefined);
+    lease.closeLater(context);
   }
 }
 
