@@ -111,11 +111,13 @@ async function browseInContext(
 ): Promise<UrlOutcome> {
   try {
     await applyCookies(context, { sealed: opts.cookies, index: opts.index, url: opts.url });
-    const { page, response } = await openPage(context, {
+    const { page, response, snapshot } = await openPage(context, {
       url: opts.url,
       timeoutMs: ctx.config.jobs.pageTimeoutMs,
       settleMs: ctx.config.jobs.pageSettleMs,
       quietMs: ctx.config.jobs.pageQuietMs,
+      // Without actions the page is read as it settled, unless a CAPTCHA solve changes it first.
+      snapshot: opts.actions.length === 0,
     });
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
@@ -135,7 +137,9 @@ async function browseInContext(
       if (!ran.ok) return failedOutcome(opts.url, ran.error, usage);
       forEach = ran.run.forEach;
     }
-    const captured = await capturePage(page, { timeoutMs: ctx.config.jobs.actionTimeoutMs });
+    const untouched = opts.actions.length === 0 && captcha.state === "none";
+    const captured =
+      untouched && snapshot ? snapshot : await capturePage(page, { timeoutMs: ctx.config.jobs.actionTimeoutMs });
     const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
     const statusCode = captcha.state === "solved" ? captcha.status : (response?.status() ?? null);
     const converted = await ctx.markdown.convert(captured.html, {

@@ -2,9 +2,9 @@ export { BrowserPool, BrowserDisconnectedError, raceDisconnect } from "./browser
 export type { BrowserPoolOptions, BrowserPoolStats } from "./browser-pool.ts";
 export { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
 export { openPage, capturePage, guardContext, NavigationError, DEFAULT_CAPTURE_TIMEOUT_MS } from "./open-page.ts";
-export type { OpenPageOptions, NavigationFailure, CapturePageOptions } from "./open-page.ts";
+export type { OpenPageOptions, OpenedPage, NavigationFailure, CapturePageOptions } from "./open-page.ts";
 export { settlePage, trackRequests, DEFAULT_SETTLE_QUIET_MS, DEFAULT_SETTLE_MAX_MS } from "./settle-page.ts";
-export type { SettlePageOptions, SettleOutcome, RequestTracker } from "./settle-page.ts";
+export type { SettlePageOptions, SettleOutcome, RequestTracker, QuietSnapshot } from "./settle-page.ts";
 export { limitContext } from "./limit-context.ts";
 export type { ContextLimits, LimitedContext } from "./limit-context.ts";
 export * from "./net/index.ts";

@@ -14,6 +14,24 @@ export interface OpenPageOptions {
   settleMs?: number;
   /** Quiet window of the settle. Default `DEFAULT_SETTLE_QUIET_MS` (250 ms). */
   quietMs?: number;
+  /**
+   * Return the page's content as the settle found it quiet ({@link OpenedPage.snapshot}), for a
+   * caller that reads the page right away and does nothing to it first: one read fewer.
+   */
+  snapshot?: boolean;
+}
+
+/** What {@link openPage} gives. */
+export interface OpenedPage {
+  page: Page;
+  response: Response | null;
+  /** False when the `load` event did not come within the timeout (the page is returned as it is). */
+  loaded: boolean;
+  /**
+   * With `snapshot`, when the page settled quiet: what {@link capturePage} would read at that moment.
+   * Absent when the page did not settle quiet (capped, not loaded, settle skipped).
+   */
+  snapshot?: { html: string; title: string; finalUrl: string };
 }
 
 export type NavigationFailure = "timeout" | "browser-closed" | "navigation" | "download";
@@ -60,10 +78,7 @@ export function guardContext(context: BrowserContext): void {
  * returned as it is, with `loaded: false`, rather than failed. A loaded page gets a bounded moment
  * to settle (see {@link settlePage}).
  */
-export async function openPage(
-  context: BrowserContext,
-  opts: OpenPageOptions,
-): Promise<{ page: Page; response: Response | null; loaded: boolean }> {
+export async function openPage(context: BrowserContext, opts: OpenPageOptions): Promise<OpenedPage> {
   const page = await context.newPage();
   page.on("dialog", (dialog) => void dialog.dismiss().catch(() => undefined));
   // A URL that answers with a file becomes a download (refused), and the navigation fails.
@@ -101,13 +116,15 @@ export async function openPage(
       },
     );
     // Script-rendered pages keep fetching and rendering after `load`; wait until they are quiet (capped).
+    let snapshot: OpenedPage["snapshot"];
     if (loaded)
       await settlePage(page, {
         tracker,
         maxMs: opts.settleMs ?? DEFAULT_SETTLE_MAX_MS,
         ...(opts.quietMs !== undefined ? { quietMs: opts.quietMs } : {}),
+        ...(opts.snapshot ? { onQuietSnapshot: (seen) => (snapshot = { ...seen, finalUrl: page.url() }) } : {}),
       });
-    return { page, response, loaded };
+    return { page, response, loaded, ...(snapshot ? { snapshot } : {}) };
   } finally {
     tracker.dispose();
   }

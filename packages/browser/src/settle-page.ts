@@ -79,6 +79,17 @@ export interface SettlePageOptions {
    * waited for. Without one, the settle counts only requests that start after it begins.
    */
   tracker?: RequestTracker;
+  /**
+   * Called once, when the settle ends quiet, with the document as it stood at that moment (read in
+   * the same evaluation that saw the quiet, so the caller need not read the page again).
+   */
+  onQuietSnapshot?: (snapshot: QuietSnapshot) => void;
+}
+
+/** The document when a settle found the page quiet: what `page.content()` and `page.title()` would read. */
+export interface QuietSnapshot {
+  html: string;
+  title: string;
 }
 
 /** How a settle ended: the page went quiet, the cap was reached, or the page closed. */
@@ -121,14 +132,26 @@ export async function settlePage(page: Page, opts: SettlePageOptions = {}): Prom
       const before = tracker.started();
       // A page whose script spins never answers; the cap and the close still end the race, and the
       // evaluation (left pending until the context closes) has its rejection handled here.
-      const dom = evaluateInPage(page, waitForQuietDom, { quietMs, maxMs: remaining }).then(
-        (quiet) => (quiet ? ("quiet" as const) : ("busy" as const)),
+      let snapshot: QuietSnapshot | undefined;
+      const dom = evaluateInPage(page, waitForQuietDom, {
+        quietMs,
+        maxMs: remaining,
+        snapshot: opts.onQuietSnapshot !== undefined,
+      }).then(
+        (seen) => {
+          if (!seen.quiet) return "busy" as const;
+          snapshot = seen.snapshot;
+          return "quiet" as const;
+        },
         () => "lost" as const,
       );
       const result = await Promise.race([dom, cap, closed]);
       if (result === "capped" || result === "closed") return result;
       if (result === "busy") return "capped";
-      if (result === "quiet" && tracker.started() === before && tracker.inFlight() === 0) return "quiet";
+      if (result === "quiet" && tracker.started() === before && tracker.inFlight() === 0) {
+        if (snapshot) opts.onQuietSnapshot?.(snapshot);
+        return "quiet";
+      }
       if (result === "lost") {
         // The document went away: a navigation (followed), or the page is closing.
         if (page.isClosed()) return "closed";
@@ -148,20 +171,38 @@ function delay(ms: number): Promise<void> {
 }
 
 /**
- * In the page: resolves true once the document has not changed for `quietMs`, false after `maxMs`
- * of changes. Only content changes count (nodes and text), not attributes: a carousel toggling
- * classes or an animated style is not content still arriving. Everything lives in this closure;
- * nothing is left on the page's globals, and the observer is disconnected when it resolves.
+ * In the page: resolves quiet once the document has not changed for `quietMs`, not quiet after
+ * `maxMs` of changes. Only content changes count (nodes and text), not attributes: a carousel
+ * toggling classes or an animated style is not content still arriving. With `snapshot`, a quiet
+ * answer carries the document as `page.content()` serialises it (doctype, then the root element's
+ * outerHTML) and its title. Everything lives in this closure; nothing is left on the page's
+ * globals, and the observer is disconnected when it resolves.
  */
-function waitForQuietDom(arg: { quietMs: number; maxMs: number }): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
+function waitForQuietDom(arg: {
+  quietMs: number;
+  maxMs: number;
+  snapshot: boolean;
+}): Promise<{ quiet: boolean; snapshot?: { html: string; title: string } }> {
+  return new Promise((resolve) => {
     let quietTimer: ReturnType<typeof setTimeout> | undefined;
+    // A page may have replaced what this uses; then there is no snapshot and the caller reads the page.
+    const read = (): { html: string; title: string } | undefined => {
+      try {
+        let html = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
+        if (document.documentElement) html += document.documentElement.outerHTML;
+        const title = document.title;
+        return typeof html === "string" && typeof title === "string" ? { html, title } : undefined;
+      } catch {
+        return undefined;
+      }
+    };
     // Both are assigned before any timer can call finish().
     const finish = (quiet: boolean): void => {
       observer.disconnect();
       clearTimeout(quietTimer);
       clearTimeout(capTimer);
-      resolve(quiet);
+      const snapshot = quiet && arg.snapshot ? read() : undefined;
+      resolve(snapshot ? { quiet, snapshot } : { quiet });
     };
     const restart = (): void => {
       clearTimeout(quietTimer);

@@ -127,11 +127,12 @@ async function readRenderedPage(
 ): Promise<RenderedPage> {
   try {
     await applyCookies(context, { sealed: opts.cookies, index: 0, url: opts.url });
-    const { page, response } = await openPage(context, {
+    const { page, response, snapshot } = await openPage(context, {
       url: opts.url,
       timeoutMs: ctx.config.jobs.pageTimeoutMs,
       settleMs: ctx.config.jobs.pageSettleMs,
       quietMs: ctx.config.jobs.pageQuietMs,
+      snapshot: true,
     });
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return { ok: false, error: `Blocked by network policy: ${refusal}` };
@@ -139,7 +140,7 @@ async function readRenderedPage(
     if (statusCode !== null && statusCode >= 400) return { ok: false, error: `The page answered HTTP ${statusCode}` };
     const type = response?.headers()["content-type"] ?? "text/html";
     if (!HTML_TYPES.test(type)) return { ok: false, error: `Not a web page (${type.split(";")[0]})` };
-    const captured = await capturePage(page);
+    const captured = snapshot ?? (await capturePage(page));
     return {
       ok: true,
       finalUrl: captured.finalUrl,
