@@ -1,41 +1,23 @@
-import {
-  newsArticle,
-  startFixtureSite,
-  startOpenAIServer,
-  type FixtureSite,
-  type OpenAIServer,
-} from "@orbweaver/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, pollScrape, type PollBody } from "./helpers/http.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { newsArticle, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
+import { beforeAll, describe, expect, it } from "vitest";
+import { scrapeAndWait, type PollBody } from "./helpers/http.ts";
+import { startModelStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let model: OpenAIServer;
 let stack: TestStack;
 let key: string;
 
+useStarted(
+  () => startModelStack({ ACTION_TIMEOUT_MS: "5000" }),
+  (started) => ({ site, model, stack } = started),
+);
 beforeAll(async () => {
-  site = await startFixtureSite();
-  model = await startOpenAIServer();
-  stack = await startTestStack({
-    env: { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: "test", ACTION_TIMEOUT_MS: "5000" },
-  });
   key = (await stack.createKey(1000)).key;
 });
-afterAll(async () => {
-  await stack?.stop();
-  await model?.close();
-  await site?.close();
-});
 
-async function scrape(path: string, actions: unknown[], extra: Record<string, unknown> = {}): Promise<PollBody> {
-  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
-    key,
-    body: { urls: [{ url: site.url(path), actions }], ...extra },
-  });
-  expect(submit.status, JSON.stringify(submit.body)).toBe(202);
-  return (await pollScrape(stack.api, key, submit.body.jobId, 90_000)).final;
-}
+const scrape = (path: string, actions: unknown[], extra: Record<string, unknown> = {}): Promise<PollBody> =>
+  scrapeAndWait(stack.api, key, { urls: [{ url: site.url(path), actions }], ...extra }, 90_000);
 
 describe("browser actions through the API", () => {
   it("dismisses the cookie banner by description, types a search and submits it (tutorial recipe)", async () => {

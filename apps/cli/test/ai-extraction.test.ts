@@ -1,14 +1,7 @@
-import {
-  PRODUCTS,
-  startFixtureSite,
-  startOpenAIServer,
-  waitFor,
-  type FixtureSite,
-  type OpenAIServer,
-} from "@orbweaver/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { call, pollScrape, type PollBody } from "./helpers/http.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { PRODUCTS, waitFor, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { call, pollScrape, scrapeAndWait, type PollBody } from "./helpers/http.ts";
+import { startModelStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let model: OpenAIServer;
@@ -16,27 +9,19 @@ let stack: TestStack;
 let key: string;
 let accountId: string;
 
+useStarted(
+  () => startModelStack({ LLM_MODEL: "test-model", LLM_TIMEOUT_MS: "3000" }),
+  (started) => ({ site, model, stack } = started),
+);
 beforeAll(async () => {
-  site = await startFixtureSite();
-  model = await startOpenAIServer();
-  stack = await startTestStack({
-    env: { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: "test", LLM_MODEL: "test-model", LLM_TIMEOUT_MS: "3000" },
-  });
   ({ key, accountId } = await stack.createKey(10_000));
 });
 beforeEach(() => model.reset());
-afterAll(async () => {
-  await stack?.stop();
-  await model?.close();
-  await site?.close();
-});
 
 type Envelope = { status: string; message: string; error: string; errors?: string[] };
 
 async function scrape(body: Record<string, unknown>): Promise<PollBody & { schema_warnings?: string[] }> {
-  const submit = await call<{ jobId: string; schema_warnings?: string[] }>(`${stack.api}/scrape`, { key, body });
-  expect(submit.status, JSON.stringify(submit.body)).toBe(202);
-  const { final } = await pollScrape(stack.api, key, submit.body.jobId);
+  const final = await scrapeAndWait(stack.api, key, body);
   expect(final.status, JSON.stringify(final)).toBe("completed");
   return final;
 }

@@ -1,20 +1,17 @@
 import {
   CAPTCHA_ARTICLE_MARKER,
   CAPTCHA_SITE_KEYS,
-  getFreePort,
   startCaptchaProvider,
   startCaptchaSite,
   startFixtureSite,
-  waitFor,
   type CaptchaProvider,
   type CaptchaSite,
   type FixtureSite,
 } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, pollScrape, type PollBody } from "./helpers/http.ts";
-import { spawnCli, type Spawned } from "./helpers/spawn.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
-import { testEnv } from "./helpers/test-env.ts";
+import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
+import type { Spawned } from "./helpers/spawn.ts";
+import { startSpawnedStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 // CAPTCHA walls end to end: off by default (the URL is blocked by the CAPTCHA), or solved through a
 // provider speaking the createTask/getTaskResult API (the testkit's stand-in), the site itself
@@ -44,11 +41,8 @@ interface UsageRows {
   data: Array<{ captchas: number; credits: number; requests: number }>;
 }
 
-async function scrape(api: string, key: string, urls: string[]): Promise<PollBody> {
-  const submit = await call<{ jobId: string }>(`${api}/scrape`, { key, body: { urls: urls.map((url) => ({ url })) } });
-  expect(submit.status, JSON.stringify(submit.body)).toBe(202);
-  return (await pollScrape(api, key, submit.body.jobId, 90_000)).final;
-}
+const scrape = (api: string, key: string, urls: string[]): Promise<PollBody> =>
+  scrapeAndWait(api, key, { urls: urls.map((url) => ({ url })) }, 90_000);
 
 async function balanceOf(stack: TestStack, accountId: string): Promise<number> {
   const res = await stack.pool.query<{ credits_balance: string }>(
@@ -83,32 +77,21 @@ describe("CAPTCHA walls with no solver configured (the default)", () => {
 });
 
 describe("CAPTCHA walls with a createTask solver", () => {
-  const spawned: Spawned[] = [];
   let stack: TestStack;
   let api: string;
-  beforeAll(async () => {
-    // The gateway and worker run as their own process with debug logs, so their output can be searched for the key.
-    const port = await getFreePort();
-    const env = testEnv({
-      PORT: String(port),
-      LOG_LEVEL: "debug",
-      CAPTCHA_SOLVER: "createtask",
-      CAPTCHA_SOLVER_URL: provider.url,
-      CAPTCHA_SOLVER_KEY: SOLVER_KEY,
-      CAPTCHA_SOLVER_POLL_MS: "250",
-    });
-    stack = await startTestStack({ worker: false, env: { ...env, PORT: "0" } });
-    spawned.push(spawnCli(["start"], env));
-    api = `http://127.0.0.1:${port}/api`;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).ok, { timeoutMs: 60_000 });
-  });
-  afterAll(async () => {
-    for (const s of spawned) {
-      s.child.kill("SIGTERM");
-      await s.exited;
-    }
-    await stack?.stop();
-  });
+  let cli: Spawned;
+  // The gateway and worker run as their own process with debug logs, so their output can be searched for the key.
+  useStarted(
+    () =>
+      startSpawnedStack({
+        LOG_LEVEL: "debug",
+        CAPTCHA_SOLVER: "createtask",
+        CAPTCHA_SOLVER_URL: provider.url,
+        CAPTCHA_SOLVER_KEY: SOLVER_KEY,
+        CAPTCHA_SOLVER_POLL_MS: "250",
+      }),
+    (started) => ({ stack, api, process: cli } = started),
+  );
 
   it("solves a reCAPTCHA wall: the content, one solve in the result, logs and usage, 10 credits charged", async () => {
     provider.reset();
@@ -195,7 +178,7 @@ describe("CAPTCHA walls with a createTask solver", () => {
     // The key went to the provider in every request, and the process logged at debug level meanwhile.
     expect(provider.requests.length).toBeGreaterThanOrEqual(2);
     expect(provider.requests.every((r) => r.body?.clientKey === SOLVER_KEY)).toBe(true);
-    const logs = spawned.map((s) => s.output()).join("\n");
+    const logs = cli.output();
     expect(logs.length).toBeGreaterThan(1000);
     expect(logs).toContain("captcha solver answered");
     expect(logs).not.toContain(SOLVER_KEY);

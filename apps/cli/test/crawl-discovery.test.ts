@@ -1,17 +1,15 @@
 import {
   messageText,
-  startFixtureSite,
-  startOpenAIServer,
   type ChatRequestView,
   type FixtureSite,
   type OpenAIServer,
   type ScriptedReply,
 } from "@orbweaver/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ledgerGap } from "./helpers/batch.ts";
 import { crawl, pathsOf, pollCrawl } from "./helpers/crawl.ts";
 import { call } from "./helpers/http.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { startModelStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let model: OpenAIServer;
@@ -34,18 +32,12 @@ function scripted(req: ChatRequestView): ScriptedReply {
   return { content: { title: "From the model" }, usage: { prompt_tokens: 500, completion_tokens: 30 } };
 }
 
+useStarted(
+  () => startModelStack({ LLM_MODEL: "test-model" }),
+  (started) => ({ site, model, stack } = started),
+);
 beforeAll(async () => {
-  site = await startFixtureSite();
-  model = await startOpenAIServer();
-  stack = await startTestStack({
-    env: { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: "test", LLM_MODEL: "test-model" },
-  });
   ({ key, accountId } = await stack.createKey(OPENING));
-});
-afterAll(async () => {
-  await stack?.stop();
-  await model?.close();
-  await site?.close();
 });
 beforeEach(() => {
   model.reset();

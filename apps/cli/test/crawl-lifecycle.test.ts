@@ -1,40 +1,19 @@
-import {
-  startFixtureSite,
-  startOpenAIServer,
-  waitFor,
-  type FixtureSite,
-  type OpenAIServer,
-  type ScriptedReply,
-} from "@orbweaver/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { waitFor, type FixtureSite, type OpenAIServer, type ScriptedReply } from "@orbweaver/testkit";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ledgerGap } from "./helpers/batch.ts";
 import { crawl, pathsOf, pollCrawl, readZip, startCrawl, type CrawlBody, type CrawlPage } from "./helpers/crawl.ts";
 import { call } from "./helpers/http.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { startModelStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let model: OpenAIServer;
 let stack: TestStack;
 let reply: ScriptedReply;
 
-beforeAll(async () => {
-  site = await startFixtureSite();
-  model = await startOpenAIServer();
-  stack = await startTestStack({
-    env: {
-      OPENAI_BASE_URL: model.baseURL,
-      OPENAI_API_KEY: "test",
-      LLM_MODEL: "test-model",
-      MAX_PENDING_CRAWLS: "3",
-      CREDITS_PER_1K_TOKENS: "1",
-    },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await model?.close();
-  await site?.close();
-});
+useStarted(
+  () => startModelStack({ LLM_MODEL: "test-model", MAX_PENDING_CRAWLS: "3", CREDITS_PER_1K_TOKENS: "1" }),
+  (started) => ({ site, model, stack } = started),
+);
 beforeEach(() => {
   model.reset();
   reply = { content: { title: "From the model" }, usage: { prompt_tokens: 500, completion_tokens: 30 } };

@@ -1,24 +1,20 @@
 import { createHmac } from "node:crypto";
 import { ensureWebhookSecret } from "@orbweaver/db";
 import { createCrawlQueue, createRedisConnection } from "@orbweaver/queue";
-import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { describe, expect, it } from "vitest";
 import { pollCrawl, startCrawl, startWebhookReceiver } from "./helpers/crawl.ts";
 import { call } from "./helpers/http.ts";
 import { runCli } from "./helpers/spawn.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { startSiteAndStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let stack: TestStack;
 
-beforeAll(async () => {
-  site = await startFixtureSite();
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await site?.close();
-});
+useStarted(
+  () => startSiteAndStack(),
+  (started) => ({ site, stack } = started),
+);
 
 const sign = (secret: string, raw: string) => `sha256=${createHmac("sha256", secret).update(raw).digest("hex")}`;
 

@@ -2,60 +2,31 @@
 // would) while its page loads, its BullMQ lock lapses, the stalled job is delivered to a second
 // worker, and then the first one wakes up and finishes its now stale run. Its result write must be
 // refused (by run token, or because the job is already terminal): one result, one charge.
-import { runMigrations } from "@orbweaver/db";
-import {
-  auditJobs,
-  installJobAudit,
-  nothingLostProblems,
-  startFixtureSite,
-  startPostgresServer,
-  waitFor,
-  type FixtureSite,
-  type PostgresServer,
-} from "@orbweaver/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call } from "./helpers/http.ts";
-import { spawnCli, type Spawned } from "./helpers/spawn.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { auditJobs, nothingLostProblems, waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { beforeAll, describe, expect, it } from "vitest";
+import { submitScrape } from "./helpers/http.ts";
+import { useWorkerProcesses, type Spawned } from "./helpers/spawn.ts";
+import { startPrivatePostgresStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
-let postgres: PostgresServer;
 let stack: TestStack;
-const spawned: Spawned[] = [];
 
-beforeAll(async () => {
-  site = await startFixtureSite();
-  postgres = await startPostgresServer();
-  await runMigrations(postgres.url);
-  stack = await startTestStack({
-    worker: false,
-    env: {
-      DATABASE_URL: postgres.url,
-      // A lock that lapses after 2 s without renewal; stalled jobs looked for every second.
-      JOB_LOCK_MS: "2000",
-      STALLED_INTERVAL_MS: "1000",
-      PAGE_TIMEOUT_MS: "30000",
-      JOB_TIMEOUT_MS: "60000",
-      WORKER_CONCURRENCY: "1",
-    },
-  });
-  await installJobAudit(stack.pool);
-});
-afterAll(async () => {
-  for (const s of spawned) {
-    s.child.kill("SIGCONT");
-    s.child.kill("SIGKILL");
-  }
-  await stack?.stop();
-  await postgres?.close();
-  await site?.close();
-});
-
-function startWorkerProcess(): Spawned {
-  const s = spawnCli(["start", "--role", "worker"], { ...stack.env, LOG_LEVEL: "info" });
-  spawned.push(s);
-  return s;
-}
+useStarted(
+  () =>
+    startPrivatePostgresStack({
+      worker: false,
+      env: {
+        // A lock that lapses after 2 s without renewal; stalled jobs looked for every second.
+        JOB_LOCK_MS: "2000",
+        STALLED_INTERVAL_MS: "1000",
+        PAGE_TIMEOUT_MS: "30000",
+        JOB_TIMEOUT_MS: "60000",
+        WORKER_CONCURRENCY: "1",
+      },
+    }),
+  (started) => ({ site, stack } = started),
+);
+const startWorkerProcess = useWorkerProcesses(() => ({ ...stack.env, LOG_LEVEL: "info" }));
 
 /** The pino lines a worker logged about one job with the given message. */
 function logged(worker: Spawned, jobId: string, msg: string): number {
@@ -78,10 +49,23 @@ async function jobRow(jobId: string): Promise<{ status: string; attempts: number
   return rows[0] as { status: string; attempts: number };
 }
 
-async function submit(key: string, path: string): Promise<string> {
-  const res = await call<{ jobId: string }>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url(path) }] } });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  return res.body.jobId;
+/** Waits until `worker` has logged `msg` about the job at least once. */
+async function waitForLog(worker: Spawned, jobId: string, msg: string, message: string): Promise<void> {
+  await waitFor(() => logged(worker, jobId, msg) > 0, { timeoutMs: 60_000, intervalMs: 200, message });
+}
+
+/** The job completed with nothing lost and was charged once: one reserve of 2 credits in the ledger. */
+async function expectOneResultOneCharge(jobId: string, accountId: string): Promise<void> {
+  expect(
+    await nothingLostProblems(stack.pool, {
+      acknowledged: [jobId],
+      accountId,
+      openingCredits: 10,
+      expectCompleted: true,
+    }),
+  ).toEqual([]);
+  const [audit] = await auditJobs(stack.pool, [jobId]);
+  expect(audit?.ledger).toEqual({ reserve: { rows: 1, sum: -2 } });
 }
 
 const REFUSED = "result refused: another attempt owns this job";
@@ -107,7 +91,7 @@ describe("duplicate delivery after a lapsed lock", () => {
     const { key, accountId } = await stack.createKey(10);
     // Only the first worker may take the job: the second is frozen while it is submitted.
     second.child.kill("SIGSTOP");
-    const jobId = await submit(key, "/slow?ms=4000&dup=1");
+    const jobId = await submitScrape(stack.api, key, site.url("/slow?ms=4000&dup=1"));
     await waitFor(async () => (await jobRow(jobId)).status === "active", {
       timeoutMs: 60_000,
       message: "the first worker to start the job",
@@ -123,30 +107,13 @@ describe("duplicate delivery after a lapsed lock", () => {
     });
     first.child.kill("SIGCONT");
 
-    await waitFor(() => logged(first, jobId, REFUSED) > 0, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      message: "the first worker's stale write to be refused",
-    });
-    await waitFor(() => logged(second, jobId, COMPLETED) > 0, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      message: "the second worker to complete the job",
-    });
+    await waitForLog(first, jobId, REFUSED, "the first worker's stale write to be refused");
+    await waitForLog(second, jobId, COMPLETED, "the second worker to complete the job");
     expect((await jobRow(jobId)).status).toBe("completed");
     expect(logged(second, jobId, COMPLETED)).toBe(1);
     expect(logged(first, jobId, COMPLETED)).toBe(0);
 
-    expect(
-      await nothingLostProblems(stack.pool, {
-        acknowledged: [jobId],
-        accountId,
-        openingCredits: 10,
-        expectCompleted: true,
-      }),
-    ).toEqual([]);
-    const [audit] = await auditJobs(stack.pool, [jobId]);
-    expect(audit?.ledger).toEqual({ reserve: { rows: 1, sum: -2 } });
+    await expectOneResultOneCharge(jobId, accountId);
     const balance = await stack.pool.query("select credits_balance::float as b from accounts where id = $1", [
       accountId,
     ]);
@@ -157,39 +124,22 @@ describe("duplicate delivery after a lapsed lock", () => {
     const { key, accountId } = await stack.createKey(10);
     // This time the second worker takes the job and freezes; the first finishes it meanwhile.
     first.child.kill("SIGSTOP");
-    const jobId = await submit(key, "/slow?ms=4000&dup=2");
+    const jobId = await submitScrape(stack.api, key, site.url("/slow?ms=4000&dup=2"));
     await waitFor(async () => (await jobRow(jobId)).status === "active", {
       timeoutMs: 60_000,
       message: "the second worker to start the job",
     });
     second.child.kill("SIGSTOP");
     first.child.kill("SIGCONT");
-    await waitFor(() => logged(first, jobId, COMPLETED) > 0, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      message: "the first worker to complete the stalled job",
-    });
+    await waitForLog(first, jobId, COMPLETED, "the first worker to complete the stalled job");
     expect((await jobRow(jobId)).status).toBe("completed");
     expect((await jobRow(jobId)).attempts).toBeGreaterThanOrEqual(2);
     second.child.kill("SIGCONT");
 
-    await waitFor(() => logged(second, jobId, REFUSED) > 0, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      message: "the second worker's stale write to be refused",
-    });
+    await waitForLog(second, jobId, REFUSED, "the second worker's stale write to be refused");
     expect(logged(first, jobId, COMPLETED)).toBe(1);
     expect(logged(second, jobId, COMPLETED)).toBe(0);
-    expect(
-      await nothingLostProblems(stack.pool, {
-        acknowledged: [jobId],
-        accountId,
-        openingCredits: 10,
-        expectCompleted: true,
-      }),
-    ).toEqual([]);
-    const [audit] = await auditJobs(stack.pool, [jobId]);
-    expect(audit?.ledger).toEqual({ reserve: { rows: 1, sum: -2 } });
+    await expectOneResultOneCharge(jobId, accountId);
 
     // Both workers are healthy after the overlap and stop cleanly.
     first.child.kill("SIGTERM");

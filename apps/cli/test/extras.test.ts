@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
-import { getFreePort, startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { getFreePort, startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { Server as ProxyServer } from "proxy-chain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crawl } from "./helpers/crawl.ts";
-import { call, pollScrape, type PollBody } from "./helpers/http.ts";
-import { spawnCli, type Spawned } from "./helpers/spawn.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
-import { testEnv } from "./helpers/test-env.ts";
+import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
+import type { Spawned } from "./helpers/spawn.ts";
+import { startSpawnedStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 
@@ -19,34 +18,20 @@ afterAll(async () => {
 
 type Envelope = { status: string; message: string; error: string };
 
-async function scrapeVia(api: string, key: string, body: Record<string, unknown>): Promise<PollBody> {
-  const submit = await call<{ jobId: string }>(`${api}/scrape`, { key, body });
-  expect(submit.status, JSON.stringify(submit.body)).toBe(202);
-  return (await pollScrape(api, key, submit.body.jobId, 60_000)).final;
-}
+const scrapeVia = (api: string, key: string, body: Record<string, unknown>): Promise<PollBody> =>
+  scrapeAndWait(api, key, body, 60_000);
 
 const sha = (v: string) => `sha256:${createHash("sha256").update(v).digest("hex").slice(0, 16)}`;
 
 describe("cookies", () => {
-  const spawned: Spawned[] = [];
   let api: string;
   let stack: TestStack;
-  beforeAll(async () => {
-    // The gateway and the worker run as their own processes with debug logs, so their output can be searched.
-    const port = await getFreePort();
-    const env = testEnv({ PORT: String(port), LOG_LEVEL: "debug" });
-    stack = await startTestStack({ worker: false, env: { ...env, PORT: "0" } });
-    spawned.push(spawnCli(["start"], env));
-    api = `http://127.0.0.1:${port}/api`;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).ok, { timeoutMs: 60_000 });
-  });
-  afterAll(async () => {
-    for (const s of spawned) {
-      s.child.kill("SIGTERM");
-      await s.exited;
-    }
-    await stack?.stop();
-  });
+  let cli: Spawned;
+  // The gateway and the worker run as their own processes with debug logs, so their output can be searched.
+  useStarted(
+    () => startSpawnedStack({ LOG_LEVEL: "debug" }),
+    (started) => ({ api, stack, process: cli } = started),
+  );
 
   it("sends string, DevTools-table and per-URL cookies on both paths, and stores or logs none of them", async () => {
     const { key } = await stack.createKey(100);
@@ -82,7 +67,7 @@ describe("cookies", () => {
     );
     expect(dump.rows[0].all_rows).not.toContain(secret);
     expect(dump.rows[0].all_rows).not.toContain(other);
-    const logs = spawned.map((s) => s.output()).join("\n");
+    const logs = cli.output();
     expect(logs.length).toBeGreaterThan(1000);
     expect(logs).not.toContain(secret);
     expect(logs).not.toContain(other);

@@ -2,53 +2,34 @@
 // them once the database is back (no job is marked done in the queue before its row is written, no
 // double charge), the worker process survives, and the gateway answers 503 in the envelope rather
 // than 500 or a hang. A private Postgres cluster is stopped and started; the shared one is untouched.
-import { runMigrations } from "@orbweaver/db";
 import { createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
-import {
-  installJobAudit,
-  nothingLostProblems,
-  startFixtureSite,
-  startPostgresServer,
-  waitFor,
-  within,
-  type FixtureSite,
-  type PostgresServer,
-} from "@orbweaver/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nothingLostProblems, waitFor, within, type FixtureSite, type PostgresServer } from "@orbweaver/testkit";
+import { describe, expect, it } from "vitest";
 import { pollBatch } from "./helpers/batch.ts";
 import { call, pollScrape } from "./helpers/http.ts";
-import { spawnCli, type Spawned } from "./helpers/spawn.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { useWorkerProcesses } from "./helpers/spawn.ts";
+import { startPrivatePostgresStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let postgres: PostgresServer;
 let stack: TestStack;
-const spawned: Spawned[] = [];
 
-beforeAll(async () => {
-  site = await startFixtureSite();
-  postgres = await startPostgresServer();
-  await runMigrations(postgres.url);
-  stack = await startTestStack({
-    worker: false,
-    env: {
-      DATABASE_URL: postgres.url,
-      JOB_LOCK_MS: "2000",
-      STALLED_INTERVAL_MS: "2000",
-      RECONCILE_INTERVAL_MS: "1000",
-      WORKER_CONCURRENCY: "3",
-      BATCH_CONCURRENCY: "2",
-      PAGE_TIMEOUT_MS: "20000",
-    },
-  });
-  await installJobAudit(stack.pool);
-});
-afterAll(async () => {
-  for (const s of spawned) s.child.kill("SIGKILL");
-  await stack?.stop();
-  await postgres?.close();
-  await site?.close();
-});
+useStarted(
+  () =>
+    startPrivatePostgresStack({
+      worker: false,
+      env: {
+        JOB_LOCK_MS: "2000",
+        STALLED_INTERVAL_MS: "2000",
+        RECONCILE_INTERVAL_MS: "1000",
+        WORKER_CONCURRENCY: "3",
+        BATCH_CONCURRENCY: "2",
+        PAGE_TIMEOUT_MS: "20000",
+      },
+    }),
+  (started) => ({ site, postgres, stack } = started),
+);
+const startWorkerProcess = useWorkerProcesses(() => ({ ...stack.env, LOG_LEVEL: "warn" }));
 
 interface Envelope {
   status: string;
@@ -66,8 +47,7 @@ async function statuses(jobIds: string[]): Promise<Array<{ id: string; status: s
 describe("Postgres stopped during result writes", () => {
   it("writes every result once the database is back, charges once, and the gateway answers 503 meanwhile", async () => {
     // The worker runs as its own process, as in production, so "it survives" means the process lives on.
-    const worker = spawnCli(["start", "--role", "worker"], { ...stack.env, LOG_LEVEL: "warn" });
-    spawned.push(worker);
+    const worker = startWorkerProcess();
     const queueConnection = createRedisConnection(stack.config.redisUrl, "producer");
     const queue = createScrapeQueue({ connection: queueConnection, prefix: stack.config.queuePrefix });
     try {

@@ -2,66 +2,50 @@
 // is the system of record, so the reconciler re-dispatches every job that is not terminal and all
 // complete. While Redis is down the gateway answers 503 at once. A private redis-server and a
 // private Postgres cluster (with a trigger that records terminal writes) keep the shared ones out.
-import { runMigrations } from "@orbweaver/db";
 import {
-  installJobAudit,
   nothingLostProblems,
-  startFixtureSite,
-  startPostgresServer,
   startRedisServer,
   waitFor,
   within,
   type FixtureSite,
-  type PostgresServer,
   type RedisServer,
 } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollBatch } from "./helpers/batch.ts";
-import { call, pollScrape } from "./helpers/http.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { call, pollScrape, submitScrape } from "./helpers/http.ts";
+import { startPrivatePostgresStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let redis: RedisServer;
-let postgres: PostgresServer;
 let stack: TestStack;
 
 beforeAll(async () => {
-  site = await startFixtureSite();
   redis = await startRedisServer();
-  postgres = await startPostgresServer();
-  await runMigrations(postgres.url);
-  stack = await startTestStack({
-    env: {
-      DATABASE_URL: postgres.url,
-      REDIS_URL: redis.url,
-      // A queued job the queue lost is re-dispatched once idle for 2 × JOB_LOCK_MS.
-      JOB_LOCK_MS: "2000",
-      STALLED_INTERVAL_MS: "2000",
-      RECONCILE_INTERVAL_MS: "1000",
-      WORKER_CONCURRENCY: "2",
-      BATCH_CONCURRENCY: "2",
-      PAGE_TIMEOUT_MS: "20000",
-    },
-  });
-  await installJobAudit(stack.pool);
 });
 afterAll(async () => {
-  await stack?.stop();
   await redis?.close();
-  await postgres?.close();
-  await site?.close();
 });
+useStarted(
+  () =>
+    startPrivatePostgresStack({
+      env: {
+        REDIS_URL: redis.url,
+        // A queued job the queue lost is re-dispatched once idle for 2 × JOB_LOCK_MS.
+        JOB_LOCK_MS: "2000",
+        STALLED_INTERVAL_MS: "2000",
+        RECONCILE_INTERVAL_MS: "1000",
+        WORKER_CONCURRENCY: "2",
+        BATCH_CONCURRENCY: "2",
+        PAGE_TIMEOUT_MS: "20000",
+      },
+    }),
+  (started) => ({ site, stack } = started),
+);
 
 interface Envelope {
   status: string;
   message: string;
   code?: string;
-}
-
-async function submitScrape(key: string, path: string): Promise<string> {
-  const res = await call<{ jobId: string }>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url(path) }] } });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  return res.body.jobId;
 }
 
 async function submitBatch(key: string, paths: string[]): Promise<{ batchId: string; jobIds: string[] }> {
@@ -95,7 +79,7 @@ describe("Redis flushed mid-run", () => {
   it("re-dispatches every unfinished job from Postgres; all complete, nothing lost", async () => {
     const { key, accountId } = await stack.createKey(100);
     const scrapes: string[] = [];
-    for (let n = 0; n < 4; n++) scrapes.push(await submitScrape(key, `/slow?ms=1500&flush=${n}`));
+    for (let n = 0; n < 4; n++) scrapes.push(await submitScrape(stack.api, key, site.url(`/slow?ms=1500&flush=${n}`)));
     const batch = await submitBatch(
       key,
       [0, 1, 2, 3].map((n) => `/slow?ms=1500&flushbatch=${n}`),
@@ -129,7 +113,8 @@ describe("Redis restarted mid-run", () => {
   it("answers 503 at once while Redis is down, then completes every acknowledged job", async () => {
     const { key, accountId } = await stack.createKey(100);
     const scrapes: string[] = [];
-    for (let n = 0; n < 3; n++) scrapes.push(await submitScrape(key, `/slow?ms=2500&restart=${n}`));
+    for (let n = 0; n < 3; n++)
+      scrapes.push(await submitScrape(stack.api, key, site.url(`/slow?ms=2500&restart=${n}`)));
     const batch = await submitBatch(
       key,
       [0, 1, 2].map((n) => `/slow?ms=2500&restartbatch=${n}`),
@@ -200,7 +185,7 @@ describe("Redis restarted mid-run", () => {
     );
 
     // Both sides are back: a new submit is accepted and completes.
-    const after = await submitScrape(key, "/");
+    const after = await submitScrape(stack.api, key, site.url("/"));
     const { final } = await pollScrape(stack.api, key, after, 60_000);
     expect(final.status, JSON.stringify(final)).toBe("completed");
     expect(await nothingLostProblems(stack.pool, { acknowledged: [after], expectCompleted: true })).toEqual([]);

@@ -1,20 +1,16 @@
 import { getBalance } from "@orbweaver/db";
-import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
+import type { FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, pollScrape } from "./helpers/http.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { startSiteAndStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let stack: TestStack;
 let site: FixtureSite;
 
-beforeAll(async () => {
-  site = await startFixtureSite();
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await site?.close();
-});
+useStarted(
+  () => startSiteAndStack(),
+  (started) => ({ site, stack } = started),
+);
 
 describe("scrape end to end", () => {
   it("queues, runs in Chromium and returns the page as Markdown with every contract field", async () => {

@@ -1,13 +1,12 @@
-import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { describe, expect, it } from "vitest";
 import { ledgerGap, pollBatch } from "./helpers/batch.ts";
 import { call, pollScrape } from "./helpers/http.ts";
-import { spawnCli, type Spawned } from "./helpers/spawn.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { useWorkerProcesses } from "./helpers/spawn.ts";
+import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
 let stack: TestStack;
-const spawned: Spawned[] = [];
 
 // Short locks so a dead worker's job is noticed within seconds.
 const fastStalls = {
@@ -17,21 +16,12 @@ const fastStalls = {
   SHUTDOWN_TIMEOUT_MS: "20000",
 };
 
-beforeAll(async () => {
-  site = await startFixtureSite();
-  stack = await startTestStack({ worker: false, env: fastStalls });
-});
-afterAll(async () => {
-  for (const s of spawned) s.child.kill("SIGKILL");
-  await stack?.stop();
-  await site?.close();
-});
+useStarted(
+  () => startSiteAndStack({ worker: false, env: fastStalls }),
+  (started) => ({ site, stack } = started),
+);
 
-function startWorkerProcess(): Spawned {
-  const s = spawnCli(["start", "--role", "worker"], stack.env);
-  spawned.push(s);
-  return s;
-}
+const startWorkerProcess = useWorkerProcesses(() => stack.env);
 
 async function waitForStatus(jobId: string, status: string) {
   await waitFor(

@@ -1,4 +1,5 @@
 import { waitFor } from "@orbweaver/testkit";
+import { expect } from "vitest";
 
 export interface JsonResponse<T = Record<string, unknown>> {
   status: number;
@@ -76,4 +77,23 @@ export async function pollScrape(
     { timeoutMs, intervalMs: 100, message: `scrape job ${jobId} to finish` },
   );
   return { final, seen };
+}
+
+/** Submits a one-URL scrape, expects 202 Accepted and returns the job id. */
+export async function submitScrape(api: string, key: string, url: string): Promise<string> {
+  const res = await call<{ jobId: string }>(`${api}/scrape`, { key, body: { urls: [{ url }] } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.jobId;
+}
+
+/** Submits a scrape request `body`, expects 202 Accepted and polls the job until it finishes; returns the final poll body. */
+export async function scrapeAndWait(
+  api: string,
+  key: string,
+  body: Record<string, unknown>,
+  timeoutMs?: number,
+): Promise<PollBody> {
+  const submit = await call<{ jobId: string }>(`${api}/scrape`, { key, body });
+  expect(submit.status, JSON.stringify(submit.body)).toBe(202);
+  return (await pollScrape(api, key, submit.body.jobId, timeoutMs)).final;
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
 
 /** Repository root, where the CLI runs from (as `pnpm start` and the compose services do). */
 export const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -34,4 +35,20 @@ export async function runCli(
   s.child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
   const code = await s.exited;
   return { code, stdout, output: s.output() };
+}
+
+/** Registers an afterAll that kills every worker process started through the returned `start --role worker` spawner. */
+export function useWorkerProcesses(env: () => Record<string, string>): () => Spawned {
+  const spawned: Spawned[] = [];
+  afterAll(() => {
+    for (const s of spawned) {
+      s.child.kill("SIGCONT"); // in case the test froze it with SIGSTOP
+      s.child.kill("SIGKILL");
+    }
+  });
+  return () => {
+    const s = spawnCli(["start", "--role", "worker"], env());
+    spawned.push(s);
+    return s;
+  };
 }

@@ -2,6 +2,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import type { ActionContext } from "../../src/actions/index.ts";
+import { TEST_CHROMIUM_ARGS } from "../chromium-test-args.ts";
 
 export interface ActionEnv {
   site: FixtureSite;
@@ -16,14 +17,7 @@ export async function startActionEnv(): Promise<ActionEnv> {
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: TEST_CHROMIUM_ARGS,
   });
   const contexts: BrowserContext[] = [];
   return {

@@ -1,18 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEAM } from "../../../testkit/src/fixture/interactive-pages.ts";
 import { ActionError, runActions, type ElementChooser } from "../../src/actions/index.ts";
-import { ctx, startActionEnv, stopActionEnv, type ActionEnv } from "./action-fixtures.ts";
+import { ctx } from "./action-fixtures.ts";
+import { useActionEnv } from "./use-action-env.ts";
 
-let env: ActionEnv;
-beforeAll(async () => {
-  env = await startActionEnv();
-});
-afterEach(async () => {
-  await env.closeAll();
-});
-afterAll(async () => {
-  await stopActionEnv(env);
-});
+const env = useActionEnv();
 
 /** A scripted element chooser that records its calls. */
 function scripted(answer: unknown): ElementChooser & { calls: Array<[string, string[]]> } {

@@ -1,18 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LOAD_MORE_MAX } from "@orbweaver/testkit";
 import { runActions } from "../../src/actions/index.ts";
-import { ctx, startActionEnv, stopActionEnv, type ActionEnv } from "./action-fixtures.ts";
+import { ctx } from "./action-fixtures.ts";
+import { useActionEnv } from "./use-action-env.ts";
 
-let env: ActionEnv;
-beforeAll(async () => {
-  env = await startActionEnv();
-});
-afterEach(async () => {
-  await env.closeAll();
-});
-afterAll(async () => {
-  await stopActionEnv(env);
-});
+const env = useActionEnv();
 
 const bannerShown = (page: import("playwright-core").Page): Promise<number> => page.locator("#cookie-banner").count();
 

@@ -1,19 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FAQ, TEAM } from "../../../testkit/src/fixture/interactive-pages.ts";
 import { NEWS_PAGE_SIZE, newsArticle } from "@orbweaver/testkit";
 import { ActionError, runActions, type ElementChooser, type ForEachResult } from "../../src/actions/index.ts";
-import { ctx, startActionEnv, stopActionEnv, type ActionEnv } from "./action-fixtures.ts";
+import { ctx } from "./action-fixtures.ts";
+import { useActionEnv } from "./use-action-env.ts";
 
-let env: ActionEnv;
-beforeAll(async () => {
-  env = await startActionEnv();
-});
-afterEach(async () => {
-  await env.closeAll();
-});
-afterAll(async () => {
-  await stopActionEnv(env);
-});
+const env = useActionEnv();
 
 const titleOf = (n: number): string => newsArticle(n)?.title ?? `missing article ${n}`;
 

@@ -5,18 +5,10 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCookieInput } from "../../src/cookies/parse-cookies.ts";
 import { toPlaywrightCookies } from "../../src/cookies/scope-cookies.ts";
+import { TEST_CHROMIUM_ARGS } from "../chromium-test-args.ts";
 
 // Real Chromium: do the scoped cookies reach the target, survive in-site
 // redirects, and stay away from other sites?
-
-const BASE_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 interface EchoServer {
   port: number;
@@ -66,10 +58,10 @@ let mappedBrowser: Browser;
 beforeAll(async () => {
   echo = await startEchoServer();
   other = await startEchoServer();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: BASE_ARGS });
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: TEST_CHROMIUM_ARGS });
   mappedBrowser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: [...BASE_ARGS, "--host-resolver-rules=MAP * 127.0.0.1"],
+    args: [...TEST_CHROMIUM_ARGS, "--host-resolver-rules=MAP * 127.0.0.1"],
   });
 });
 afterAll(async () => {

@@ -1,11 +1,10 @@
 import dgram from "node:dgram";
-import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { chromiumProxyArgs, egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
+import { egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
 import { BLOCKED_HEADER, startEgressProxy } from "../../src/net/egress-proxy.ts";
 import type { EgressProxy } from "../../src/net/egress-proxy.ts";
-import { CHROMIUM_BASE_ARGS, SCENARIOS, runScenario } from "./chromium-scenarios.ts";
+import { launchEgressChromium, SCENARIOS, runScenario } from "./chromium-scenarios.ts";
 import type { ScenarioEnv } from "./chromium-scenarios.ts";
 import { htmlUrl, startCanary, startSite, waitFor } from "./net-fixtures.ts";
 import type { Canary, TestServer } from "./net-fixtures.ts";
@@ -25,11 +24,7 @@ beforeAll(async () => {
   site = await startSite();
   proxy = await startEgressProxy({ policy: { allowPrivateNetwork: false, allowHosts: [`127.0.0.1:${site.port}`] } });
   openProxy = await startEgressProxy({ policy: { allowPrivateNetwork: true, allowHosts: [] } });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [...CHROMIUM_BASE_ARGS, ...chromiumProxyArgs()],
-  });
+  browser = await launchEgressChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,10 +1,9 @@
-import { chromium } from "playwright-core";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { chromiumProxyArgs, egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
+import { egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
 import { startEgressProxy } from "../../src/net/egress-proxy.ts";
 import type { EgressProxy } from "../../src/net/egress-proxy.ts";
-import { CHROMIUM_BASE_ARGS, SCENARIOS, runScenario } from "./chromium-scenarios.ts";
+import { launchEgressChromium, SCENARIOS, runScenario } from "./chromium-scenarios.ts";
 import type { ScenarioEnv } from "./chromium-scenarios.ts";
 import { startCanary, startSite, waitFor } from "./net-fixtures.ts";
 import type { Canary, TestServer } from "./net-fixtures.ts";
@@ -21,12 +20,7 @@ beforeAll(async () => {
   canary = await startCanary();
   site = await startSite();
   proxy = await startEgressProxy({ policy: { allowPrivateNetwork: false, allowHosts: [`127.0.0.1:${site.port}`] } });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [...CHROMIUM_BASE_ARGS, ...chromiumProxyArgs()],
-    proxy: egressProxyFor(proxy.url, "browser"),
-  });
+  browser = await launchEgressChromium(egressProxyFor(proxy.url, "browser"));
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,74 +1,19 @@
-import http from "node:http";
-import net from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LookupFn } from "../../src/net/check-url.ts";
 import { BLOCKED_HEADER, startEgressProxy } from "../../src/net/egress-proxy.ts";
 import type { EgressProxy } from "../../src/net/egress-proxy.ts";
 import { startCanary, startSite } from "./net-fixtures.ts";
 import type { Canary, TestServer } from "./net-fixtures.ts";
+import { getThrough, rawProxyRequest } from "../proxies/upstream-fixtures.ts";
+import type { TunnelReply } from "../proxies/upstream-fixtures.ts";
 
 // Raw proxy clients, so every request shape is exercised without a browser.
 
 const auth = (tag: string) => `Basic ${Buffer.from(`${tag}:x`).toString("base64")}`;
 
-interface RawReply {
-  status: number;
-  headers: Record<string, string>;
-  socket: net.Socket;
-}
-
-/** Sends a raw request head to the proxy and parses the response head. */
-function rawRequest(proxyPort: number, head: string): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(proxyPort, "127.0.0.1", () => socket.write(head));
-    let buf = "";
-    const onData = (d: Buffer) => {
-      buf += d.toString("latin1");
-      const end = buf.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      socket.off("data", onData);
-      const [statusLine = "", ...lines] = buf.slice(0, end).split("\r\n");
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(":");
-        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(" ")[1]), headers, socket });
-    };
-    socket.on("data", onData);
-    socket.on("error", reject);
-  });
-}
-
-async function connectVia(proxyPort: number, target: string, tag?: string): Promise<RawReply> {
+async function connectVia(proxyPort: number, target: string, tag?: string): Promise<TunnelReply> {
   const a = tag === undefined ? "" : `Proxy-Authorization: ${auth(tag)}\r\n`;
-  return rawRequest(proxyPort, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${a}\r\n`);
-}
-
-/** Plain-HTTP proxying: absolute-URI request through the proxy. */
-function getVia(
-  proxyPort: number,
-  url: string,
-  tag: string,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port: proxyPort,
-        path: url,
-        headers: { "proxy-authorization": auth(tag), host: new URL(url).host },
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (d: Buffer) => (body += d.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
+  return rawProxyRequest(proxyPort, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${a}\r\n`);
 }
 
 let canary: Canary;
@@ -150,10 +95,10 @@ describe("egress proxy (raw clients)", () => {
   });
 
   it("proxies plain HTTP to allowed targets and refuses the canary", async () => {
-    const ok = await getVia(proxy.port, `${site.origin}/`, "t-http");
+    const ok = await getThrough(proxy.port, `${site.origin}/`, "t-http");
     expect(ok.status).toBe(200);
     expect(ok.body).toContain("site");
-    const no = await getVia(proxy.port, `${canary.origin}/secret`, "t-http");
+    const no = await getThrough(proxy.port, `${canary.origin}/secret`, "t-http");
     expect(no.status).toBe(403);
     expect(no.headers[BLOCKED_HEADER]).toBe("127.0.0.1 is a loopback address");
     expect(canary.connections).toBe(0);
@@ -164,13 +109,13 @@ describe("egress proxy (raw clients)", () => {
   });
 
   it("resolves a name once and connects to exactly the checked address", async () => {
-    const ok = await getVia(proxy.port, `http://site.test:${site.port}/`, "t-pin");
+    const ok = await getThrough(proxy.port, `http://site.test:${site.port}/`, "t-pin");
     expect(ok.status).toBe(200);
     expect(lookups).toEqual(["site.test"]);
   });
 
   it("refuses non-http absolute URIs", async () => {
-    const r = await rawRequest(
+    const r = await rawProxyRequest(
       proxy.port,
       `GET ftp://127.0.0.1:${canary.port}/ HTTP/1.1\r\nProxy-Authorization: ${auth("t-ftp")}\r\n\r\n`,
     );
@@ -194,14 +139,14 @@ describe("egress proxy (raw clients)", () => {
     "\r\n";
 
   it("relays absolute-URI WebSocket upgrades to allowed hosts and refuses the canary", async () => {
-    const noAuth = await rawRequest(proxy.port, upgradeHead(`${site.origin}/ws`, undefined));
+    const noAuth = await rawProxyRequest(proxy.port, upgradeHead(`${site.origin}/ws`, undefined));
     expect(noAuth.status).toBe(407);
     noAuth.socket.destroy();
-    const ok = await rawRequest(proxy.port, upgradeHead(`${site.origin}/ws`, "t-ws"));
+    const ok = await rawProxyRequest(proxy.port, upgradeHead(`${site.origin}/ws`, "t-ws"));
     expect(ok.status).toBe(101);
     expect(site.upgrades).toBeGreaterThan(0);
     ok.socket.destroy();
-    const no = await rawRequest(proxy.port, upgradeHead(`http://127.0.0.1:${canary.port}/ws`, "t-ws"));
+    const no = await rawProxyRequest(proxy.port, upgradeHead(`http://127.0.0.1:${canary.port}/ws`, "t-ws"));
     expect(no.status).toBe(403);
     expect(no.headers[BLOCKED_HEADER]).toContain("loopback");
     no.socket.destroy();
@@ -232,7 +177,7 @@ describe("egress proxy with allowPrivateNetwork", () => {
   it("reaches the canary (the checks above can fail)", async () => {
     const open = await startEgressProxy({ policy: { allowPrivateNetwork: true, allowHosts: [] } });
     try {
-      const res = await getVia(open.port, `${canary.origin}/`, "t-open");
+      const res = await getThrough(open.port, `${canary.origin}/`, "t-open");
       expect(res.status).toBe(200);
       expect(res.body).toContain("CANARY REACHED");
       expect(canary.connections).toBeGreaterThan(0);

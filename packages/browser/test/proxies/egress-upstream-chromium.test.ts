@@ -1,13 +1,12 @@
-import { chromium } from "playwright-core";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { chromiumProxyArgs, egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
+import { egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
 import { startEgressProxy } from "../../src/net/egress-proxy.ts";
 import type { EgressProxy } from "../../src/net/egress-proxy.ts";
 import { createProxyPool, parseProxyPool } from "../../src/proxies/proxy-pool.ts";
 import type { ProxyEntry } from "../../src/proxies/proxy-pool.ts";
 import type { UpstreamFailure } from "../../src/proxies/report-upstream-failure.ts";
-import { CHROMIUM_BASE_ARGS } from "../net/chromium-scenarios.ts";
+import { launchEgressChromium } from "../net/chromium-scenarios.ts";
 import { htmlUrl, startCanary, startSite, waitFor } from "../net/net-fixtures.ts";
 import type { Canary, TestServer } from "../net/net-fixtures.ts";
 import { startSocks5Server } from "./socks5-server.ts";
@@ -46,11 +45,7 @@ beforeAll(async () => {
     resolveUpstream: (tag) => upstreams.get(tag),
     onUpstreamError: (f) => failures.push(f),
   });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [...CHROMIUM_BASE_ARGS, ...chromiumProxyArgs()],
-  });
+  browser = await launchEgressChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -61,10 +61,16 @@ export interface TunnelReply {
 
 /** CONNECT through the egress proxy as `tag`; resolves with the proxy's answer. */
 export function connectThrough(proxyPort: number, target: string, tag: string): Promise<TunnelReply> {
+  return rawProxyRequest(
+    proxyPort,
+    `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\nProxy-Authorization: ${auth(tag)}\r\n\r\n`,
+  );
+}
+
+/** Sends a raw request head to the proxy and parses the response head; the socket stays open. */
+export function rawProxyRequest(proxyPort: number, head: string): Promise<TunnelReply> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(proxyPort, "127.0.0.1", () =>
-      socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\nProxy-Authorization: ${auth(tag)}\r\n\r\n`),
-    );
+    const socket = net.connect(proxyPort, "127.0.0.1", () => socket.write(head));
     let buf = "";
     const onData = (d: Buffer) => {
       buf += d.toString("latin1");

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { chooseLinks } from "../../src/llm/choose-links.ts";
-import { closedPortBaseUrl, createLogSpy, startOpenAIServer, testLlm, userText } from "./llm-test-helpers.ts";
-import type { OpenAIServer } from "./llm-test-helpers.ts";
+import { closedPortBaseUrl, createLogSpy, testLlm, userText, useOpenAIServer } from "./llm-test-helpers.ts";
 
-let server: OpenAIServer;
-beforeAll(async () => {
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAIServer();
 
 const links = [
   { url: "https://example.com/blog/1", text: "First post" },

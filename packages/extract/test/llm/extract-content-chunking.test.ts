@@ -1,17 +1,10 @@
 // Long input: split under the budget, one call per chunk, answers merged; never silently truncated.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { extractContent } from "../../src/llm/extract-content.ts";
-import { createLogSpy, startOpenAIServer, testLlm, userText } from "./llm-test-helpers.ts";
-import type { ChatRequestView, OpenAIServer } from "./llm-test-helpers.ts";
+import { createLogSpy, testLlm, userText, useOpenAIServer } from "./llm-test-helpers.ts";
+import type { ChatRequestView } from "./llm-test-helpers.ts";
 
-let server: OpenAIServer;
-beforeAll(async () => {
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAIServer();
 
 const ITEMS = 40;
 const itemName = (i: number): string => `Item-${String(i).padStart(2, "0")}`;

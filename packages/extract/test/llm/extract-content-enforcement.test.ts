@@ -1,18 +1,10 @@
 // Guaranteed output shape: enforcement, the repair round, and the json_schema → json_object fallback.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { extractContent } from "../../src/llm/extract-content.ts";
 import { makeStrictCompatible } from "../../src/schema/enforce-schema.ts";
-import { createLogSpy, startOpenAIServer, systemText, testLlm, userText } from "./llm-test-helpers.ts";
-import type { OpenAIServer } from "./llm-test-helpers.ts";
+import { createLogSpy, systemText, testLlm, userText, useOpenAIServer } from "./llm-test-helpers.ts";
 
-let server: OpenAIServer;
-beforeAll(async () => {
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAIServer();
 
 const page = { url: "https://shop.test/tb", title: "TB", markdown: "# Trailblazer\n\nA book. $39.99, available." };
 const schema = {

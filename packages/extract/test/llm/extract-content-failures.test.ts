@@ -1,19 +1,11 @@
 // Every kind of model failure ends in the raw-Markdown fallback, never in a throw.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { extractContent } from "../../src/llm/extract-content.ts";
 import type { ExtractionOutcome } from "../../src/llm/extract-content.ts";
 import type { Llm } from "../../src/llm/llm-types.ts";
-import { closedPortBaseUrl, createLogSpy, startOpenAIServer, testLlm } from "./llm-test-helpers.ts";
-import type { OpenAIServer } from "./llm-test-helpers.ts";
+import { closedPortBaseUrl, createLogSpy, testLlm, useOpenAIServer } from "./llm-test-helpers.ts";
 
-let server: OpenAIServer;
-beforeAll(async () => {
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAIServer();
 
 const pages = [
   { url: "https://a.test/", title: "A", markdown: "# A\n\nAlpha content." },

@@ -1,18 +1,10 @@
 // Contract §5.3 (prompt / output / schema interplay), row by row, at the function level.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_JSON_INSTRUCTION } from "../../src/llm/build-extraction-prompt.ts";
 import { extractContent, joinPagesMarkdown } from "../../src/llm/extract-content.ts";
-import { createLogSpy, startOpenAIServer, systemText, testLlm, userText } from "./llm-test-helpers.ts";
-import type { OpenAIServer } from "./llm-test-helpers.ts";
+import { createLogSpy, systemText, testLlm, userText, useOpenAIServer } from "./llm-test-helpers.ts";
 
-let server: OpenAIServer;
-beforeAll(async () => {
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAIServer();
 
 const page = {
   url: "https://shop.test/tb",

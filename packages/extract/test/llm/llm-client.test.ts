@@ -1,19 +1,12 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLlm, OPENAI_BASE_URL } from "../../src/llm/llm-client.ts";
 import { classifyLlmError, LlmInvalidJsonError } from "../../src/llm/llm-errors.ts";
 import { makeStrictCompatible } from "../../src/schema/enforce-schema.ts";
-import { closedPortBaseUrl, createLogSpy, startOpenAIServer, systemText, testLlm } from "./llm-test-helpers.ts";
+import { closedPortBaseUrl, createLogSpy, systemText, testLlm, useOpenAIServer } from "./llm-test-helpers.ts";
 import type { OpenAIServer } from "./llm-test-helpers.ts";
 
-let server: OpenAIServer;
-beforeAll(async () => {
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAIServer();
 
 const schema = {
   type: "object",

@@ -1,12 +1,34 @@
 // Shared helpers for the LLM tests. The testkit is imported by path because
 // packages/extract does not (yet) list @orbweaver/testkit as a devDependency.
 import { createServer } from "node:net";
+import { startOpenAIServer, type OpenAIServer } from "@orbweaver/testkit";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createLlm } from "../../src/llm/llm-client.ts";
 import type { CreateLlmOptions } from "../../src/llm/llm-client.ts";
 import type { Llm, LlmLog } from "../../src/llm/llm-types.ts";
 
 export { startOpenAIServer } from "@orbweaver/testkit";
 export type { ChatRequestView, OpenAIServer } from "@orbweaver/testkit";
+
+/** One scripted OpenAI server for the calling test file: started before all, reset before each test, closed after all. */
+export function useOpenAIServer(): OpenAIServer {
+  let current: OpenAIServer | undefined;
+  beforeAll(async () => {
+    current = await startOpenAIServer();
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => current?.reset());
+  // Test bodies run after beforeAll, so every use below reaches the started server.
+  return new Proxy({} as OpenAIServer, {
+    get(_, prop) {
+      if (!current) throw new Error("useOpenAIServer: the server is used before beforeAll started it");
+      const value: unknown = Reflect.get(current, prop);
+      return typeof value === "function" ? value.bind(current) : value;
+    },
+  });
+}
 
 export interface LogEntry {
   level: "info" | "warn";
