@@ -13,7 +13,7 @@ import { ensureBootstrapAccount } from "./bootstrap-account.ts";
 
 /** Starts the gateway on config.host:config.port; `close()` stops taking requests and releases everything. */
 export async function startApi(config: Config): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
-  const dbHandle = createDb({ url: config.databaseUrl });
+  const dbHandle = createDb({ url: config.databaseUrl, statementTimeoutMs: config.dbStatementTimeoutMs });
   const redis = createRedisConnection(config.redisUrl, "producer");
   const scrapeQueue = createScrapeQueue({
     connection: redis,

@@ -25,7 +25,11 @@ export async function startWorker(
   opts: { logger?: Logger } = {},
 ): Promise<{ close(): Promise<void>; context: WorkerContext }> {
   const log = opts.logger ?? pino(loggerOptions(config, "worker"));
-  const dbHandle = createDb({ url: config.databaseUrl, max: config.workerConcurrency + 2 });
+  const dbHandle = createDb({
+    url: config.databaseUrl,
+    max: config.workerConcurrency + 2,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   const proxies = createProxyRouter(config.proxyPool, log);
   const egress = await startEgressProxy({
     policy: config.network,

@@ -104,6 +104,7 @@ const level = z
 
 const envSchema = z.object({
   DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/orbweaver", ["postgres:", "postgresql:"]),
+  DB_STATEMENT_TIMEOUT_MS: int(30_000, 0, 3_600_000),
   REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   PORT: int(8080, 0, 65535),
   HOST: str("0.0.0.0"),
@@ -224,6 +225,8 @@ const envSchema = z.object({
 
 export type Config = {
   databaseUrl: string;
+  /** Longest a statement of the API or a worker may run before Postgres cancels it (0: no limit). */
+  dbStatementTimeoutMs: number;
   redisUrl: string;
   port: number;
   host: string;
@@ -374,6 +377,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const prefix = "/" + e.API_PREFIX.replace(/^\/+|\/+$/g, "");
   return {
     databaseUrl: e.DATABASE_URL!,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     redisUrl: e.REDIS_URL!,
     port: e.PORT,
     host: e.HOST,

@@ -14,6 +14,12 @@ describe("loadConfig", () => {
     expect(c.publicUrl).toBe("http://localhost:8080");
   });
 
+  it("limits database statements to 30 s by default; 0 lifts the limit; a negative value stops startup", () => {
+    expect(loadConfig({}).dbStatementTimeoutMs).toBe(30_000);
+    expect(loadConfig({ DB_STATEMENT_TIMEOUT_MS: "0" }).dbStatementTimeoutMs).toBe(0);
+    expect(() => loadConfig({ DB_STATEMENT_TIMEOUT_MS: "-1" })).toThrow(/DB_STATEMENT_TIMEOUT_MS/);
+  });
+
   it("parses values and normalises the prefix and host list", () => {
     const c = loadConfig({
       PORT: "9000",

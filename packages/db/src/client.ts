@@ -12,10 +12,20 @@ export interface CreateDbOptions {
   url: string;
   /** Pool size. Default 10. */
   max?: number;
+  /**
+   * Postgres cancels a statement that runs longer (error 57014, which `isDbUnavailable` counts as
+   * the database being unavailable: 503 at the gateway, retried by workers). 0 or unset: no limit.
+   */
+  statementTimeoutMs?: number;
 }
 
 export function createDb(opts: CreateDbOptions): DbHandle {
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
   const db = drizzle(pool, { schema });

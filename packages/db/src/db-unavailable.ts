@@ -1,5 +1,8 @@
-/** SQLSTATE class 08 (connection exception) and 57P01–57P03 (shutdown, crash, not accepting yet). */
-const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3])$/;
+/**
+ * SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash, not accepting yet) and
+ * 57014 (a statement cancelled: DB_STATEMENT_TIMEOUT_MS passed, or an operator cancelled it).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|57014)$/;
 
 /** Socket errors of a server that is down, restarting or unreachable. */
 const NETWORK_CODES = new Set([
