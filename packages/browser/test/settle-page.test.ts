@@ -79,6 +79,22 @@ new EventSource("/events").onmessage = (e) => render("Ticker says " + e.data);`,
     `<h1>Spinning page</h1>`,
     `window.addEventListener("load", () => setTimeout(() => { for (;;) {} }, 0));`,
   ),
+  // Rendered and retitled 200 ms after load from fetched data (the snapshot must hold both).
+  "/later": html(
+    "Later",
+    `<div id="out"></div>`,
+    `${RENDER}
+window.addEventListener("load", () => setTimeout(async () => {
+  render(await (await fetch("/data?text=Forecast%20for%20Tuesday")).text());
+  document.title = "Later, rendered";
+}, 200));`,
+  ),
+  // Replaces what the snapshot's in-page read uses; the page must still be read the usual way.
+  "/no-serializer": html(
+    "Hostile",
+    `<p>Still readable</p>`,
+    `window.XMLSerializer = function () { throw new Error("no serializer here"); };`,
+  ),
   // Snapshots its globals before anything of ours runs, to show the settle adds none.
   "/globals": html(
     "Globals",
@@ -291,5 +307,46 @@ describe("settlePage", () => {
     const { page } = await loaded("/static");
     await page.close();
     expect(await settlePage(page)).toBe("closed");
+  });
+});
+
+// openPage's snapshot: the content read in the same evaluation that found the page quiet, so a
+// caller that reads the page right away skips one read. It must be exactly what capturePage reads,
+// and absent whenever the page did not settle quiet or the page broke what the read uses.
+describe("openPage snapshot", () => {
+  async function openWith(path: string, opts: { snapshot: boolean; settleMs?: number }) {
+    const context = await newContext();
+    return openPage(context, { url: `${origin}${path}`, timeoutMs: 15_000, ...opts });
+  }
+
+  it("holds what capturePage reads once the page settled, script-rendered content included", async () => {
+    const { page, snapshot } = await openWith("/later", { snapshot: true });
+    expect(snapshot).toBeDefined();
+    expect(snapshot?.html).toContain("Forecast for Tuesday");
+    expect(snapshot?.title).toBe("Later, rendered");
+    const captured = await capturePage(page);
+    expect(snapshot).toEqual(captured);
+    expect(snapshot?.html.startsWith("<!DOCTYPE html>")).toBe(true);
+  });
+
+  it("is absent when not asked for", async () => {
+    const opened = await openWith("/later", { snapshot: false });
+    expect(opened.snapshot).toBeUndefined();
+    expect((await capturePage(opened.page)).html).toContain("Forecast for Tuesday");
+  });
+
+  it("is absent when the page never went quiet (the settle was capped)", async () => {
+    const { page, loaded, snapshot } = await openWith("/mutating", { snapshot: true, settleMs: 700 });
+    expect(loaded).toBe(true);
+    expect(snapshot).toBeUndefined();
+    expect((await capturePage(page)).title).toBe("Mutating");
+  });
+
+  it("is absent when the page replaced what the read uses, and the page is still read normally", async () => {
+    const { page, snapshot } = await openWith("/no-serializer", { snapshot: true });
+    expect(snapshot).toBeUndefined();
+    const captured = await capturePage(page);
+    expect(captured.html).toContain("Still readable");
+    expect(captured.title).toBe("Hostile");
   });
 });

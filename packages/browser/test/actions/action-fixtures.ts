@@ -2,7 +2,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import type { ActionContext } from "../../src/actions/index.ts";
-import { TEST_CHROMIUM_ARGS } from "../chromium-test-args.ts";
+import { BASE_CHROMIUM_ARGS } from "../../src/chromium-args.ts";
 
 export interface ActionEnv {
   site: FixtureSite;
@@ -17,7 +17,7 @@ export async function startActionEnv(): Promise<ActionEnv> {
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
-    args: TEST_CHROMIUM_ARGS,
+    args: BASE_CHROMIUM_ARGS,
   });
   const contexts: BrowserContext[] = [];
   return {

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCookieInput } from "../../src/cookies/parse-cookies.ts";
 import { toPlaywrightCookies } from "../../src/cookies/scope-cookies.ts";
-import { TEST_CHROMIUM_ARGS } from "../chromium-test-args.ts";
+import { BASE_CHROMIUM_ARGS } from "../../src/chromium-args.ts";
 
 // Real Chromium: do the scoped cookies reach the target, survive in-site
 // redirects, and stay away from other sites?
@@ -58,10 +58,10 @@ let mappedBrowser: Browser;
 beforeAll(async () => {
   echo = await startEchoServer();
   other = await startEchoServer();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: TEST_CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: BASE_CHROMIUM_ARGS });
   mappedBrowser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: [...TEST_CHROMIUM_ARGS, "--host-resolver-rules=MAP * 127.0.0.1"],
+    args: [...BASE_CHROMIUM_ARGS, "--host-resolver-rules=MAP * 127.0.0.1"],
   });
 });
 afterAll(async () => {

@@ -2,13 +2,13 @@ import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, LaunchOptions } from "playwright-core";
 import { chromiumProxyArgs } from "../../src/net/chromium-proxy-args.ts";
 import type { BlockedTarget } from "../../src/net/egress-ledger.ts";
-import { TEST_CHROMIUM_ARGS } from "../chromium-test-args.ts";
+import { BASE_CHROMIUM_ARGS } from "../../src/chromium-args.ts";
 import { htmlUrl, waitFor } from "./net-fixtures.ts";
 import type { Canary, TestServer } from "./net-fixtures.ts";
 
 /** Shared SSRF scenarios driven through real Chromium; each file supplies its own browser setup. */
 
-const CHROMIUM_BASE_ARGS = [...TEST_CHROMIUM_ARGS, "--disable-quic"];
+const CHROMIUM_BASE_ARGS = [...BASE_CHROMIUM_ARGS, "--disable-quic"];
 
 /** Launches headless Chromium with the base args and the egress-proxy args (a browser-wide `proxy` if given). */
 export function launchEgressChromium(proxy?: LaunchOptions["proxy"]): Promise<Browser> {
