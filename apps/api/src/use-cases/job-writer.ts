@@ -16,9 +16,9 @@ type Waiting = { job: CreateScrapeJobOptions; resolve(r: CreateScrapeJobResult):
  * Group commit for submits. Every submit is a transaction that serialises on its account (an
  * advisory lock keeps the pending-job limit and the balance exact) and waits for the WAL flush; under
  * a burst that makes each wait for the ones before. Instead, submits that arrive while
- * MAX_IN_FLIGHT transactions run queue here and are written together in the next one, whatever
- * their accounts (one lock per account, one count, one debit per account, one insert of each kind);
- * an account is in one transaction at a time, so its submits never wait on its own lock.
+ * MAX_IN_FLIGHT writes run queue here and are written together in the next one, whatever their
+ * accounts (one statement: one lock per account, one count, one debit per account, one insert of
+ * each kind); an account is in one write at a time, so its submits never wait on its own lock.
  * A lone submit is written at once, with no added wait. Every submit still gets its own answer,
  * decided in arrival order.
  */

@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
-import { debitAccounts, insertJobsWithReserves, lockAccounts } from "./reserve-jobs.ts";
+import { debitAccounts, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 
 /** The crawl's settings as stored (everything of §8.1 except cookies, which are never stored). */
 export type CrawlSettings = Omit<
@@ -37,7 +37,7 @@ export type CreateCrawlResult =
  */
 export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<CreateCrawlResult> {
   return db.transaction(async (tx) => {
-    await lockAccounts(tx, [opts.accountId]);
+    await lockAccount(tx, opts.accountId);
     const [pending] = await tx
       .select({ n: count() })
       .from(jobs)

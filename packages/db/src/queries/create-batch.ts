@@ -1,7 +1,7 @@
 import { and, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
-import { debitAccounts, insertJobsWithReserves, lockAccounts } from "./reserve-jobs.ts";
+import { debitAccounts, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 
 /** Options for {@link createBatch}. */
 export interface CreateBatchOptions {
@@ -26,7 +26,7 @@ export type CreateBatchResult =
  */
 export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<CreateBatchResult> {
   return db.transaction(async (tx) => {
-    await lockAccounts(tx, [opts.accountId]);
+    await lockAccount(tx, opts.accountId);
     const [pending] = await tx
       .select({ n: count() })
       .from(batches)

@@ -1,26 +1,20 @@
-// The steps every submit shares (scrape jobs, batches, batch retries, crawls): serialise on the
-// account, debit the reservation guarded by the balance, and insert job rows together with their
-// `reserve` ledger entries. Each runs inside the caller's transaction.
+// The steps submits of batches, batch retries and crawls share: serialise on the account, debit the
+// reservation guarded by the balance, and insert job rows together with their `reserve` ledger
+// entries. Each runs inside the caller's transaction. (Scrape submits do the same in one database
+// function, see create-scrape-job.ts.)
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Tx } from "../client.ts";
 import { accounts, creditLedger, jobs } from "../schema/index.ts";
 
 /**
- * Takes the accounts' advisory locks (held until the transaction ends), in a fixed order so two
- * transactions locking several accounts cannot deadlock. Every submit of an account takes this
- * lock first, so its pending-job limit and balance are read and changed by one at a time.
+ * Takes the account's advisory lock (held until the transaction ends). Every submit of an account
+ * takes this lock first, so its pending-job limit and balance are read and changed by one at a
+ * time. Scrape submits take the same lock inside `orbweaver_create_scrape_jobs` (migration 0007):
+ * the key is `hashtextextended` of the account id's text, as Postgres writes a uuid.
  */
-export async function lockAccounts(tx: Tx, accountIds: readonly string[]): Promise<void> {
-  const ordered = [...new Set(accountIds)].sort();
-  if (ordered.length === 1) {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${ordered[0]}, 0))`);
-    return;
-  }
-  // The subquery is sorted before the outer query takes the locks (OFFSET 0 keeps it apart).
-  await tx.execute(
-    sql`select pg_advisory_xact_lock(h) from (select hashtextextended(a, 0) as h, a from unnest(${sql.param(ordered)}::text[]) as a order by a offset 0) as ordered`,
-  );
+export async function lockAccount(tx: Tx, accountId: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${accountId}::uuid::text, 0))`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
-import { debitAccounts, insertJobsWithReserves, lockAccounts } from "./reserve-jobs.ts";
+import { debitAccounts, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 import { isUuid } from "../is-uuid.ts";
 
 export type RetryBatchResult =
@@ -15,7 +15,7 @@ export type RetryBatchResult =
 export async function retryBatch(db: Db, opts: { batchId: string; accountId: string }): Promise<RetryBatchResult> {
   if (!isUuid(opts.batchId)) return { ok: false, reason: "NOT_FOUND" } as const;
   return db.transaction(async (tx) => {
-    await lockAccounts(tx, [opts.accountId]);
+    await lockAccount(tx, opts.accountId);
     const [batch] = await tx
       .select()
       .from(batches)
