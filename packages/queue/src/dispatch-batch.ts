@@ -13,6 +13,7 @@ export async function dispatchBatch(
   opts: { batchId: string; concurrency: number },
 ): Promise<number> {
   const jobIds = await claimBatchDispatch(db, opts);
-  for (const jobId of jobIds) await enqueueScrapeJob(queue, jobId, { batchItem: true });
+  // Started together, so they reach Redis in one round trip (see enqueueScrapeJob).
+  await Promise.all(jobIds.map((jobId) => enqueueScrapeJob(queue, jobId, { batchItem: true })));
   return jobIds.length;
 }
