@@ -4,6 +4,8 @@ export { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
 export { openPage, capturePage, guardContext, NavigationError, DEFAULT_CAPTURE_TIMEOUT_MS } from "./open-page.ts";
 export type { OpenPageOptions, OpenedPage, NavigationFailure, CapturePageOptions } from "./open-page.ts";
 export { settlePage, trackRequests, DEFAULT_SETTLE_QUIET_MS, DEFAULT_SETTLE_MAX_MS } from "./settle-page.ts";
+export { SETTLE_MIN_QUIET_MS } from "./settle-page.ts";
+export { watchTimers } from "./watch-timers.ts";
 export type { SettlePageOptions, SettleOutcome, RequestTracker, QuietSnapshot } from "./settle-page.ts";
 export { limitContext } from "./limit-context.ts";
 export type { ContextLimits, LimitedContext } from "./limit-context.ts";

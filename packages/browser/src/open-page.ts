@@ -1,5 +1,6 @@
 import { errors, type BrowserContext, type Download, type Page, type Response } from "playwright-core";
 import { DEFAULT_SETTLE_MAX_MS, settlePage, trackRequests } from "./settle-page.ts";
+import { watchTimers } from "./watch-timers.ts";
 
 /** Options for {@link openPage}. */
 export interface OpenPageOptions {
@@ -8,8 +9,9 @@ export interface OpenPageOptions {
   timeoutMs: number;
   /**
    * Cap of the settle after `load`, for script-rendered pages: the page is returned as soon as it is
-   * quiet (no request in flight, no DOM change for `DEFAULT_SETTLE_QUIET_MS`), at the latest after
-   * this. Default 2500 ms; 0 skips the settle.
+   * quiet (no request in flight, no DOM change for `DEFAULT_SETTLE_QUIET_MS`, or for
+   * `SETTLE_MIN_QUIET_MS` when no timeout of the page is due within it), at the latest after this.
+   * Default 2500 ms; 0 skips the settle.
    */
   settleMs?: number;
   /** Quiet window of the settle. Default `DEFAULT_SETTLE_QUIET_MS` (250 ms). */
@@ -91,6 +93,9 @@ export async function openPage(context: BrowserContext, opts: OpenPageOptions): 
     // Navigation requests are never a service worker's, so frame() cannot throw here.
     if (r.request().isNavigationRequest() && r.frame() === page.mainFrame() && isAttachment(r)) download = true;
   });
+  // The settle reads the page's pending timeouts; the watch must be in place before its scripts run.
+  // Should it fail (the page closing), the navigation below reports why, and a settle still works.
+  await watchTimers(page).catch(() => undefined);
   // Counting starts before the navigation, so requests the load starts and leaves open are waited for.
   const tracker = trackRequests(page);
   try {

@@ -3,6 +3,7 @@
 // Playwright's `networkidle` costs at least 500 ms on every page, even one complete at `load`.
 import type { Page, Request } from "playwright-core";
 import { evaluateInPage } from "./actions/evaluate-script.ts";
+import { TIMERS_KEY, type PageTimers } from "./watch-timers.ts";
 
 /**
  * How long a page must stay quiet (no request in flight or starting, no DOM change) to count as
@@ -11,8 +12,25 @@ import { evaluateInPage } from "./actions/evaluate-script.ts";
  * with a timer, such as a render or fetch scheduled 200 ms after start-up (the test fixture's
  * script-rendered page does exactly that). 250 ms covers those with a margin, and is half the
  * 500 ms quiet period `networkidle` imposes.
+ *
+ * With the page's timers watched (`watchTimers`, installed by `openPage`), the settle does not sit
+ * out the whole window when nothing is deferred: the page is also quiet once its DOM has not
+ * changed (nor a timeout of its run) for {@link SETTLE_MIN_QUIET_MS} and none of its pending
+ * setTimeout callbacks is due within this window. Timers due later are ignored, as the plain
+ * window ignores them; and the plain window still applies, so the settle never ends later than it
+ * did with the window alone (a page that keeps a timeout always pending gets exactly that).
  */
 export const DEFAULT_SETTLE_QUIET_MS = 250;
+
+/**
+ * The short quiet the timer-aware rule (see {@link DEFAULT_SETTLE_QUIET_MS}) still requires: it
+ * covers work no timer shows, such as a render on the next animation frame, a scheduler's
+ * MessageChannel task, microtasks, a WebSocket message handled right away.
+ */
+export const SETTLE_MIN_QUIET_MS = 50;
+
+/** How often the timer-aware rule looks again while a timer of the page is about to run. */
+const TIMER_CHECK_MS = 10;
 
 /** Default cap of a settle ({@link SettlePageOptions.maxMs}). */
 export const DEFAULT_SETTLE_MAX_MS = 2500;
@@ -100,9 +118,10 @@ const RETRY_PAUSE_MS = 20;
 
 /**
  * Waits until the page is quiet: no request in flight and none started, and no DOM change, for
- * `quietMs` in a row; at most `maxMs`. Never throws. A page that navigates is followed to its new
- * document (the navigation is network activity), within the same cap; a page or context that
- * closes ends the settle.
+ * `quietMs` in a row (or, on a page whose timers are watched, for {@link SETTLE_MIN_QUIET_MS} with
+ * no timeout of the page due within `quietMs`); at most `maxMs`. Never throws. A page that
+ * navigates is followed to its new document (the navigation is network activity), within the same
+ * cap; a page or context that closes ends the settle.
  */
 export async function settlePage(page: Page, opts: SettlePageOptions = {}): Promise<SettleOutcome> {
   const maxMs = opts.maxMs ?? DEFAULT_SETTLE_MAX_MS;
@@ -135,6 +154,9 @@ export async function settlePage(page: Page, opts: SettlePageOptions = {}): Prom
       let snapshot: QuietSnapshot | undefined;
       const dom = evaluateInPage(page, waitForQuietDom, {
         quietMs,
+        minQuietMs: SETTLE_MIN_QUIET_MS,
+        checkMs: TIMER_CHECK_MS,
+        timersKey: TIMERS_KEY,
         maxMs: remaining,
         snapshot: opts.onQuietSnapshot !== undefined,
       }).then(
@@ -173,18 +195,42 @@ function delay(ms: number): Promise<void> {
 /**
  * In the page: resolves quiet once the document has not changed for `quietMs`, not quiet after
  * `maxMs` of changes. Only content changes count (nodes and text), not attributes: a carousel
- * toggling classes or an animated style is not content still arriving. With `snapshot`, a quiet
- * answer carries the document as `page.content()` serialises it (doctype, then the root element's
- * outerHTML) and its title. Everything lives in this closure; nothing is left on the page's
- * globals, and the observer is disconnected when it resolves.
+ * toggling classes or an animated style is not content still arriving. On a page whose timers are
+ * watched (the reader under `timersKey`), it is also quiet once neither the document changed nor a
+ * timeout of the page ran for `minQuietMs`, and no pending timeout of the page is due within
+ * `quietMs`; while one is, it looks again every `checkMs`. Its own timers are the native ones, from
+ * the reader, so they never count as the page's. With `snapshot`, a quiet answer carries the
+ * document as `page.content()` serialises it (doctype, then the root element's outerHTML) and its
+ * title. Everything lives in this closure; nothing is left on the page's globals, and the observer
+ * is disconnected when it resolves.
  */
 function waitForQuietDom(arg: {
   quietMs: number;
+  minQuietMs: number;
+  checkMs: number;
+  timersKey: string;
   maxMs: number;
   snapshot: boolean;
 }): Promise<{ quiet: boolean; snapshot?: { html: string; title: string } }> {
   return new Promise((resolve) => {
-    let quietTimer: ReturnType<typeof setTimeout> | undefined;
+    // The reader the timer watch installed, if it did; a page cannot have set it (the key is random).
+    const found = (window as unknown as Record<string, PageTimers | undefined>)[arg.timersKey];
+    const timers =
+      found &&
+      typeof found.now === "function" &&
+      typeof found.pending === "function" &&
+      typeof found.lastRun === "function" &&
+      typeof found.setTimeout === "function" &&
+      typeof found.clearTimeout === "function" &&
+      arg.minQuietMs < arg.quietMs
+        ? found
+        : undefined;
+    const later = (fn: () => void, ms: number): number =>
+      timers ? timers.setTimeout(fn, ms) : (setTimeout(fn, ms) as unknown as number);
+    const cancel = (id: number | undefined): void => (timers ? timers.clearTimeout(id) : clearTimeout(id));
+    let quietTimer: number | undefined;
+    let checkTimer: number | undefined;
+    let lastChange = timers ? timers.now() : 0;
     // A page may have replaced what this uses; then there is no snapshot and the caller reads the page.
     const read = (): { html: string; title: string } | undefined => {
       try {
@@ -196,21 +242,34 @@ function waitForQuietDom(arg: {
         return undefined;
       }
     };
+    let done = false;
     // Both are assigned before any timer can call finish().
     const finish = (quiet: boolean): void => {
+      if (done) return;
+      done = true;
       observer.disconnect();
-      clearTimeout(quietTimer);
-      clearTimeout(capTimer);
+      cancel(quietTimer);
+      cancel(checkTimer);
+      cancel(capTimer);
       const snapshot = quiet && arg.snapshot ? read() : undefined;
       resolve(snapshot ? { quiet, snapshot } : { quiet });
     };
     const restart = (): void => {
-      clearTimeout(quietTimer);
-      quietTimer = setTimeout(() => finish(true), arg.quietMs);
+      cancel(quietTimer);
+      quietTimer = later(() => finish(true), arg.quietMs);
+      if (timers) lastChange = timers.now();
+    };
+    // The timer-aware rule: a short quiet, and nothing the page deferred is about to run.
+    const check = (): void => {
+      if (!timers) return;
+      const quietFor = timers.now() - Math.max(lastChange, timers.lastRun());
+      if (quietFor >= arg.minQuietMs && timers.pending(arg.quietMs) === 0) finish(true);
+      else checkTimer = later(check, Math.max(arg.checkMs, arg.minQuietMs - quietFor));
     };
     const observer = new MutationObserver(restart);
     observer.observe(document, { childList: true, subtree: true, characterData: true });
-    const capTimer = setTimeout(() => finish(false), arg.maxMs);
+    const capTimer = later(() => finish(false), arg.maxMs);
     restart();
+    if (timers) checkTimer = later(check, arg.minQuietMs);
   });
 }

@@ -7,7 +7,8 @@ import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BASE_CHROMIUM_ARGS } from "../src/chromium-args.ts";
 import { capturePage, openPage } from "../src/open-page.ts";
-import { settlePage, trackRequests } from "../src/settle-page.ts";
+import { settlePage, trackRequests, type QuietSnapshot } from "../src/settle-page.ts";
+import { TIMERS_KEY, watchTimers } from "../src/watch-timers.ts";
 
 const html = (title: string, body: string, script = ""): string =>
   `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>${body}` +
@@ -95,6 +96,57 @@ window.addEventListener("load", () => setTimeout(async () => {
     `<p>Still readable</p>`,
     `window.XMLSerializer = function () { throw new Error("no serializer here"); };`,
   ),
+  // Rendered by a timer 200 ms after load: no request, nothing but the timer announces it.
+  "/timer-render": html(
+    "Timer render",
+    `<div id="out"></div>`,
+    `${RENDER}
+window.addEventListener("load", () => setTimeout(() => render("Rendered by a timer"), 200));`,
+  ),
+  // A timer that does nothing visible at 60 ms but defers the render by another 150 ms.
+  "/timer-deferred": html(
+    "Timer deferred",
+    `<div id="out"></div>`,
+    `${RENDER}
+window.addEventListener("load", () => setTimeout(() => setTimeout(() => render("Rendered after two timers"), 150), 60));`,
+  ),
+  // A render 100 ms after load that schedules the next one 100 ms later, five renders in all: each
+  // gap is longer than the short quiet of the timer-aware rule, and only the timers bridge it.
+  "/timer-chain": html(
+    "Timer chain",
+    `<div id="out"></div>`,
+    `${RENDER}
+const step = (n) => { render("Timed render " + n); if (n < 5) setTimeout(() => step(n + 1), 100); };
+window.addEventListener("load", () => setTimeout(() => step(1), 100));`,
+  ),
+  // Timers whose callbacks defer the render to the next animation frame, five in a chain: once a
+  // timer has run, none is pending until the frame renders and schedules the next.
+  "/timer-frame": html(
+    "Timer frame",
+    `<div id="out"></div>`,
+    `${RENDER}
+const next = (n) => setTimeout(() => requestAnimationFrame(() => step(n)), 100);
+const step = (n) => { render("Frame render " + n); if (n < 5) next(n + 1); };
+window.addEventListener("load", () => next(1));`,
+  ),
+  // Timers whose callbacks hand the render to an interval (not tracked), which renders on its first
+  // tick, five in a chain: right after a timer has run, nothing is pending, yet a render is coming.
+  "/timer-interval": html(
+    "Timer interval",
+    `<div id="out"></div>`,
+    `${RENDER}
+const next = (n) => setTimeout(() => { const id = setInterval(() => { clearInterval(id); step(n); }, 10); }, 100);
+const step = (n) => { render("Interval render " + n); if (n < 5) next(n + 1); };
+window.addEventListener("load", () => next(1));`,
+  ),
+  // A no-op timer rescheduled every 100 ms, forever: always one pending.
+  "/timer-forever": html(
+    "Timer forever",
+    `<h1>Polls forever</h1>`,
+    `const tick = () => setTimeout(tick, 100); tick();`,
+  ),
+  // A plain page the timer-API probe runs in.
+  "/probe": html("Probe", `<h1>Probe</h1>`),
   // Snapshots its globals before anything of ours runs, to show the settle adds none.
   "/globals": html(
     "Globals",
@@ -348,5 +400,190 @@ describe("openPage snapshot", () => {
     const captured = await capturePage(page);
     expect(captured.html).toContain("Still readable");
     expect(captured.title).toBe("Hostile");
+  });
+});
+
+// Exercises the page's timer API and reports what it saw: run in a page with the timer watch and in
+// one without, the answers must be the same. Delays are far apart so the order is deterministic.
+const TIMER_PROBE = `(async () => {
+  const keys = Object.keys(window);
+  const out = {
+    keys,
+    names: [setTimeout.name, clearTimeout.name, clearInterval.name, setInterval.name],
+    lengths: [setTimeout.length, clearTimeout.length, clearInterval.length],
+    nativeText: [setTimeout, clearTimeout, clearInterval].map((f) => String(f).includes("[native code]")),
+    descriptor: JSON.stringify(Object.getOwnPropertyDescriptor(window, "setTimeout"), ["writable", "enumerable", "configurable"]),
+    hasPrototype: "prototype" in setTimeout,
+    sameFunction: window.setTimeout === setTimeout && globalThis.setTimeout === setTimeout,
+  };
+  const attempt = (fn) => { try { return ["ok", typeof fn()]; } catch (e) { return [e.constructor.name, e.message]; } };
+  out.construct = attempt(() => new setTimeout(() => {}, 0));
+  out.wrongThis = attempt(() => setTimeout.call({}, () => {}, 0));
+  out.symbolDelay = attempt(() => setTimeout(() => {}, Symbol("delay")));
+  out.viaCall = attempt(() => setTimeout.call(undefined, () => {}, 0));
+  out.viaApply = attempt(() => setTimeout.apply(window, [() => {}, 0]));
+  const ids = [setTimeout(() => {}, 0), setTimeout(() => {}, 0), setTimeout.bind(window)(() => {}, 0)];
+  out.ids = ids.every((id) => Number.isInteger(id) && id > 0) && ids[1] === ids[0] + 1 && ids[2] === ids[1] + 1;
+  const fired = [];
+  const errors = [];
+  window.addEventListener("error", (e) => {
+    errors.push(e.error instanceof Error ? e.error.message : String(e.message));
+    e.preventDefault();
+  });
+  const a = setTimeout(() => fired.push("cleared"), 10);
+  clearTimeout(a);
+  const b = setTimeout(() => fired.push("cleared by clearInterval"), 10);
+  clearInterval(b);
+  const c = setTimeout(() => fired.push("cleared by a string id"), 10);
+  clearTimeout(String(c));
+  out.clearReturns = [clearTimeout(123456), clearInterval(123457)];
+  setTimeout(function (x, y) { fired.push(["args", x, y, this === window, arguments.length]); }, 10, "one", 2);
+  let valueOfCalls = 0;
+  setTimeout(() => fired.push("object delay"), { valueOf() { valueOfCalls++; return 25; } });
+  setTimeout(() => fired.push("string delay"), "40");
+  setTimeout(() => fired.push("negative delay"), -5);
+  setTimeout(() => { throw new Error("boom from a timer"); }, 55);
+  setTimeout(() => fired.push("after the throw"), 70);
+  setTimeout("window.__probeString = 'string callback ran'", 0);
+  const interval = setInterval(() => { fired.push("interval"); clearInterval(interval); }, 85);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  out.fired = fired;
+  out.errors = errors;
+  out.valueOfCalls = valueOfCalls;
+  out.stringCallback = window.__probeString;
+  return out;
+})()`;
+
+describe("timer-aware settle", () => {
+  /** A page with the timer watch (or without), loaded, with a tracker attached before the navigation. */
+  async function loaded(path: string, watched: boolean) {
+    const context = await newContext();
+    const page = await context.newPage();
+    if (watched) await watchTimers(page);
+    const tracker = trackRequests(page);
+    await page.goto(`${origin}${path}`, { waitUntil: "load" });
+    return { context, page, tracker };
+  }
+
+  async function settleWithSnapshot(path: string, watched: boolean) {
+    const { page, tracker } = await loaded(path, watched);
+    let snapshot: QuietSnapshot | undefined;
+    const outcome = await settlePage(page, { tracker, maxMs: 10_000, onQuietSnapshot: (s) => (snapshot = s) });
+    tracker.dispose();
+    return { outcome, snapshot, page };
+  }
+
+  it("captures a render a timer schedules 200 ms after load (openPage snapshot)", async () => {
+    const context = await newContext();
+    const { snapshot } = await openPage(context, { url: `${origin}/timer-render`, timeoutMs: 15_000, snapshot: true });
+    expect(snapshot?.html).toContain("Rendered by a timer");
+  });
+
+  it("captures a render a timer schedules 200 ms after load (settlePage with watchTimers)", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-render", true);
+    expect(outcome).toBe("quiet");
+    expect(snapshot?.html).toContain("Rendered by a timer");
+  });
+
+  it("captures a render deferred by a timer that itself changed nothing", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-deferred", true);
+    expect(outcome).toBe("quiet");
+    expect(snapshot?.html).toContain("Rendered after two timers");
+  });
+
+  it("captures a chain of timed renders (each scheduling the next 100 ms later)", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-chain", true);
+    expect(outcome).toBe("quiet");
+    for (let n = 1; n <= 5; n++) expect(snapshot?.html).toContain(`Timed render ${n}`);
+  });
+
+  it("captures the whole chain of timed renders through openPage", async () => {
+    const context = await newContext();
+    const { snapshot } = await openPage(context, { url: `${origin}/timer-chain`, timeoutMs: 15_000, snapshot: true });
+    for (let n = 1; n <= 5; n++) expect(snapshot?.html).toContain(`Timed render ${n}`);
+  });
+
+  it("captures renders timers defer to the next animation frame", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-frame", true);
+    expect(outcome).toBe("quiet");
+    for (let n = 1; n <= 5; n++) expect(snapshot?.html).toContain(`Frame render ${n}`);
+  });
+
+  it("captures renders timers hand to an interval (a timer that has just run counts as activity)", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-interval", true);
+    expect(outcome).toBe("quiet");
+    for (let n = 1; n <= 5; n++) expect(snapshot?.html).toContain(`Interval render ${n}`);
+  });
+
+  it("settles quiet a page that reschedules a no-op timer forever", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-forever", true);
+    expect(outcome).toBe("quiet");
+    expect(snapshot?.html).toContain("Polls forever");
+  });
+
+  it("still captures the 200 ms timed render without the timer watch", async () => {
+    const { outcome, snapshot } = await settleWithSnapshot("/timer-render", false);
+    expect(outcome).toBe("quiet");
+    expect(snapshot?.html).toContain("Rendered by a timer");
+  });
+
+  it("still settles a static page quiet, with and without the timer watch", async () => {
+    for (const watched of [true, false]) {
+      const { outcome, snapshot } = await settleWithSnapshot("/static", watched);
+      expect(outcome).toBe("quiet");
+      expect(snapshot?.html).toContain("Everything is here at load.");
+    }
+  });
+
+  it("leaves the page's timer API behaving as the native one", async () => {
+    const context = await newContext();
+    const { page: watchedPage } = await openPage(context, { url: `${origin}/probe`, timeoutMs: 15_000 });
+    const { page: plainPage } = await loaded("/probe", false);
+    expect(await watchedPage.evaluate((key) => key in window, TIMERS_KEY)).toBe(true);
+    expect(await plainPage.evaluate((key) => key in window, TIMERS_KEY)).toBe(false);
+    const watched = (await watchedPage.evaluate(TIMER_PROBE)) as Record<string, unknown>;
+    const plain = (await plainPage.evaluate(TIMER_PROBE)) as Record<string, unknown>;
+    expect(watched).toEqual(plain);
+    // And what the native API does, spelled out.
+    expect(watched.names).toEqual(["setTimeout", "clearTimeout", "clearInterval", "setInterval"]);
+    expect(watched.keys).not.toContain(TIMERS_KEY);
+    expect(watched.ids).toBe(true);
+    expect(watched.valueOfCalls).toBe(1);
+    expect(watched.fired).toEqual([
+      "negative delay",
+      ["args", "one", 2, true, 2],
+      "object delay",
+      "string delay",
+      "after the throw",
+      "interval",
+    ]);
+    expect(watched.errors).toEqual(["boom from a timer"]);
+    expect(watched.stringCallback).toBe("string callback ran");
+  });
+
+  it("counts the page's pending timeouts due within a window, and not ours", async () => {
+    const { page } = await loaded("/probe", true);
+    const counts = await page.evaluate(async (key) => {
+      type Reader = { pending(withinMs: number): number; setTimeout(fn: () => void, ms: number): number };
+      const timers = (window as unknown as Record<string, Reader>)[key] as Reader;
+      const seen: number[] = [];
+      const soon = setTimeout(() => undefined, 100);
+      const later = setTimeout(() => undefined, 5000);
+      const interval = setInterval(() => undefined, 50);
+      setTimeout("void 0", 100);
+      timers.setTimeout(() => undefined, 100);
+      seen.push(timers.pending(250), timers.pending(10_000));
+      clearTimeout(soon);
+      seen.push(timers.pending(250), timers.pending(10_000));
+      clearInterval(later);
+      clearInterval(interval);
+      seen.push(timers.pending(10_000));
+      setTimeout(() => undefined, 20);
+      seen.push(timers.pending(250));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      seen.push(timers.pending(250));
+      return seen;
+    }, TIMERS_KEY);
+    expect(counts).toEqual([1, 2, 0, 1, 0, 1, 0]);
   });
 });
