@@ -3,7 +3,17 @@
 // limit and balance; what is accepted has its job row, one `reserve` entry and its debit.
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAccount, createDb, createScrapeJobs, getBalance, type CreateScrapeJobOptions } from "../src/index.ts";
+import {
+  createAccount,
+  createBatch,
+  createDb,
+  createScrapeJobs,
+  finishJob,
+  getBalance,
+  markJobDelayed,
+  startJobAttempt,
+  type CreateScrapeJobOptions,
+} from "../src/index.ts";
 
 const handle = createDb({ url: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/orbweaver_test" });
 const { db } = handle;
@@ -124,5 +134,62 @@ describe("createScrapeJobs", () => {
     expect(await getBalance(db, b.accountId)).toBe(0);
     expect((await rowsOf(a.accountId)).ledger).toHaveLength(10);
     expect((await rowsOf(b.accountId)).jobs).toHaveLength(7);
+  });
+
+  it("keeps the pending count it decides on equal to the account's unfinished single scrapes", async () => {
+    const a = await createAccount(db, { name: "group-counter", credits: 100 });
+    const kept = async () =>
+      (await db.execute<{ n: number }>(sql`select pending_scrapes as n from accounts where id = ${a.accountId}`))
+        .rows[0]?.n;
+    const actual = async () =>
+      (
+        await db.execute<{ n: number }>(
+          sql`select count(*)::int as n from jobs where account_id = ${a.accountId} and kind = 'scrape'
+                and batch_id is null and status in ('waiting', 'delayed', 'active')`,
+        )
+      ).rows[0]?.n;
+    const ids = (
+      await createScrapeJobs(
+        db,
+        [1, 2, 3, 4, 5].map((n) => item(a.accountId, n)),
+      )
+    ).map((r) => (r.ok ? r.jobId : ""));
+    expect([await kept(), await actual()]).toEqual([5, 5]);
+    // Batch items are not single scrapes.
+    const batch = await createBatch(db, {
+      accountId: a.accountId,
+      urls: ["https://example.com/b1", "https://example.com/b2"],
+      request: {},
+      outputFormat: "markdown",
+      creditsPerItem: 1,
+      maxPendingBatches: 10,
+    });
+    expect(batch.ok).toBe(true);
+    expect(await kept()).toBe(5);
+    // Claimed, retried later: still pending.
+    const started = await startJobAttempt(db, ids[0] as string);
+    await markJobDelayed(db, { jobId: ids[0] as string, runToken: started?.runToken as string, error: "x" });
+    expect(await kept()).toBe(5);
+    // Finished, failed, deleted: no longer pending.
+    const again = await startJobAttempt(db, ids[0] as string);
+    await finishJob(db, {
+      jobId: ids[0] as string,
+      runToken: again?.runToken as string,
+      status: "completed",
+      creditsUsed: 1,
+    });
+    await finishJob(db, { jobId: ids[1] as string, runToken: null, status: "failed", creditsUsed: 0 });
+    await db.execute(sql`delete from jobs where id = ${ids[2]}`);
+    expect([await kept(), await actual()]).toEqual([2, 2]);
+    // A finished job written again (a duplicate delivery) changes nothing.
+    await finishJob(db, { jobId: ids[0] as string, runToken: null, status: "failed", creditsUsed: 0 });
+    expect(await kept()).toBe(2);
+    // The limit reads the kept count: 2 pending, limit 3 → one more fits.
+    const next = await createScrapeJobs(db, [
+      item(a.accountId, 6, { maxPendingJobs: 3 }),
+      item(a.accountId, 7, { maxPendingJobs: 3 }),
+    ]);
+    expect(next.map((r) => r.ok)).toEqual([true, false]);
+    expect([await kept(), await actual()]).toEqual([3, 3]);
   });
 });

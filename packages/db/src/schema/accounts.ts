@@ -22,6 +22,11 @@ export const accounts = pgTable(
     maxPendingScrapeJobs: integer("max_pending_scrape_jobs"),
     maxPendingBatches: integer("max_pending_batches"),
     maxPendingCrawls: integer("max_pending_crawls"),
+    /**
+     * Unfinished single scrapes (kind scrape, no batch, status waiting | delayed | active), kept by
+     * triggers on `jobs` (migration 0008) so a submit reads its pending-job limit in O(1).
+     */
+    pendingScrapes: integer("pending_scrapes").notNull().default(0),
   },
   // The balance can never go below zero, whatever races the application loses.
   (t) => [check("accounts_balance_non_negative", sql`${t.creditsBalance} >= 0`)],

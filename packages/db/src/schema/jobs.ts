@@ -1,5 +1,4 @@
 import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { sql } from "drizzle-orm";
 import { accounts } from "./accounts.ts";
 
 /** waiting | delayed | active | completed | failed (contract §5.4), and cancelled for batch items. */
@@ -42,9 +41,5 @@ export const jobs = pgTable(
     index("jobs_account_created_idx").on(t.accountId, t.createdAt),
     index("jobs_status_updated_idx").on(t.status, t.updatedAt),
     index("jobs_batch_idx").on(t.batchId, t.status),
-    // The pending-job limit counts these at every submit: only unfinished single scrapes are indexed.
-    index("jobs_pending_scrapes_idx")
-      .on(t.accountId)
-      .where(sql`${t.kind} = 'scrape' and ${t.batchId} is null and ${t.status} in ('waiting', 'delayed', 'active')`),
   ],
 );
