@@ -9,6 +9,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
 import { Redis } from "ioredis";
 import { sleep } from "./stats.ts";
 
@@ -66,7 +67,11 @@ export async function prepareDatabase(): Promise<void> {
   await failUnfinishedJobs();
 }
 
-/** A reconciler of a later worker would re-dispatch them (B3 leaves thousands waiting). */
+/**
+ * Ends the jobs a bench left unfinished: failed in Postgres (a reconciler of a later worker would
+ * re-dispatch them), and their ids taken out of the run's queues, so a later worker does not spend
+ * minutes skipping tens of thousands of ended jobs before it reaches its own (B3 leaves that many).
+ */
 export async function failUnfinishedJobs(): Promise<void> {
   const handle = createDb({ url: DATABASE_URL, max: 1 });
   try {
@@ -76,6 +81,16 @@ export async function failUnfinishedJobs(): Promise<void> {
     );
   } finally {
     await handle.close();
+  }
+  const connection = createRedisConnection(REDIS_URL, "producer");
+  try {
+    for (const prefix of usedPrefixes) {
+      const queue = createScrapeQueue({ connection, prefix });
+      await queue.drain(true);
+      await queue.close();
+    }
+  } finally {
+    connection.disconnect();
   }
 }
 
