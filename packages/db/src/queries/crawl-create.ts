@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
-import { debitAccounts, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
+import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 
 /** The crawl's settings as stored (everything of §8.1 except cookies, which are never stored). */
 export type CrawlSettings = Omit<
@@ -51,10 +51,8 @@ export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<Cre
     if ((pending?.n ?? 0) >= opts.maxPendingCrawls) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
 
     const reserve = opts.creditsToReserve;
-    const debited = await debitAccounts(tx, new Map([[opts.accountId, reserve]]), {
-      keepPositive: opts.requireCredits === true,
-    });
-    if (!debited.has(opts.accountId)) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
+    const debited = await debitAccount(tx, opts.accountId, reserve, { keepPositive: opts.requireCredits === true });
+    if (!debited) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
     const [crawlId] = await insertJobsWithReserves(tx, [
       {

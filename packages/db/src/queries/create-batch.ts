@@ -1,7 +1,7 @@
 import { and, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
-import { debitAccounts, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
+import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 
 /** Options for {@link createBatch}. */
 export interface CreateBatchOptions {
@@ -40,8 +40,7 @@ export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<Cre
     if ((pending?.n ?? 0) >= opts.maxPendingBatches) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
 
     const total = opts.creditsPerItem * opts.urls.length;
-    const debited = await debitAccounts(tx, new Map([[opts.accountId, total]]));
-    if (!debited.has(opts.accountId)) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
+    if (!(await debitAccount(tx, opts.accountId, total))) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
     const [batch] = await tx
       .insert(batches)

@@ -18,31 +18,25 @@ export async function lockAccount(tx: Tx, accountId: string): Promise<void> {
 }
 
 /**
- * Debits each account by its total in one statement, only where the balance covers it (above it,
- * with `keepPositive`, for submits that must leave credits to pay tokens with). Returns the
- * accounts debited; an account missing from the answer was not touched. A debit from elsewhere
- * between a caller's balance read and this cannot overdraw.
+ * Debits the account by `total`, only where the balance covers it (above it, with `keepPositive`,
+ * for submits that must leave credits to pay tokens with). Returns whether it was debited. A debit
+ * from elsewhere between a caller's balance read and this cannot overdraw.
  */
-export async function debitAccounts(
+export async function debitAccount(
   tx: Tx,
-  totals: ReadonlyMap<string, number>,
+  accountId: string,
+  total: number,
   opts: { keepPositive?: boolean } = {},
-): Promise<Set<string>> {
-  if (totals.size === 0) return new Set();
-  const values = sql.join(
-    [...totals].map(([id, total]) => sql`(${id}::uuid, ${total}::numeric)`),
-    sql`, `,
-  );
+): Promise<boolean> {
   const covers = opts.keepPositive
-    ? sql`${accounts.creditsBalance} > d.total`
-    : sql`${accounts.creditsBalance} >= d.total`;
+    ? sql`${accounts.creditsBalance} > ${total}::numeric`
+    : sql`${accounts.creditsBalance} >= ${total}::numeric`;
   const debited = await tx.execute<{ id: string }>(
-    sql`update ${accounts} set credits_balance = ${accounts.creditsBalance} - d.total
-        from (values ${values}) as d(id, total)
-        where ${accounts.id} = d.id and ${covers}
+    sql`update ${accounts} set credits_balance = ${accounts.creditsBalance} - ${total}::numeric
+        where ${accounts.id} = ${accountId} and ${covers}
         returning ${accounts.id} as id`,
   );
-  return new Set(debited.rows.map((r) => r.id));
+  return debited.rows.length > 0;
 }
 
 /** A job row to insert with {@link insertJobsWithReserves}. */

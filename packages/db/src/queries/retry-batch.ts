@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
-import { debitAccounts, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
+import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 import { isUuid } from "../is-uuid.ts";
 
 export type RetryBatchResult =
@@ -30,8 +30,8 @@ export async function retryBatch(db: Db, opts: { batchId: string; accountId: str
     if (failed.length === 0) return { ok: false, reason: "NO_FAILED_ITEMS" } as const;
 
     const total = batch.creditsPerItem * failed.length;
-    const debited = await debitAccounts(tx, new Map([[batch.accountId, total]]));
-    if (!debited.has(batch.accountId)) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
+    if (!(await debitAccount(tx, batch.accountId, total)))
+      return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
 
     // Dispatched by the caller after the commit, as a new batch's items are.
     const jobIds = await insertJobsWithReserves(
