@@ -39,7 +39,7 @@ export async function startWorker(
   });
   const pool = new BrowserPool({
     executablePath: config.chromiumPath,
-    proxyUrl: egress.url,
+    egress,
     recycleAfterContexts: config.jobs.browserRecyclePages,
     log,
   });

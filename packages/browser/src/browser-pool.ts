@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
 import { findBrowserPid } from "./find-browser-process.ts";
-import { chromiumProxyArgs, egressProxyFor } from "./net/chromium-proxy-args.ts";
+import { chromiumProxyArgs, egressProxyAt } from "./net/chromium-proxy-args.ts";
+import type { EgressProxy, TagListener } from "./net/egress-proxy.ts";
 
 /** Default of {@link BrowserPoolOptions.recycleAfterContexts} (BROWSER_RECYCLE_PAGES). */
 export const DEFAULT_RECYCLE_AFTER_CONTEXTS = 500;
@@ -13,8 +14,11 @@ export const DEFAULT_RETIRE_TIMEOUT_MS = 300_000;
 export interface BrowserPoolOptions {
   /** Chromium binary. Default /usr/bin/chromium (CHROMIUM_PATH). */
   executablePath: string;
-  /** Egress proxy every request goes through (the SSRF guard); required in production. */
-  proxyUrl?: string;
+  /**
+   * Egress proxy every request goes through (the SSRF guard); required in production. Each context
+   * (and the browser itself, tag `browser`) gets a port of its own, which tells the proxy its tag.
+   */
+  egress?: Pick<EgressProxy, "listen">;
   /**
    * Retire the browser once it has served this many contexts (one per page load), to bound the
    * memory Chromium accumulates: new contexts go to a fresh browser at once and the old one closes
@@ -82,18 +86,26 @@ export class BrowserPool {
 
   private async launch(): Promise<Browser> {
     const launchMarker = `--orbweaver-launch=${randomUUID()}`;
-    const args = [...BASE_CHROMIUM_ARGS, this.marker, launchMarker, ...(this.opts.proxyUrl ? chromiumProxyArgs() : [])];
-    const browser = await chromium.launch({
-      executablePath: this.opts.executablePath,
-      headless: true,
-      args,
-      // The worker shuts Chromium down itself after running jobs finish (graceful SIGTERM).
-      handleSIGTERM: false,
-      handleSIGINT: false,
-      handleSIGHUP: false,
-      // Browser-level traffic is proxied too, so nothing leaves unchecked.
-      ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, "browser") } : {}),
-    });
+    const args = [...BASE_CHROMIUM_ARGS, this.marker, launchMarker, ...(this.opts.egress ? chromiumProxyArgs() : [])];
+    // Browser-level traffic is proxied too, so nothing leaves unchecked.
+    const port = await this.opts.egress?.listen("browser");
+    let browser: Browser;
+    try {
+      browser = await chromium.launch({
+        executablePath: this.opts.executablePath,
+        headless: true,
+        args,
+        // The worker shuts Chromium down itself after running jobs finish (graceful SIGTERM).
+        handleSIGTERM: false,
+        handleSIGINT: false,
+        handleSIGHUP: false,
+        ...(port ? { proxy: egressProxyAt(port.url) } : {}),
+      });
+    } catch (err) {
+      port?.release();
+      throw err;
+    }
+    if (port) browser.once("disconnected", () => port.release());
     this.launchMarker = launchMarker;
     this.counters.launches += 1;
     browser.on("disconnected", () => {
@@ -140,21 +152,28 @@ export class BrowserPool {
     this.counters.contexts += 1;
     this.hold(browser);
     let context: BrowserContext;
+    let port: TagListener | undefined;
     try {
+      port = await this.opts.egress?.listen(tag);
       // A browser killed while the context is being made must not leave the caller waiting forever.
       context = await raceDisconnect(
         browser,
         browser.newContext({
           acceptDownloads: false,
           viewport: { width: 1280, height: 800 },
-          ...(this.opts.proxyUrl ? { proxy: egressProxyFor(this.opts.proxyUrl, tag) } : {}),
+          ...(port ? { proxy: egressProxyAt(port.url) } : {}),
         }),
       );
     } catch (err) {
+      // A context that was made after all (the race lost) never serves a request: its browser is gone.
+      port?.release();
       this.release(browser);
       throw err;
     }
-    context.once("close", () => this.release(browser));
+    context.once("close", () => {
+      port?.release();
+      this.release(browser);
+    });
     return context;
   }
 

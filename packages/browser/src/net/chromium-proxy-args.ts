@@ -56,8 +56,17 @@ export interface PlaywrightProxy {
   server: string;
   /** Always exactly `<-loopback>`: proxy loopback too, bypass nothing. */
   bypass: string;
-  username: string;
-  password: string;
+  username?: string;
+  password?: string;
+}
+
+/**
+ * `proxy` option for a context (or a launch) whose tag is told by the port: `listenerUrl` from the
+ * egress proxy's `listen(tag)`. No credentials, so Playwright leaves the context's requests alone
+ * (with proxy credentials it pauses every request over CDP to answer the proxy's challenge).
+ */
+export function egressProxyAt(listenerUrl: string): PlaywrightProxy {
+  return { server: listenerUrl, bypass: "<-loopback>" };
 }
 
 /**

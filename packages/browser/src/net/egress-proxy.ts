@@ -1,6 +1,7 @@
 import type dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
+import net from "node:net";
 import { RequestError, Server } from "proxy-chain";
 import type { PrepareRequestFunctionResult } from "proxy-chain";
 import { createPinnedLookup, resolveAndCheckHost, systemLookup } from "./check-url.ts";
@@ -68,10 +69,25 @@ export interface EgressProxyOptions {
   lookup?: LookupFn;
 }
 
+/** A port of the egress proxy that belongs to one tag while leased (see {@link EgressProxy.listen}). */
+export interface TagListener {
+  /** `http://host:port`, for `proxy.server` without credentials. */
+  url: string;
+  /** Gives the port back; connections made to it from then on are refused until it is leased again. */
+  release(): void;
+}
+
 export interface EgressProxy {
   port: number;
   /** `http://host:port`, for `proxy.server`; pass the tag as `proxy.username`. */
   url: string;
+  /**
+   * A port of its own for `tag`: every connection made to it while leased is the tag's, without
+   * credentials. For browser contexts: Playwright intercepts every request of a context whose proxy
+   * has credentials (a round trip over CDP per request). Release it once the context is closed
+   * (a closed context opens no connection); a port is reused for another tag only after that.
+   */
+  listen(tag: string): Promise<TagListener>;
   close(): Promise<void>;
   /** Targets refused for this tag (capped sample, oldest first). */
   blocked(tag: string): BlockedTarget[];
@@ -85,6 +101,8 @@ export const BLOCKED_HEADER = "x-orbweaver-blocked";
 /** Idle time after which a pooled target connection is closed rather than reused. */
 const IDLE_SOCKET_MS = 4000;
 const REALM = "orbweaver";
+/** Released tag ports kept open for the next lease; more are closed. */
+const IDLE_LISTENERS_KEPT = 32;
 
 // Header values must be visible ASCII; hostnames may carry anything a page can type.
 function headerSafe(s: string): string {
@@ -110,6 +128,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const upstreamHttpAgent = new http.Agent(pooled);
   const upstreamHttpsAgent = new https.Agent(pooled);
   const untrackByConnection = new Map<number, (final?: ByteCount) => void>();
+  /** The tag of every connection accepted on a leased port (fixed when accepted). */
+  const tagOfSocket = new WeakMap<object, string>();
   const upstreamFailures = createUpstreamFailureReporter({
     probeTimeoutMs: opts.upstreamProbeTimeoutMs,
     onFailure: (f) => {
@@ -159,21 +179,23 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     port: opts.port ?? 0,
     authRealm: REALM,
     prepareRequestFunction: async ({ connectionId, request, username, hostname, port, isHttp }) => {
+      // A connection to a tag's own port is that tag's; on the shared port the tag is the username.
+      const tag = tagOfSocket.get(request.socket) ?? username;
       // No credentials yet: challenge, so Playwright sends the context's tag.
-      if (username === "") return { requestAuthentication: true, failMsg: "Proxy credentials required" };
+      if (tag === "") return { requestAuthentication: true, failMsg: "Proxy credentials required" };
       if (!untrackByConnection.has(connectionId)) {
         // A connection is attributed to the first tag it authenticates with;
         // Chromium keeps a socket pool per context, so tags do not share sockets.
         untrackByConnection.set(
           connectionId,
-          ledger.track(username, () => connectionBytes(connectionId)),
+          ledger.track(tag, () => connectionBytes(connectionId)),
         );
       }
       const target = isHttp ? (request.url ?? `${hostname}:${port}`) : `${hostname}:${port}`;
-      const d = await decide(username, target, hostname, port);
+      const d = await decide(tag, target, hostname, port);
       if (!d.ok) throw new RequestError(d.reason, d.status, d.headers);
       const upstream = d.result.upstreamProxyUrl;
-      if (upstream) upstreamFailures.watch(request.socket, username, upstream, target);
+      if (upstream) upstreamFailures.watch(request.socket, tag, upstream, target);
       return d.result;
     },
   });
@@ -203,6 +225,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     "upgrade",
     createUpgradeHandler({
       realm: REALM,
+      tagOf: (socket) => tagOfSocket.get(socket),
       track: (tag, read) => ledger.track(tag, read),
       decide: async (tag, target, hostname, port): Promise<UpgradeDecision> => {
         const d = await decide(tag, target, hostname, port);
@@ -224,10 +247,62 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const host = opts.host ?? "127.0.0.1";
   const urlHost = host.includes(":") ? `[${host}]` : host;
 
+  // Tag ports: plain listeners that hand each accepted connection to the proxy's HTTP server, which
+  // sees it as one of its own (proxy-chain's connection ids, stats and handlers included).
+  const owners = new Map<net.Server, string | null>();
+  const idle: net.Server[] = [];
+  let closing = false;
+  async function openListener(): Promise<net.Server> {
+    const listener = net.createServer((socket) => {
+      const tag = owners.get(listener);
+      if (tag === null || tag === undefined || closing) {
+        socket.destroy();
+        return;
+      }
+      tagOfSocket.set(socket, tag);
+      server.server.emit("connection", socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen({ host, port: 0 }, () => {
+        listener.off("error", reject);
+        resolve();
+      });
+    });
+    return listener;
+  }
+  function closeListener(listener: net.Server): void {
+    owners.delete(listener);
+    listener.close();
+  }
+
   return {
     port: server.port,
     url: `http://${urlHost}:${server.port}`,
+    async listen(tag) {
+      if (tag === "") throw new Error("egress tag must be non-empty");
+      if (closing) throw new Error("egress proxy is closed");
+      const listener = idle.pop() ?? (await openListener());
+      owners.set(listener, tag);
+      let released = false;
+      return {
+        url: `http://${urlHost}:${(listener.address() as net.AddressInfo).port}`,
+        release() {
+          if (released) return;
+          released = true;
+          if (closing || idle.length >= IDLE_LISTENERS_KEPT) {
+            closeListener(listener);
+            return;
+          }
+          owners.set(listener, null);
+          idle.push(listener);
+        },
+      };
+    },
     async close() {
+      closing = true;
+      for (const listener of [...owners.keys()]) closeListener(listener);
+      idle.length = 0;
       upstreamFailures.stop();
       await server.close(true);
       httpAgent.destroy();

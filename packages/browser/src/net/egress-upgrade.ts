@@ -17,6 +17,8 @@ export type UpgradeDecision =
 
 export interface UpgradeDeps {
   realm: string;
+  /** The tag of a connection accepted on a tag's own port; otherwise the tag is the Basic username. */
+  tagOf?(socket: Duplex): string | undefined;
   decide(tag: string, target: string, hostname: string, port: number): Promise<UpgradeDecision>;
   track(tag: string, read: () => ByteCount): (final?: ByteCount) => void;
 }
@@ -72,7 +74,7 @@ async function relay(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, he
     reply(socket, 400, {}, `Only http/ws upgrades are proxied (was ${url.protocol})`);
     return;
   }
-  const tag = basicUsername(req.headers["proxy-authorization"]);
+  const tag = deps.tagOf?.(req.socket) ?? basicUsername(req.headers["proxy-authorization"]);
   if (tag === undefined) {
     reply(socket, 407, { "proxy-authenticate": `Basic realm="${deps.realm}"` }, "Proxy credentials required");
     return;

@@ -4,5 +4,5 @@ export { classifyAddress, describeRange } from "./ip-ranges.ts";
 export { checkTargetUrl, createGuardedLookup, systemLookup } from "./check-url.ts";
 export type { UrlCheck, UrlCheckCode, LookupFn } from "./check-url.ts";
 export { startEgressProxy, BLOCKED_HEADER } from "./egress-proxy.ts";
-export type { EgressProxy, EgressProxyOptions, EgressLog } from "./egress-proxy.ts";
-export { chromiumProxyArgs, egressProxyFor } from "./chromium-proxy-args.ts";
+export type { EgressProxy, EgressProxyOptions, EgressLog, TagListener } from "./egress-proxy.ts";
+export { chromiumProxyArgs, egressProxyAt, egressProxyFor } from "./chromium-proxy-args.ts";

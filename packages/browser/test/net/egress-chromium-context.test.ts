@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
+import { egressProxyAt, egressProxyFor } from "../../src/net/chromium-proxy-args.ts";
 import { BLOCKED_HEADER, startEgressProxy } from "../../src/net/egress-proxy.ts";
 import type { EgressProxy } from "../../src/net/egress-proxy.ts";
 import { launchEgressChromium, SCENARIOS, runScenario } from "./chromium-scenarios.ts";
@@ -10,7 +10,8 @@ import { htmlUrl, startCanary, startSite, waitFor } from "./net-fixtures.ts";
 import type { Canary, TestServer } from "./net-fixtures.ts";
 
 // Production shape: browser launched with the egress args, each job context
-// carrying its own per-context proxy tagged with the job id.
+// carrying its own per-context proxy: a port of the egress proxy leased to the
+// job's tag (no credentials). The Basic-username form is checked once too.
 
 let browser: Browser;
 let canary: Canary;
@@ -45,7 +46,9 @@ function envFor(p: () => EgressProxy): ScenarioEnv {
     },
     async newContext() {
       const tag = `job-${++n}`;
-      const context = await browser.newContext({ proxy: egressProxyFor(p().url, tag) });
+      const port = await p().listen(tag);
+      const context = await browser.newContext({ proxy: egressProxyAt(port.url) });
+      context.once("close", () => port.release());
       return { context, blocked: () => p().blocked(tag) };
     },
   };
@@ -59,8 +62,14 @@ describe("per-context egress proxy through Chromium", () => {
     expect(blockedCanary).toBe(true);
   });
 
-  it("reports the refused target for the tag and counts bytes of the page load", async () => {
-    const context = await browser.newContext({ proxy: egressProxyFor(proxy.url, "job-bytes") });
+  it.each([
+    ["a port of its own", "port"],
+    ["the Basic username", "username"],
+  ])("reports the refused target for the tag told by %s and counts bytes of the page load", async (_, how) => {
+    const port = how === "port" ? await proxy.listen("job-bytes") : undefined;
+    const context = await browser.newContext({
+      proxy: port ? egressProxyAt(port.url) : egressProxyFor(proxy.url, "job-bytes"),
+    });
     const page = await context.newPage();
     const res = await page.goto(htmlUrl(site, `<title>ok</title><img src="http://127.0.0.1:${canary.port}/x.png">`));
     expect(res?.status()).toBe(200);
@@ -79,11 +88,37 @@ describe("per-context egress proxy through Chromium", () => {
     expect(direct?.status()).toBe(403);
     expect(await direct?.headerValue(BLOCKED_HEADER)).toBe("127.0.0.1 is a loopback address");
     await context.close();
+    port?.release();
+    proxy.forget("job-bytes");
     expect(canary.connections).toBe(0);
   });
 
+  it("a released port is refused, and leased again it belongs to its new tag only", async () => {
+    const first = await proxy.listen("job-first");
+    const a = await browser.newContext({ proxy: egressProxyAt(first.url) });
+    await (await a.newPage()).goto(htmlUrl(site, "<title>a</title>"));
+    await a.close();
+    first.release();
+    // Nothing listens for a tag now: a client that kept the address gets no connection through.
+    const late = await browser.newContext({ proxy: egressProxyAt(first.url) });
+    await expect((await late.newPage()).goto(htmlUrl(site, "<title>late</title>"))).rejects.toThrow();
+    await late.close();
+    const sentBefore = proxy.bytes("job-first").sent;
+    expect(sentBefore).toBeGreaterThan(0);
+    // The next lease reuses the released port for another tag.
+    const second = await proxy.listen("job-second");
+    expect(second.url).toBe(first.url);
+    const b = await browser.newContext({ proxy: egressProxyAt(second.url) });
+    await (await b.newPage()).goto(htmlUrl(site, "<title>b</title>"));
+    await b.close();
+    second.release();
+    expect(proxy.bytes("job-second").sent).toBeGreaterThan(0);
+    expect(proxy.bytes("job-first").sent).toBe(sentBefore);
+  });
+
   it("an allowed WebSocket works through the proxy (the WebSocket scenario is not vacuous)", async () => {
-    const context = await browser.newContext({ proxy: egressProxyFor(proxy.url, "job-ws-ok") });
+    const port = await proxy.listen("job-ws-ok");
+    const context = await browser.newContext({ proxy: egressProxyAt(port.url) });
     const page = await context.newPage();
     await page.goto(`${site.origin}/`);
     const opened = await page.evaluate(
@@ -97,6 +132,7 @@ describe("per-context egress proxy through Chromium", () => {
     );
     expect(opened).toBe(true);
     await context.close();
+    port.release();
   });
 
   it("WebRTC sends no UDP (STUN to 127.0.0.1) and its TURN/TCP goes through the proxy", async () => {
@@ -105,7 +141,8 @@ describe("per-context egress proxy through Chromium", () => {
     udp.on("message", () => datagrams++);
     await new Promise<void>((r) => udp.bind(0, "127.0.0.1", r));
     try {
-      const context = await browser.newContext({ proxy: egressProxyFor(proxy.url, "job-rtc") });
+      const port = await proxy.listen("job-rtc");
+      const context = await browser.newContext({ proxy: egressProxyAt(port.url) });
       const page = await context.newPage();
       await page.goto(
         htmlUrl(
@@ -124,6 +161,7 @@ describe("per-context egress proxy through Chromium", () => {
       expect(datagrams).toBe(0);
       expect(canary.connections).toBe(0);
       await context.close();
+      port.release();
     } finally {
       udp.close();
     }
