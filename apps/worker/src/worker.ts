@@ -41,6 +41,7 @@ export async function startWorker(
     executablePath: config.chromiumPath,
     egress,
     recycleAfterContexts: config.jobs.browserRecyclePages,
+    warmContexts: config.jobs.browserWarmContexts,
     log,
   });
   const markdown = createMarkdownConverter({ maxThreads: 1 });

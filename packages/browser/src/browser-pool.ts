@@ -1,12 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { chromium, type Browser, type BrowserContext } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { BASE_CHROMIUM_ARGS } from "./chromium-args.ts";
 import { findBrowserPid } from "./find-browser-process.ts";
 import { chromiumProxyArgs, egressProxyAt } from "./net/chromium-proxy-args.ts";
 import type { EgressProxy, TagListener } from "./net/egress-proxy.ts";
+import { offerWarmPage } from "./warm-pages.ts";
+import { watchTimers } from "./watch-timers.ts";
 
 /** Default of {@link BrowserPoolOptions.recycleAfterContexts} (BROWSER_RECYCLE_PAGES). */
 export const DEFAULT_RECYCLE_AFTER_CONTEXTS = 500;
+/** Default of {@link BrowserPoolOptions.warmContexts} (BROWSER_WARM_CONTEXTS). */
+export const DEFAULT_WARM_CONTEXTS = 1;
 /** Default of {@link BrowserPoolOptions.retireTimeoutMs}. */
 export const DEFAULT_RETIRE_TIMEOUT_MS = 300_000;
 
@@ -30,6 +34,13 @@ export interface BrowserPoolOptions {
    * see a browser crash and are retried). Jobs are bounded far below it. Default 300000 ms.
    */
   retireTimeoutMs?: number;
+  /**
+   * Contexts kept made ahead, each with a blank page (its renderer started, the timer watch in
+   * place), so a page load does not wait ~100 ms for them. A spare is made when a context the pool
+   * handed out closes, on the browser then current; a retired or crashed browser's spares are
+   * dropped. 0 makes every context on demand. Default 1 (BROWSER_WARM_CONTEXTS).
+   */
+  warmContexts?: number;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -45,6 +56,16 @@ export interface BrowserPoolStats {
   contextsOnCurrentBrowser: number;
   /** Retired browsers still finishing their last contexts. */
   retiring: number;
+  /** Contexts handed out that had been made ahead (warm spares). */
+  warmServed: number;
+  /** Contexts handed out and not closed yet (warm spares waiting are not counted). */
+  openContexts: number;
+}
+
+/** A context made ahead, with its blank page and its egress port (tagged `warm` until handed out). */
+interface Spare {
+  browser: Browser;
+  ready: Promise<{ context: BrowserContext; page: Page; port: TagListener | undefined } | null>;
 }
 
 /**
@@ -61,7 +82,9 @@ export class BrowserPool {
   private readonly inUse = new Map<Browser, number>();
   /** Retired browsers and the timer that closes them at the latest. */
   private readonly retired = new Map<Browser, NodeJS.Timeout>();
-  private readonly counters = { launches: 0, recycles: 0, contexts: 0 };
+  private readonly counters = { launches: 0, recycles: 0, contexts: 0, warmServed: 0 };
+  private spares: Spare[] = [];
+  private openContexts = 0;
   private launchMarker = "";
 
   constructor(private readonly opts: BrowserPoolOptions) {}
@@ -80,6 +103,7 @@ export class BrowserPool {
     return {
       ...this.counters,
       contextsOnCurrentBrowser: this.contextsServed,
+      openContexts: this.openContexts,
       retiring: this.retired.size,
     };
   }
@@ -143,13 +167,35 @@ export class BrowserPool {
 
   /**
    * A new isolated context whose traffic is tagged `tag` at the egress proxy (so blocked requests and
-   * bytes can be attributed to the job). Downloads are refused.
+   * bytes can be attributed to the job). Downloads are refused. A warm spare is handed out when one
+   * is ready on the current browser (its blank page is taken by `openPage`).
    */
   async newContext(tag: string): Promise<BrowserContext> {
     this.retireIfDue();
     const browser = await this.getBrowser();
     this.contextsServed += 1;
     this.counters.contexts += 1;
+    const spare = await this.takeSpare(browser);
+    let context: BrowserContext;
+    if (spare) {
+      spare.port?.retag(tag);
+      this.counters.warmServed += 1;
+      offerWarmPage(spare.context, spare.page);
+      context = spare.context;
+    } else context = (await this.makeContext(browser, tag)).context;
+    this.openContexts += 1;
+    context.once("close", () => {
+      this.openContexts -= 1;
+      this.refill();
+    });
+    return context;
+  }
+
+  /**
+   * A context on `browser` behind its own egress port; the browser is held until the context closes.
+   * The port is released when the context closes (or here, when it could not be made).
+   */
+  private async makeContext(browser: Browser, tag: string): Promise<{ context: BrowserContext; port?: TagListener }> {
     this.hold(browser);
     let context: BrowserContext;
     let port: TagListener | undefined;
@@ -174,7 +220,51 @@ export class BrowserPool {
       port?.release();
       this.release(browser);
     });
-    return context;
+    return { context, ...(port ? { port } : {}) };
+  }
+
+  /** The first ready spare of `browser`; spares of other browsers are dropped. */
+  private async takeSpare(
+    browser: Browser,
+  ): Promise<{ context: BrowserContext; page: Page; port: TagListener | undefined } | null> {
+    while (this.spares.length > 0) {
+      const spare = this.spares.shift() as Spare;
+      const ready = await raceDisconnect(spare.browser, spare.ready).catch(() => null);
+      if (!ready) continue;
+      if (spare.browser === browser && browser.isConnected() && !ready.page.isClosed()) return ready;
+      void ready.context.close().catch(() => undefined);
+    }
+    return null;
+  }
+
+  /** Makes spares on the current browser until there are `warmContexts` of them. */
+  private refill(): void {
+    const want = this.opts.warmContexts ?? DEFAULT_WARM_CONTEXTS;
+    const browser = this.browser;
+    if (this.closed || !browser?.isConnected()) return;
+    while (this.spares.length < want) {
+      const ready = this.makeContext(browser, "warm").then(
+        async ({ context, port }) => {
+          try {
+            const page = await raceDisconnect(browser, context.newPage());
+            await raceDisconnect(browser, watchTimers(page));
+            return { context, page, port };
+          } catch {
+            void context.close().catch(() => undefined);
+            return null;
+          }
+        },
+        () => null,
+      );
+      this.spares.push({ browser, ready });
+    }
+  }
+
+  /** Closes the spares made on `browser` (retired) or on any browser (the pool closing). */
+  private dropSpares(browser?: Browser): void {
+    const dropped = this.spares.filter((s) => browser === undefined || s.browser === browser);
+    this.spares = this.spares.filter((s) => !dropped.includes(s));
+    for (const s of dropped) void s.ready.then((r) => r?.context.close().catch(() => undefined));
   }
 
   private hold(browser: Browser): void {
@@ -198,6 +288,7 @@ export class BrowserPool {
     if (!old || limit <= 0 || this.contextsServed < limit) return;
     this.browser = null;
     this.counters.recycles += 1;
+    this.dropSpares(old);
     const backstop = setTimeout(
       () => void old.close().catch(() => undefined),
       this.opts.retireTimeoutMs ?? DEFAULT_RETIRE_TIMEOUT_MS,
@@ -211,6 +302,7 @@ export class BrowserPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.dropSpares();
     const b = this.browser ?? (await this.launching?.catch(() => null)) ?? null;
     this.browser = null;
     const retired = [...this.retired.keys()];

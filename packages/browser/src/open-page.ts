@@ -1,5 +1,6 @@
 import { errors, type BrowserContext, type Download, type Page, type Response } from "playwright-core";
 import { DEFAULT_SETTLE_MAX_MS, settlePage, trackRequests } from "./settle-page.ts";
+import { takeWarmPage } from "./warm-pages.ts";
 import { watchTimers } from "./watch-timers.ts";
 
 /** Options for {@link openPage}. */
@@ -81,7 +82,9 @@ export function guardContext(context: BrowserContext): void {
  * to settle (see {@link settlePage}).
  */
 export async function openPage(context: BrowserContext, opts: OpenPageOptions): Promise<OpenedPage> {
-  const page = await context.newPage();
+  // A context from the browser pool's warm spares comes with a blank page, its timers already watched.
+  const warm = takeWarmPage(context);
+  const page = warm ?? (await context.newPage());
   page.on("dialog", (dialog) => void dialog.dismiss().catch(() => undefined));
   // A URL that answers with a file becomes a download (refused), and the navigation fails.
   let download = false;
@@ -95,7 +98,7 @@ export async function openPage(context: BrowserContext, opts: OpenPageOptions): 
   });
   // The settle reads the page's pending timeouts; the watch must be in place before its scripts run.
   // Should it fail (the page closing), the navigation below reports why, and a settle still works.
-  await watchTimers(page).catch(() => undefined);
+  if (!warm) await watchTimers(page).catch(() => undefined);
   // Counting starts before the navigation, so requests the load starts and leaves open are waited for.
   const tracker = trackRequests(page);
   try {

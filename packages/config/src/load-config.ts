@@ -186,6 +186,7 @@ const envSchema = z.object({
   PAGE_QUIET_MS: int(250, 0, 10_000),
   MAX_PAGE_BYTES: int(20 * 1024 * 1024, 65_536),
   BROWSER_RECYCLE_PAGES: int(500, 0, 1_000_000),
+  BROWSER_WARM_CONTEXTS: int(1, 0, 8),
   JOB_TIMEOUT_MS: int(180_000, 1000),
   JOB_ATTEMPTS: int(3, 1, 20),
   JOB_LOCK_MS: int(30_000, 1000),
@@ -297,6 +298,8 @@ export type Config = {
     maxPageBytes: number;
     /** Page loads one Chromium serves before it is replaced by a fresh one; 0 never. Default 500. */
     browserRecyclePages: number;
+    /** Browser contexts (each with a blank page) a worker keeps made ahead; 0 makes them on demand. Default 1. */
+    browserWarmContexts: number;
     /** Timeout of one browser action. */
     actionTimeoutMs: number;
     jobTimeoutMs: number;
@@ -432,6 +435,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       pageQuietMs: e.PAGE_QUIET_MS,
       maxPageBytes: e.MAX_PAGE_BYTES,
       browserRecyclePages: e.BROWSER_RECYCLE_PAGES,
+      browserWarmContexts: e.BROWSER_WARM_CONTEXTS,
       actionTimeoutMs: e.ACTION_TIMEOUT_MS,
       jobTimeoutMs: e.JOB_TIMEOUT_MS,
       attempts: e.JOB_ATTEMPTS,

@@ -152,6 +152,9 @@ describe("loadConfig", () => {
     expect(c.jobs).toMatchObject({ maxPageBytes: 1_048_576, browserRecyclePages: 0 });
     expect(() => loadConfig({ MAX_PAGE_BYTES: "100" })).toThrow(/MAX_PAGE_BYTES/);
     expect(() => loadConfig({ BROWSER_RECYCLE_PAGES: "-1" })).toThrow(/BROWSER_RECYCLE_PAGES/);
+    expect(loadConfig({}).jobs.browserWarmContexts).toBe(1);
+    expect(loadConfig({ BROWSER_WARM_CONTEXTS: "0" }).jobs.browserWarmContexts).toBe(0);
+    expect(() => loadConfig({ BROWSER_WARM_CONTEXTS: "9" })).toThrow(/BROWSER_WARM_CONTEXTS/);
   });
 
   it("treats empty strings as unset", () => {

@@ -73,6 +73,8 @@ export interface EgressProxyOptions {
 export interface TagListener {
   /** `http://host:port`, for `proxy.server` without credentials. */
   url: string;
+  /** Connections accepted from now on are `tag`'s (those accepted before keep theirs). */
+  retag(tag: string): void;
   /** Gives the port back; connections made to it from then on are refused until it is leased again. */
   release(): void;
 }
@@ -287,6 +289,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       let released = false;
       return {
         url: `http://${urlHost}:${(listener.address() as net.AddressInfo).port}`,
+        retag(next) {
+          if (next === "") throw new Error("egress tag must be non-empty");
+          if (!released) owners.set(listener, next);
+        },
         release() {
           if (released) return;
           released = true;
