@@ -1,13 +1,17 @@
 // B1: one scrape end to end through the API (POST /api/scrape, poll until completed) against bare
 // Playwright doing the same work on the same pages: new context, goto, page.content(), HTML →
 // Markdown with our converter. Both browsers are warm (launched before timing); the sides
-// alternate page by page so background load hits both alike.
+// alternate page by page so background load hits both alike, and each scrape starts after a
+// pause, on a quiet machine.
 import { BASE_CHROMIUM_ARGS, settlePage, trackRequests, watchTimers } from "@orbweaver/browser";
 import { convertHtmlToMarkdown } from "@orbweaver/extract";
 import { chromium, type Browser } from "playwright";
 import type { BenchContext } from "./lib/context.ts";
 import { CHROMIUM_PATH, pollScrape, submitScrape } from "./lib/stack.ts";
-import { fmt, median, note, percentile, reportRatio } from "./lib/stats.ts";
+import { fmt, median, note, percentile, reportRatio, sleep } from "./lib/stats.ts";
+
+/** Idle time before each timed scrape: what one side leaves running (a context closing, a warm one being made) must not land on the other side's clock. */
+const PAUSE_BETWEEN_MS = 400;
 
 /** Bare Playwright's version of one scrape; `settle` adds the worker's settle after load (`watchTimers` + `settlePage`, as `openPage`). */
 async function playwrightScrape(browser: Browser, url: string, settle: boolean): Promise<number> {
@@ -59,6 +63,7 @@ export async function runB1(ctx: BenchContext): Promise<void> {
       const url = ctx.fixtures.app(1000 + i);
       const order = i % 2 === 0 ? ["o", "p", "s"] : ["p", "s", "o"];
       for (const side of order) {
+        await sleep(PAUSE_BETWEEN_MS);
         let ms: number;
         if (side === "o") {
           const r = await orbweaverScrape(api.api, key, url);
