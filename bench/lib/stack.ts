@@ -258,17 +258,23 @@ export interface BatchPoll {
   totalUrls: number;
   completedCount: number;
   failedCount: number;
+  finishedAt: string | null;
   items: Array<{ url: string; status: string; result: unknown; error: string | null }>;
 }
 
-/** Submits a batch and polls it until terminal; wall time is from the submit to the poll that saw it done. */
+/**
+ * Submits a batch and polls it until terminal. `wallMs`: from the submit to the poll that saw it
+ * done (late by up to one poll interval); `doneMs`: from the submit to the batch's `finishedAt`
+ * (the server's clock, on this machine too: when its last item finished).
+ */
 export async function runBatch(
   api: string,
   key: string,
   body: { urls: string[] } & Record<string, unknown>,
   opts: { intervalMs?: number; timeoutMs?: number } = {},
-): Promise<{ wallMs: number; batch: BatchPoll }> {
+): Promise<{ wallMs: number; doneMs: number; batch: BatchPoll }> {
   const t0 = performance.now();
+  const submitted = Date.now();
   const res = await callJson<{ batchId: string }>(`${api}/batch/scrape`, key, body);
   if (res.status !== 202) throw new Error(`POST /batch/scrape answered ${res.status}: ${JSON.stringify(res.body)}`);
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
@@ -276,7 +282,9 @@ export async function runBatch(
     const poll = await callJson<BatchPoll>(`${api}/batch/scrape/${res.body.batchId}`, key);
     if (poll.status !== 200) throw new Error(`GET /batch/scrape answered ${poll.status}`);
     if (["completed", "failed", "cancelled"].includes(poll.body.status)) {
-      return { wallMs: performance.now() - t0, batch: poll.body };
+      const wallMs = performance.now() - t0;
+      const finished = poll.body.finishedAt ? Date.parse(poll.body.finishedAt) : NaN;
+      return { wallMs, doneMs: Number.isFinite(finished) ? finished - submitted : wallMs, batch: poll.body };
     }
     if (Date.now() > deadline) throw new Error(`batch ${res.body.batchId} unfinished after the deadline`);
     await sleep(opts.intervalMs ?? 50);
