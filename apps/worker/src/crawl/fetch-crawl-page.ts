@@ -2,6 +2,7 @@ import {
   BrowserDisconnectedError,
   capturePage,
   guardContext,
+  limitContext,
   NavigationError,
   openPage,
   raceDisconnect,
@@ -100,7 +101,11 @@ async function fetchInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions, l
   };
 }
 
-/** The page in its own browser context, which closes while the page is converted to Markdown. */
+/**
+ * The page in its own browser context, which closes while the page is converted to Markdown. As for
+ * a scrape, the context is closed when the page's downloads pass MAX_PAGE_BYTES or when its time is
+ * up (its navigation timeout, its settle and one capture), and the page fails with that reason.
+ */
 async function renderInBrowser(
   ctx: WorkerContext,
   opts: FetchCrawlPageOptions,
@@ -110,12 +115,26 @@ async function renderInBrowser(
     throw new TransientJobError(`Could not start the browser: ${err.message}`);
   });
   guardContext(context);
+  const { jobs } = ctx.config;
+  // The tag's count may already hold the HTTP-first attempt's bytes; only the browser's own count here.
+  const before = ctx.egress.bytes(opts.tag).received;
+  const limits = limitContext(context, {
+    bytesReceived: () => ctx.egress.bytes(opts.tag).received - before,
+    maxBytes: jobs.maxPageBytes,
+    deadline: Date.now() + jobs.pageTimeoutMs + jobs.pageSettleMs + jobs.actionTimeoutMs,
+  });
   try {
-    return await raceDisconnect(context.browser(), readRenderedPage(ctx, context, opts));
+    const page = await raceDisconnect(context.browser(), readRenderedPage(ctx, context, opts));
+    const cutOff = limits.exceeded();
+    return cutOff && !page.ok ? { ok: false, error: cutOff } : page;
   } catch (err) {
+    // Closed by a limit: the page's failure, not the browser's (it is not tried again).
+    const cutOff = limits.exceeded();
+    if (cutOff) return { ok: false, error: cutOff };
     if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
     throw err;
   } finally {
+    limits.stop();
     lease.closeLater(context);
   }
 }
