@@ -5,13 +5,16 @@ import { detectBlock } from "@orbweaver/extract";
  * plain success. Returns the reason the URL failed, or null for a real page. (A CAPTCHA wall reaches
  * this judge unsolved when no solver is configured; see pass-captcha-wall.ts.)
  */
-export function judgePage(input: {
-  status: number | null;
-  title: string;
-  html: string;
-  markdown: string;
-  url: string;
-}): string | null {
+export function judgePage(
+  input: {
+    status: number | null;
+    title: string;
+    html: string;
+    markdown: string;
+    url: string;
+  },
+  opts: { emptyIsFine?: boolean } = {},
+): string | null {
   const verdict = detectBlock({
     status: input.status,
     title: input.title,
@@ -20,6 +23,8 @@ export function judgePage(input: {
     url: input.url,
   });
   if (!verdict.blocked) return null;
+  // A crawl's link hubs and stubs are short pages in their own right, not failed loads.
+  if (verdict.kind === "empty" && opts.emptyIsFine) return null;
   if (verdict.kind === "http_error" && input.status !== null && input.status >= 400) {
     return `The page answered HTTP ${input.status}`;
   }

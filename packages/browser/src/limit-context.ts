@@ -15,6 +15,11 @@ export interface ContextLimits {
 export interface LimitedContext {
   /** Why the context was closed by a limit (a sentence for the user), or null while within limits. */
   exceeded(): string | null;
+  /**
+   * Reads the byte count now rather than at the next poll (a fast download can pass the cap and end
+   * between two polls): closes the context if it is over, and returns {@link exceeded}.
+   */
+  check(): string | null;
   /** Stops watching; call when the context is done with. */
   stop(): void;
 }
@@ -33,11 +38,12 @@ export function limitContext(context: BrowserContext, limits: ContextLimits): Li
     stop();
     void context.close().catch(() => undefined);
   };
-  const poll = setInterval(() => {
+  const checkBytes = (): void => {
     if (limits.bytesReceived() > limits.maxBytes) {
       trip(`The page downloaded more than ${limits.maxBytes} bytes (MAX_PAGE_BYTES); it was cut off`);
     }
-  }, limits.intervalMs ?? 100);
+  };
+  const poll = setInterval(checkBytes, limits.intervalMs ?? 100);
   const deadline = setTimeout(
     () => trip("The job's deadline passed while the page was loading"),
     Math.max(0, limits.deadline - Date.now()),
@@ -49,5 +55,12 @@ export function limitContext(context: BrowserContext, limits: ContextLimits): Li
     clearInterval(poll);
     clearTimeout(deadline);
   }
-  return { exceeded: () => reason, stop };
+  return {
+    exceeded: () => reason,
+    check: () => {
+      checkBytes();
+      return reason;
+    },
+    stop,
+  };
 }

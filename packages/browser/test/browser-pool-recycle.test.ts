@@ -86,6 +86,30 @@ describe("limitContext", () => {
     }
   });
 
+  it("check() reads the byte count at once, between two polls", async () => {
+    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium" });
+    try {
+      const context = await pool.newContext("t");
+      const page = await context.newPage();
+      let received = 0;
+      // A poll an hour away: only check() can see the count.
+      const limits = limitContext(context, {
+        bytesReceived: () => received,
+        maxBytes: 1000,
+        deadline: Date.now() + 60_000,
+        intervalMs: 3_600_000,
+      });
+      expect(limits.check()).toBeNull();
+      received = 1001;
+      expect(limits.exceeded()).toBeNull();
+      expect(limits.check()).toMatch(/more than 1000 bytes/);
+      await waitFor(() => page.isClosed(), { timeoutMs: 10_000, message: "the context to close" });
+      limits.stop();
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("closes a context stuck in a spinning script at the deadline", async () => {
     const pool = new BrowserPool({ executablePath: "/usr/bin/chromium" });
     try {

@@ -10,6 +10,7 @@ import {
 import type { LinkCandidate, PageMetadata } from "@orbweaver/extract";
 import type { BrowserContext, Page } from "playwright-core";
 import { applyCookies, type SealedCookies } from "../job-cookies.ts";
+import { judgePage } from "../judge-page.ts";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
 import { leaseTag, type TagLease } from "../tag-lease.ts";
 import { loadOverHttp } from "./load-over-http.ts";
@@ -93,9 +94,17 @@ async function fetchInBrowser(ctx: WorkerContext, opts: FetchCrawlPageOptions, l
     mainContentOnly: false,
     withMetadata: opts.withMetadata,
   });
+  const title = loaded.title || converted.title;
+  // Honest success, as for a scrape: a bot challenge, CAPTCHA or login wall is the page's failure (a
+  // short page is not: a crawl meets link hubs and stubs).
+  const problem = judgePage(
+    { status: loaded.statusCode, title, html: loaded.html, markdown: converted.markdown, url: loaded.finalUrl },
+    { emptyIsFine: true },
+  );
+  if (problem) return { ok: false, error: problem };
   return {
     ...loaded,
-    title: loaded.title || converted.title,
+    title,
     markdown: converted.markdown,
     ...(converted.metadata ? { metadata: converted.metadata } : {}),
   };
@@ -125,8 +134,9 @@ async function renderInBrowser(
   });
   try {
     const page = await raceDisconnect(context.browser(), readRenderedPage(ctx, context, opts));
-    const cutOff = limits.exceeded();
-    return cutOff && !page.ok ? { ok: false, error: cutOff } : page;
+    // Over the cap is over, even when the download ended between two of the limit's polls.
+    const cutOff = limits.check();
+    return cutOff ? { ok: false, error: cutOff } : page;
   } catch (err) {
     // Closed by a limit: the page's failure, not the browser's (it is not tried again).
     const cutOff = limits.exceeded();
