@@ -2,8 +2,6 @@ import {
   BrowserDisconnectedError,
   capturePage,
   raceDisconnect,
-  guardContext,
-  limitContext,
   NavigationError,
   openPage,
   type ActionRunResult,
@@ -13,6 +11,7 @@ import { blobRef } from "@orbweaver/storage";
 import type { BrowserContext, Page } from "playwright-core";
 import { applyCookies, cookieHeaderFor, type SealedCookies } from "./job-cookies.ts";
 import { judgePage } from "./judge-page.ts";
+import { openLimitedContext } from "./limited-page-context.ts";
 import { passCaptchaWall } from "./pass-captcha-wall.ts";
 import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
 import { scrapeWithFetch } from "./scrape-with-fetch.ts";
@@ -75,22 +74,13 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
 }
 
 async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lease: TagLease): Promise<UrlOutcome> {
-  const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
-    throw new TransientJobError(`Could not start the browser: ${err.message}`);
-  });
-  guardContext(context);
   // Past MAX_PAGE_BYTES or the job's deadline the context is closed, which ends every pending call.
-  // The tag's count may already hold the HTTP-first attempt's bytes; only the browser's own count here.
-  const before = ctx.egress.bytes(opts.tag).received;
-  const limits = limitContext(context, {
-    bytesReceived: () => ctx.egress.bytes(opts.tag).received - before,
-    maxBytes: ctx.config.jobs.maxPageBytes,
-    deadline: opts.deadline,
-  });
+  const { context, limits } = await openLimitedContext(ctx, opts.tag, opts.deadline);
   try {
     const outcome = await raceDisconnect(context.browser(), browseInContext(ctx, context, opts));
-    const cutOff = limits.exceeded();
-    return cutOff && !outcome.page.success ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
+    // Over the cap is over, even when the download ended between two of the limit's polls.
+    const cutOff = limits.check();
+    return cutOff ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
   } catch (err) {
     // A URL that is a file download is reported as one, even when its bytes also passed the cap.
     if (err instanceof NavigationError && err.kind === "download") return failedOutcome(opts.url, err.message);

@@ -1,16 +1,9 @@
-import {
-  BrowserDisconnectedError,
-  capturePage,
-  guardContext,
-  limitContext,
-  NavigationError,
-  openPage,
-  raceDisconnect,
-} from "@orbweaver/browser";
+import { BrowserDisconnectedError, capturePage, NavigationError, openPage, raceDisconnect } from "@orbweaver/browser";
 import type { LinkCandidate, PageMetadata } from "@orbweaver/extract";
 import type { BrowserContext, Page } from "playwright-core";
 import { applyCookies, type SealedCookies } from "../job-cookies.ts";
 import { judgePage } from "../judge-page.ts";
+import { openLimitedContext } from "../limited-page-context.ts";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
 import { leaseTag, type TagLease } from "../tag-lease.ts";
 import { loadOverHttp } from "./load-over-http.ts";
@@ -120,18 +113,9 @@ async function renderInBrowser(
   opts: FetchCrawlPageOptions,
   lease: TagLease,
 ): Promise<RenderedPage> {
-  const context = await ctx.pool.newContext(opts.tag).catch((err: Error) => {
-    throw new TransientJobError(`Could not start the browser: ${err.message}`);
-  });
-  guardContext(context);
   const { jobs } = ctx.config;
-  // The tag's count may already hold the HTTP-first attempt's bytes; only the browser's own count here.
-  const before = ctx.egress.bytes(opts.tag).received;
-  const limits = limitContext(context, {
-    bytesReceived: () => ctx.egress.bytes(opts.tag).received - before,
-    maxBytes: jobs.maxPageBytes,
-    deadline: Date.now() + jobs.pageTimeoutMs + jobs.pageSettleMs + jobs.actionTimeoutMs,
-  });
+  const deadline = Date.now() + jobs.pageTimeoutMs + jobs.pageSettleMs + jobs.actionTimeoutMs;
+  const { context, limits } = await openLimitedContext(ctx, opts.tag, deadline);
   try {
     const page = await raceDisconnect(context.browser(), readRenderedPage(ctx, context, opts));
     // Over the cap is over, even when the download ended between two of the limit's polls.
