@@ -1,7 +1,8 @@
 import { startHostileSite, waitFor, type HostileSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserPool } from "../src/browser-pool.ts";
-import { limitContext } from "../src/limit-context.ts";
+import type { Page } from "playwright-core";
+import { limitContext, type LimitedContext } from "../src/limit-context.ts";
 
 let site: HostileSite;
 
@@ -61,53 +62,56 @@ describe("BrowserPool recycling", () => {
   });
 });
 
+/**
+ * A page in a fresh pool's context under a 1000-byte budget whose count the test sets (in the worker
+ * it comes from the egress proxy); the pool closes after `fn`.
+ */
+async function withByteBudget(
+  intervalMs: number,
+  fn: (t: { page: Page; limits: LimitedContext; receive: (bytes: number) => void }) => Promise<void>,
+): Promise<void> {
+  const pool = new BrowserPool({ executablePath: "/usr/bin/chromium" });
+  try {
+    const context = await pool.newContext("t");
+    const page = await context.newPage();
+    let received = 0;
+    const limits = limitContext(context, {
+      bytesReceived: () => received,
+      maxBytes: 1000,
+      deadline: Date.now() + 60_000,
+      intervalMs,
+    });
+    try {
+      await fn({ page, limits, receive: (bytes) => (received = bytes) });
+    } finally {
+      limits.stop();
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
 describe("limitContext", () => {
   it("closes a context that downloads more than its byte budget", async () => {
-    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium" });
-    try {
-      const context = await pool.newContext("t");
-      const page = await context.newPage();
-      // The count comes from the egress proxy in the worker; here the test feeds it.
-      let received = 0;
-      const limits = limitContext(context, {
-        bytesReceived: () => received,
-        maxBytes: 1000,
-        deadline: Date.now() + 60_000,
-        intervalMs: 20,
-      });
+    await withByteBudget(20, async ({ page, limits, receive }) => {
       await page.goto(site.url("/ok"));
       expect(limits.exceeded()).toBeNull();
-      received = 1001;
+      receive(1001);
       await waitFor(() => limits.exceeded() !== null, { timeoutMs: 10_000 });
       expect(limits.exceeded()).toMatch(/more than 1000 bytes/);
       await waitFor(() => page.isClosed(), { timeoutMs: 10_000, message: "the context to close" });
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it("check() reads the byte count at once, between two polls", async () => {
-    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium" });
-    try {
-      const context = await pool.newContext("t");
-      const page = await context.newPage();
-      let received = 0;
-      // A poll an hour away: only check() can see the count.
-      const limits = limitContext(context, {
-        bytesReceived: () => received,
-        maxBytes: 1000,
-        deadline: Date.now() + 60_000,
-        intervalMs: 3_600_000,
-      });
+    // A poll an hour away: only check() can see the count.
+    await withByteBudget(3_600_000, async ({ page, limits, receive }) => {
       expect(limits.check()).toBeNull();
-      received = 1001;
+      receive(1001);
       expect(limits.exceeded()).toBeNull();
       expect(limits.check()).toMatch(/more than 1000 bytes/);
       await waitFor(() => page.isClosed(), { timeoutMs: 10_000, message: "the context to close" });
-      limits.stop();
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it("closes a context stuck in a spinning script at the deadline", async () => {

@@ -1,7 +1,7 @@
 import { startHostileSite, waitFor, type HostileSite } from "@orbweaver/testkit";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrowserPool } from "../src/browser-pool.ts";
+import { BrowserPool, type BrowserPoolOptions } from "../src/browser-pool.ts";
 import { startEgressProxy, type EgressProxy } from "../src/net/egress-proxy.ts";
 import { capturePage, guardContext, openPage } from "../src/open-page.ts";
 import { TIMERS_KEY } from "../src/watch-timers.ts";
@@ -36,10 +36,19 @@ async function spareReady(pool: BrowserPool): Promise<void> {
   });
 }
 
+/** A pool on the test's egress proxy (with `opts`), closed after `fn`. */
+async function withPool(opts: Partial<BrowserPoolOptions>, fn: (pool: BrowserPool) => Promise<void>): Promise<void> {
+  const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", egress, ...opts });
+  try {
+    await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
 describe("BrowserPool warm contexts", () => {
   it("hands out the spare made when a context closed: its ready page is the one openPage uses, timers watched", async () => {
-    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", egress });
-    try {
+    await withPool({}, async (pool) => {
       const first = await pool.newContext("job-a");
       await load(first, "/ok");
       expect(pool.stats().warmServed).toBe(0);
@@ -62,14 +71,11 @@ describe("BrowserPool warm contexts", () => {
       expect(pool.stats().openContexts).toBe(1);
       await second.close();
       expect(pool.stats().openContexts).toBe(0);
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it("a warm page keeps the guards: dialogs are dismissed and pop-ups closed", async () => {
-    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", egress });
-    try {
+    await withPool({}, async (pool) => {
       await (await pool.newContext("job-c")).close();
       await spareReady(pool);
       const context = await pool.newContext("job-d");
@@ -80,14 +86,11 @@ describe("BrowserPool warm contexts", () => {
       await waitFor(() => context.pages().length === 2, { timeoutMs: 5000, message: "pop-ups closed" });
       expect(popups.page.isClosed()).toBe(false);
       await context.close();
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it("never hands out a spare of a crashed or retired browser", async () => {
-    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", egress, recycleAfterContexts: 1 });
-    try {
+    await withPool({ recycleAfterContexts: 1 }, async (pool) => {
       await (await pool.newContext("job-e")).close();
       await spareReady(pool);
       const crashed = await pool.getBrowser();
@@ -108,14 +111,11 @@ describe("BrowserPool warm contexts", () => {
       await waitFor(() => !retired.isConnected(), { timeoutMs: 10_000, message: "the retired browser to close" });
       expect((await load(fresh, "/ok")).loaded).toBe(true);
       await fresh.close();
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it("makes no spare with warmContexts 0", async () => {
-    const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", egress, warmContexts: 0 });
-    try {
+    await withPool({ warmContexts: 0 }, async (pool) => {
       for (let i = 0; i < 3; i++) {
         const context = await pool.newContext(`job-h${i}`);
         await load(context, "/ok");
@@ -123,8 +123,6 @@ describe("BrowserPool warm contexts", () => {
       }
       expect((await pool.getBrowser()).contexts()).toHaveLength(0);
       expect(pool.stats()).toMatchObject({ contexts: 3, warmServed: 0 });
-    } finally {
-      await pool.close();
-    }
+    });
   });
 });
