@@ -17,7 +17,7 @@ export type CreateScrapeJobResult =
 
 /**
  * Inserts scrape jobs and reserves their credits, of one account or several, in one statement: the
- * database function `orbweaver_create_scrape_jobs` (migrations 0007, 0008) takes the accounts' advisory
+ * database function `orbweaver_create_scrape_jobs` (migrations 0007, 0008, 0009) takes the accounts' advisory
  * locks (so concurrent submits can neither exceed the pending-job limit nor overdraw the balance),
  * reads the balances and pending counts after them (`accounts.pending_scrapes`, kept by triggers), decides the jobs in order — each is accepted
  * while its account's pending count stays under its limit and the balance covers it — debits each
