@@ -42,20 +42,25 @@ export async function tryOverHttp(
 
 /**
  * An HTTP answer in Markdown, with the judgement the browser path gives a page (`judgePage`: an
- * error status, a block or CAPTCHA page, an empty page); `problem` is null for a good page.
+ * error status, a block or CAPTCHA page, an empty page unless `emptyIsFine`); `problem` is null for
+ * a good page.
  */
 export async function readHttpAnswer(
   ctx: WorkerContext,
   answer: Answer,
-  opts: { mainContentOnly: boolean; withMetadata: boolean },
+  opts: { mainContentOnly: boolean; withMetadata: boolean; emptyIsFine?: boolean },
 ) {
-  const converted = await ctx.markdown.convert(answer.html, { baseUrl: answer.finalUrl, ...opts });
-  const problem = judgePage({
-    status: answer.status,
-    title: converted.title,
-    html: answer.html,
-    markdown: converted.markdown,
-    url: answer.finalUrl,
-  });
+  const { emptyIsFine, ...convert } = opts;
+  const converted = await ctx.markdown.convert(answer.html, { baseUrl: answer.finalUrl, ...convert });
+  const problem = judgePage(
+    {
+      status: answer.status,
+      title: converted.title,
+      html: answer.html,
+      markdown: converted.markdown,
+      url: answer.finalUrl,
+    },
+    { emptyIsFine },
+  );
   return { converted, problem };
 }

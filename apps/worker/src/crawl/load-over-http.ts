@@ -8,7 +8,8 @@ import { readHtmlLinks } from "./read-html-links.ts";
 /**
  * One crawl page over plain HTTP through the egress proxy (the SSRF rule, the crawl's upstream
  * proxy and byte count, its cookies), as the scrape fast path does. With `final` (`scrapeMode:
- * "fast"`) the answer is the page's, whatever it is, and a script-rendered shell is a failed page;
+ * "fast"`) the answer is final: a script-rendered shell or a block page (bot challenge, CAPTCHA,
+ * login wall; not a short page) is a failed page;
  * otherwise the answer is taken only for a plainly static page that is not blocked, decided as the
  * scrape path decides (`needsBrowser`, then `judgePage`), and null sends the page to the browser.
  */
@@ -36,9 +37,15 @@ export async function loadOverHttp(
   const { converted, problem } = await readHttpAnswer(ctx, fetched, {
     mainContentOnly: false,
     withMetadata: opts.withMetadata,
+    // A short page is a crawl's link hub or stub; in the default mode it still goes to the browser,
+    // which may render more (and accepts it as short when it does not).
+    emptyIsFine: opts.final,
   });
-  // A block seen over plain HTTP may still pass in a real browser; in fast mode the answer stands.
-  if (problem && !opts.final) return null;
+  if (problem) {
+    // A block seen over plain HTTP may still pass in a real browser; in fast mode the answer is
+    // final, and a bot challenge, CAPTCHA or login wall fails the page as it fails a scraped URL.
+    return opts.final ? { ok: false, error: problem } : null;
+  }
   return {
     ok: true,
     finalUrl: fetched.finalUrl,
