@@ -8,8 +8,9 @@ import { startTestStack, type TestStack } from "./helpers/stack.ts";
 let site: FixtureSite;
 let stack: TestStack;
 let upstream: ProxyServer;
-/** Requests the upstream proxy relayed. */
+/** Requests the upstream proxy relayed, and the URLs of those it forwarded (plain http). */
 let relayed = 0;
+const relayedUrls: string[] = [];
 
 beforeAll(async () => {
   site = await startFixtureSite();
@@ -17,8 +18,9 @@ beforeAll(async () => {
   upstream = new ProxyServer({
     port,
     host: "127.0.0.1",
-    prepareRequestFunction: () => {
+    prepareRequestFunction: ({ request, isHttp }) => {
       relayed += 1;
+      if (isHttp) relayedUrls.push(request.url ?? "");
       return {};
     },
   });
@@ -141,5 +143,37 @@ describe("proxy bandwidth per account", () => {
     const otherUsage = await call<{ data: UsageRow[] }>(`${stack.api}/usage-stats?range=30d`, { key: other.key });
     expect(otherUsage.body.data.at(-1)).toMatchObject({ requests: 1, crawls: 1, proxyBytes: 0 });
     expect(otherUsage.body.data.every((r) => r.proxyBytes === 0)).toBe(true);
+  });
+});
+
+describe("a proxied crawl's robots.txt and sitemaps", () => {
+  it("are read through its proxy and their bytes billed with its pages; an unproxied crawl reads them directly", async () => {
+    const { key } = await stack.createKey(1000);
+    const robotsUrl = site.url("/robots.txt");
+    const sitemapUrl = site.url("/sitemap.xml");
+    const robots = await (await fetch(robotsUrl)).text();
+    const sitemap = await (await fetch(sitemapUrl)).text();
+    expect(robots).toContain(sitemapUrl);
+
+    const from = relayedUrls.length;
+    // Fast mode: the base page's own bytes are its HTML and headers only (no subresources).
+    const proxied = await crawl(stack.api, key, {
+      baseUrl: site.url("/site/"),
+      maxPages: 2,
+      scrapeMode: "fast",
+      useProxy: true,
+      proxyCountry: "us",
+    });
+    const seen = relayedUrls.slice(from);
+    expect(seen).toContain(robotsUrl);
+    expect(seen).toContain(sitemapUrl);
+    // Read before the base page: its count holds their bytes as well as its own HTML.
+    const [baseBytes] = await crawlPageBytes(proxied.jobId);
+    const baseHtml = Buffer.byteLength(await (await fetch(site.url("/site/"))).text());
+    expect(baseBytes).toBeGreaterThan(baseHtml + Buffer.byteLength(robots) + Buffer.byteLength(sitemap));
+
+    const before = relayedUrls.length;
+    await crawl(stack.api, key, { baseUrl: site.url("/site/"), maxPages: 2, scrapeMode: "fast" });
+    expect(relayedUrls.slice(before)).toEqual([]);
   });
 });

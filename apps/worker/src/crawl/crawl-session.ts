@@ -5,6 +5,7 @@ import type { SealedCookies } from "../job-cookies.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import type { LinkPolicy } from "./discover-links.ts";
 import type { PageLoadPacer } from "./pace-page-loads.ts";
+import type { CrawlSideRequests } from "./side-requests.ts";
 import type { WebhookSender } from "./webhook-sender.ts";
 
 /** Everything one attempt of one crawl works with. */
@@ -23,6 +24,8 @@ export interface CrawlSession {
   cookies?: SealedCookies;
   /** Spaces page loads by robots.txt `Crawl-delay`. */
   pace: PageLoadPacer;
+  /** robots.txt and sitemap requests (through the crawl's proxy when it has one). */
+  side: CrawlSideRequests;
 }
 
 /** The note the client sees when the model could not choose links and every in-scope link was followed. */

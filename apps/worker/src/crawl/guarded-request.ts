@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import { checkTargetUrl, createGuardedLookup, type NetworkPolicy } from "@orbweaver/browser";
+import { checkTargetUrl, createGuardedLookup, sendViaProxy, type NetworkPolicy } from "@orbweaver/browser";
 
 /** Options for {@link guardedRequest}. */
 export interface GuardedRequestOptions {
@@ -14,6 +14,11 @@ export interface GuardedRequestOptions {
   maxBytes: number;
   /** Redirects followed (each target checked again). Default 0. */
   maxRedirects?: number;
+  /**
+   * GET through the worker's egress proxy under this tag (its SSRF rule, the tag's upstream proxy,
+   * its byte count) instead of a direct connection: a proxied crawl's robots.txt and sitemaps.
+   */
+  egress?: { proxyUrl: string; tag: string };
 }
 
 export interface GuardedResponse {
@@ -32,13 +37,17 @@ export class GuardedRequestError extends Error {
  * An HTTP(S) request outside the browser (robots.txt, sitemaps, webhooks) under the same SSRF rule
  * as every target: the URL is checked first (IP literals, which skip DNS), and the socket connects
  * through a lookup that checks what it resolves, so the checked address is the one connected to.
+ * With `egress` the request goes through the worker's egress proxy instead, which applies the same
+ * rule when it connects.
  */
 export async function guardedRequest(opts: GuardedRequestOptions): Promise<GuardedResponse> {
   let url = opts.url;
   for (let hop = 0; ; hop++) {
     const check = await checkTargetUrl(url, opts.policy);
     if (!check.ok) throw new GuardedRequestError(`${url}: ${check.reason}`);
-    const res = await requestOnce({ ...opts, url: check.url });
+    const res = opts.egress
+      ? await requestViaEgress({ ...opts, url: check.url }, opts.egress)
+      : await requestOnce({ ...opts, url: check.url });
     const location = res.location;
     if (location && res.status >= 300 && res.status < 400 && hop < (opts.maxRedirects ?? 0)) {
       url = new URL(location, check.url).href;
@@ -48,9 +57,51 @@ export async function guardedRequest(opts: GuardedRequestOptions): Promise<Guard
   }
 }
 
-function requestOnce(
-  opts: GuardedRequestOptions,
-): Promise<{ status: number; contentType: string; location?: string; body: Buffer }> {
+type Hop = { status: number; contentType: string; location?: string; body: Buffer };
+
+/** One GET through the egress proxy, read up to `maxBytes` within `timeoutMs`. */
+async function requestViaEgress(opts: GuardedRequestOptions, egress: { proxyUrl: string; tag: string }): Promise<Hop> {
+  if ((opts.method ?? "GET") !== "GET") throw new GuardedRequestError("only GET goes through the egress proxy");
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
+  timer.unref();
+  try {
+    const hop = await sendViaProxy({
+      url: new URL(opts.url),
+      proxy: new URL(egress.proxyUrl),
+      tag: egress.tag,
+      headers: { ...opts.headers },
+      signal: controller.signal,
+    });
+    if (!hop.ok) {
+      throw new GuardedRequestError(controller.signal.aborted ? `no answer within ${opts.timeoutMs} ms` : hop.message);
+    }
+    const res = hop.response;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= opts.maxBytes) break;
+    }
+    res.destroy();
+    if (controller.signal.aborted) throw new GuardedRequestError(`no answer within ${opts.timeoutMs} ms`);
+    return {
+      status: res.statusCode ?? 0,
+      contentType: String(res.headers["content-type"] ?? ""),
+      ...(res.headers.location ? { location: res.headers.location } : {}),
+      body: Buffer.concat(chunks).subarray(0, opts.maxBytes),
+    };
+  } catch (err) {
+    if (err instanceof GuardedRequestError) throw err;
+    throw new GuardedRequestError(controller.signal.aborted ? `no answer within ${opts.timeoutMs} ms` : String(err));
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
+function requestOnce(opts: GuardedRequestOptions): Promise<Hop> {
   const target = new URL(opts.url);
   const port = target.port ? Number(target.port) : target.protocol === "https:" ? 443 : 80;
   const client = target.protocol === "https:" ? https : http;

@@ -16,6 +16,7 @@ import { extractStoredPage } from "./extract-stored-page.ts";
 import { createPageLoadPacer } from "./pace-page-loads.ts";
 import { processCrawlPage } from "./process-crawl-page.ts";
 import { createRobotsRules } from "./robots-rules.ts";
+import { crawlSideRequests } from "./side-requests.ts";
 import { runFrontier } from "./run-frontier.ts";
 import { seedCrawl } from "./seed-crawl.ts";
 import { crawlWebhookSender } from "./webhook-sender.ts";
@@ -81,11 +82,13 @@ export async function processCrawlJob(
 function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string): CrawlSession {
   const { crawl } = claimed;
   const log = ctx.log.child({ crawlId: crawl.id, attempt: claimed.job.attempts });
+  const side = crawlSideRequests(ctx, crawl);
   const robots = createRobotsRules({
     policy: ctx.config.network,
     respect: ctx.config.crawl.respectRobots,
     maxDelayMs: ctx.config.crawl.maxDelayMs,
     log,
+    request: side.request,
   });
   const webhooks = crawlWebhookSender({ db: ctx.db, policy: ctx.config.network, log }, crawl);
   return {
@@ -98,6 +101,7 @@ function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string):
     crawledSoFar: 0,
     links: { db: ctx.db, crawl, scope: createScope(crawl), robots, llm: ctx.llm, log },
     pace: createPageLoadPacer(robots),
+    side,
   };
 }
 

@@ -35,7 +35,10 @@ export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow
   });
   if (!fetched.ok) {
     log.info({ url: page.url, error: fetched.error }, "crawl page failed");
-    return { outcome: { ...failedOutcome(fetched.error), proxyBytes: fetched.proxyBytes }, links: [] };
+    return {
+      outcome: { ...failedOutcome(fetched.error), proxyBytes: fetched.proxyBytes + session.side.takeProxyBytes() },
+      links: [],
+    };
   }
   const keys = pageBlobKeys(crawl.id, page.id);
   await ctx.blobs.put(keys.html, fetched.html, "text/html; charset=utf-8");
@@ -69,7 +72,8 @@ export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow
       aiExtractionFailed: extraction.aiExtractionFailed,
       inputTokens: extraction.usage.inputTokens + discovery.usage.inputTokens,
       outputTokens: extraction.usage.outputTokens + discovery.usage.outputTokens,
-      proxyBytes: fetched.proxyBytes,
+      // With the robots.txt and sitemaps read for this page's turn and its links (a proxied crawl's).
+      proxyBytes: fetched.proxyBytes + session.side.takeProxyBytes(),
     },
     links: discovery.links,
   };

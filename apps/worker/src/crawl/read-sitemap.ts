@@ -1,5 +1,6 @@
 import type { NetworkPolicy } from "@orbweaver/browser";
 import { guardedRequest } from "./guarded-request.ts";
+import type { SideRequest } from "./side-requests.ts";
 
 const SITEMAP_MAX_BYTES = 5 * 1024 * 1024;
 const SITEMAP_TIMEOUT_MS = 10_000;
@@ -31,6 +32,8 @@ export async function readSitemaps(opts: {
   urls: string[];
   policy: NetworkPolicy;
   log: { debug(obj: object, msg: string): void };
+  /** How the sitemaps are fetched (a proxied crawl's go through its proxy). Default: directly. */
+  request?: SideRequest;
 }): Promise<string[]> {
   const pages: string[] = [];
   const queue = [...opts.urls];
@@ -42,7 +45,7 @@ export async function readSitemaps(opts: {
     seen.add(url);
     files++;
     try {
-      const res = await guardedRequest({
+      const res = await (opts.request ?? guardedRequest)({
         url,
         policy: opts.policy,
         timeoutMs: SITEMAP_TIMEOUT_MS,

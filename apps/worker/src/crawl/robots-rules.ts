@@ -1,6 +1,7 @@
 import type { NetworkPolicy } from "@orbweaver/browser";
 import * as robotsParserModule from "robots-parser";
 import { guardedRequest } from "./guarded-request.ts";
+import type { SideRequest } from "./side-requests.ts";
 
 /** Token matched against `User-agent` lines (a site without a group for it gets the `*` group). */
 export const ROBOTS_USER_AGENT = "OrbweaverBot";
@@ -37,6 +38,8 @@ export function createRobotsRules(opts: {
   /** Cap on `Crawl-delay` (CRAWL_MAX_DELAY_MS); 0 ignores it. */
   maxDelayMs: number;
   log: { debug(obj: object, msg: string): void };
+  /** How robots.txt is fetched (a proxied crawl's goes through its proxy). Default: directly. */
+  request?: SideRequest;
 }): RobotsRules {
   const cache = new Map<string, Promise<Robot | null>>();
   const load = (origin: string): Promise<Robot | null> => {
@@ -68,9 +71,12 @@ export function createRobotsRules(opts: {
   };
 }
 
-async function fetchRobots(origin: string, opts: { policy: NetworkPolicy }): Promise<Robot | null> {
+async function fetchRobots(
+  origin: string,
+  opts: { policy: NetworkPolicy; request?: SideRequest },
+): Promise<Robot | null> {
   const url = `${origin}/robots.txt`;
-  const res = await guardedRequest({
+  const res = await (opts.request ?? guardedRequest)({
     url,
     policy: opts.policy,
     timeoutMs: ROBOTS_TIMEOUT_MS,

@@ -25,7 +25,12 @@ export async function seedCrawl(session: CrawlSession): Promise<{ seeds: number 
   if (crawl.maxDepth === null || crawl.maxDepth >= 1) {
     const listed = await session.links.robots.sitemaps(base.parsed.origin);
     const sitemapUrls = listed.length > 0 ? listed : [`${base.parsed.origin}/sitemap.xml`];
-    const pages = await readSitemaps({ urls: sitemapUrls, policy: ctx.config.network, log });
+    const pages = await readSitemaps({
+      urls: sitemapUrls,
+      policy: ctx.config.network,
+      log,
+      request: session.side.request,
+    });
     const candidates = (
       await inScopeCandidates(
         session.links,
