@@ -1,5 +1,6 @@
 import { parseCookieInput, scopeCookies, toPlaywrightCookies, type CookieObject } from "@orbweaver/browser";
 import type { BrowserContext } from "playwright-core";
+import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
 /** What the gateway sealed for a job: the request's cookie string and per-URL cookie objects. */
 export interface SealedCookies {
@@ -29,4 +30,37 @@ export function cookieHeaderFor(opts: {
 }): string | undefined {
   const scoped = scopeCookies(parsed(opts.sealed, opts.index), opts.url).cookies;
   return scoped.length > 0 ? scoped.map((c) => `${c.name}=${c.value}`).join("; ") : undefined;
+}
+
+/** The cookies a job was sent with are gone from the store (a Redis flush, or past their 24 h). */
+export class CookiesLostError extends Error {
+  override name = "CookiesLostError";
+  constructor() {
+    super(
+      "The cookies sent with this job are no longer available (the job store was reset or they expired); submit it again with its cookies",
+    );
+  }
+}
+
+/**
+ * The cookies sealed for a job or crawl (`id`). One sent with cookies (`withCookies` in its stored
+ * request) never runs without them: a store that cannot be read is the worker's trouble (another
+ * attempt), a store that no longer holds them fails it ({@link CookiesLostError}), since the pages
+ * would be read logged out and could pass for the user's. Without the mark (none sent, or a job
+ * stored before it existed) they are read when there.
+ */
+export async function readJobCookies(
+  ctx: Pick<WorkerContext, "secrets">,
+  id: string,
+  withCookies: boolean | undefined,
+): Promise<SealedCookies | undefined> {
+  let sealed: SealedCookies | undefined;
+  try {
+    sealed = await ctx.secrets.get<SealedCookies>(id);
+  } catch (err) {
+    if (!withCookies) return undefined;
+    throw new TransientJobError(`The job's cookies could not be read: ${(err as Error).message}`);
+  }
+  if (withCookies && sealed === undefined) throw new CookiesLostError();
+  return sealed;
 }

@@ -9,7 +9,7 @@ import {
   type JobRow,
 } from "@orbweaver/db";
 import { UnrecoverableError, type Job } from "bullmq";
-import type { SealedCookies } from "./job-cookies.ts";
+import { CookiesLostError, readJobCookies } from "./job-cookies.ts";
 import { retryWhileDbDown } from "./retry-while-db-down.ts";
 import { scrapeUrl } from "./scrape-url.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
@@ -27,8 +27,6 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
   const log = ctx.log.child({ jobId, attempt: row.attempts });
   const request = row.request as NormalizedScrapeRequest;
   const started = Date.now();
-  // Sealed by the gateway, never stored; gone for good once the job ends.
-  const cookies = await ctx.secrets.get<SealedCookies>(jobId).catch(() => undefined);
   // Progress is a courtesy: a database outage must not stop the pages loading (the settling write waits for it).
   const progress = (p: { message: string; progress: number }) =>
     updateJobProgress(ctx.db, { jobId, runToken, progress: p }).catch((err: unknown) => {
@@ -44,6 +42,8 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
     });
 
   try {
+    // Sealed by the gateway, never stored; gone for good once the job ends.
+    const cookies = await readJobCookies(ctx, jobId, request.withCookies);
     await progress({ message: "Loading pages", progress: 0.2 });
     const outcomes = await withDeadline(
       Promise.all(
@@ -119,14 +119,13 @@ async function settleFailure(
   // A database outage is infrastructure, not the page's fault: worth another attempt.
   const dbDown = isDbUnavailable(err);
   const retryable = err instanceof TransientJobError || dbDown;
+  const explained = err instanceof DeadlineError || err instanceof CookiesLostError;
   const message = dbDown
     ? "The database was unavailable"
-    : retryable
+    : retryable || explained
       ? err.message
-      : err instanceof DeadlineError
-        ? err.message
-        : "Internal error while scraping";
-  if (!(retryable || err instanceof DeadlineError)) ctx.log.error({ err, jobId: row.id }, "scrape crashed");
+      : "Internal error while scraping";
+  if (!(retryable || explained)) ctx.log.error({ err, jobId: row.id }, "scrape crashed");
   if (retryable && bullJob.attemptsMade + 1 < attemptsAllowed) {
     await markJobDelayed(ctx.db, { jobId: row.id, runToken, error: message });
     throw err;

@@ -17,6 +17,11 @@ export interface NormalizedScrapeRequest {
   screenshot: boolean;
   fullPageScreenshot: boolean;
   scrapeMode: "default" | "fast";
+  /**
+   * Set by the gateway when cookies were sealed for the job (never the cookies themselves): the
+   * worker then runs it with them or not at all.
+   */
+  withCookies?: true;
 }
 
 const present = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v);

@@ -16,7 +16,7 @@ export function createJobSecretsStore(opts: {
   redis: Redis;
   prefix: string;
   secret: string;
-  /** Lifetime of a sealed secret; a job not run by then runs without it. Default 24 h. */
+  /** Lifetime of a sealed secret; a job sent with cookies and not run by then fails. Default 24 h. */
   ttlSeconds?: number;
 }): JobSecretsStore {
   const key = createHash("sha256").update(`orbweaver-job-secrets\n${opts.secret}`).digest();

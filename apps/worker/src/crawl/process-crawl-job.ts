@@ -10,7 +10,7 @@ import {
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
 import { createScope } from "./crawl-scope.ts";
-import type { SealedCookies } from "../job-cookies.ts";
+import { CookiesLostError, readJobCookies } from "../job-cookies.ts";
 import type { CrawlSession } from "./crawl-session.ts";
 import { extractStoredPage } from "./extract-stored-page.ts";
 import { createPageLoadPacer } from "./pace-page-loads.ts";
@@ -37,10 +37,12 @@ export async function processCrawlJob(
   if (!claimed?.job.runToken) return; // finished by an earlier delivery, cancelled, or unknown
   const runToken = claimed.job.runToken;
   const session = createSession(ctx, claimed, runToken);
-  const cookies = await ctx.secrets.get<SealedCookies>(claimed.crawl.id).catch(() => undefined);
-  if (cookies) session.cookies = cookies;
   const { crawl, log } = session;
   try {
+    // Sealed beside the crawl by the gateway, never stored; a crawl sent with cookies runs with them or not at all.
+    const withCookies = (claimed.job.request as { withCookies?: boolean } | null)?.withCookies;
+    const cookies = await readJobCookies(ctx, crawl.id, withCookies);
+    if (cookies) session.cookies = cookies;
     if (!crawl.seededAt) {
       await updateCrawlProgress(ctx.db, {
         crawlId,
@@ -145,8 +147,9 @@ async function settleFailure(session: CrawlSession, opts: { bullJob: Job; err: E
   const { ctx, crawl, runToken, log } = session;
   const { err, bullJob } = opts;
   const retryable = err instanceof TransientJobError;
-  const message = retryable ? err.message : "Internal error while crawling";
-  if (!retryable) log.error({ err }, "crawl crashed");
+  const explained = err instanceof CookiesLostError;
+  const message = retryable || explained ? err.message : "Internal error while crawling";
+  if (!(retryable || explained)) log.error({ err }, "crawl crashed");
   if (retryable && bullJob.attemptsMade + 1 < (bullJob.opts.attempts ?? 1)) {
     await markCrawlDelayed(ctx.db, { crawlId: crawl.id, runToken, error: message });
     throw err;

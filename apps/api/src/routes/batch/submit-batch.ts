@@ -28,6 +28,7 @@ export async function submitBatch(
   const schemaWarnings = checkOutputSchema(options.schema);
   checkProxyOptions(deps, { useProxy: options.useProxy, proxyCountry: options.proxyCountry });
   const cookies = checkCookies({ header: opts.body.cookies, perUrl: [] });
+  if (cookies) options.withCookies = true;
   const urls = await checkTargetUrls(
     deps,
     raw.map((url, i) => ({ path: `urls[${i}]`, url })),

@@ -97,7 +97,7 @@ export async function submitCrawl(
   const created = await createCrawl(deps.db, {
     accountId: opts.accountId,
     settings,
-    request: { ...settings, kind: "crawl" },
+    request: { ...settings, kind: "crawl", ...(cookies ? { withCookies: true } : {}) },
     creditsToReserve: maxPages * limits.creditsPerPage,
     maxPendingCrawls: maxPending,
     schemaWarnings,

@@ -34,6 +34,7 @@ export async function submitScrape(
     header: opts.body.cookies,
     perUrl: opts.body.urls.map((u) => u.cookies as CookieObject[] | undefined),
   });
+  if (cookies) request.withCookies = true;
   const urls = await checkTargetUrls(
     deps,
     request.urls.map((u, i) => ({ path: `urls[${i}].url`, url: u.url })),
