@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { getBalance, setAccountLimits } from "@orbweaver/db";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -210,6 +211,60 @@ describe("Idempotency-Key", () => {
       headers: batchHeaders,
     });
     expect(b2.body).toMatchObject({ batchId: b1.body.batchId, total: 1 });
+  });
+
+  it("still returns the same job after Redis lost its keys (flush, restart), for scrapes, batches and crawls; not past 24 hours", async () => {
+    const { key, accountId } = await stack.createKey(1000);
+    const headers = { "idempotency-key": "survives-flush" };
+    const submits = {
+      scrape: () =>
+        call<{ jobId: string }>(`${stack.api}/scrape`, { key, headers, body: { urls: [{ url: site.url("/") }] } }),
+      batch: () =>
+        call<{ batchId: string }>(`${stack.api}/batch/scrape`, { key, headers, body: { urls: [site.url("/")] } }),
+      crawl: () =>
+        call<{ jobId: string }>(`${stack.api}/crawl`, { key, headers, body: { baseUrl: site.url("/"), maxPages: 1 } }),
+    };
+    const idOf = (r: { body: { jobId?: string; batchId?: string } }) => r.body.jobId ?? r.body.batchId;
+    const first: Record<string, string | undefined> = {};
+    for (const [kind, submit] of Object.entries(submits)) {
+      const res = await submit();
+      expect(res.status, `${kind}: ${JSON.stringify(res.body)}`).toBe(202);
+      first[kind] = idOf(res);
+    }
+    const balance = await getBalance(stack.db, accountId);
+    // Redis forgets every key of this account (what a FLUSHALL does to them).
+    const redis = new Redis(stack.config.redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      const pattern = `${stack.config.queuePrefix}:idem:${accountId}:*`;
+      const keys = await redis.keys(pattern);
+      expect(keys).toHaveLength(3);
+      await redis.del(...keys);
+      for (const [kind, submit] of Object.entries(submits)) {
+        const res = await submit();
+        expect(res.status, kind).toBe(202);
+        expect(idOf(res), kind).toBe(first[kind]);
+      }
+      expect(await getBalance(stack.db, accountId)).toBe(balance);
+      // Redis has them again.
+      expect(await redis.keys(pattern)).toHaveLength(3);
+
+      // Past the 24 hours the key is free again: a new job (and the old record is taken over).
+      await redis.del(...(await redis.keys(pattern)));
+      await stack.pool.query(
+        "update idempotency_keys set created_at = now() - interval '25 hours' where account_id = $1",
+        [accountId],
+      );
+      const later = await submits.scrape();
+      expect(later.status).toBe(202);
+      expect(later.body.jobId).not.toBe(first.scrape);
+      const rows = await stack.pool.query<{ kind: string; job_id: string }>(
+        "select kind, job_id from idempotency_keys where account_id = $1 and created_at > now() - interval '1 hour'",
+        [accountId],
+      );
+      expect(rows.rows).toEqual([{ kind: "scrape", job_id: later.body.jobId }]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

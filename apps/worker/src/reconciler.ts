@@ -4,6 +4,7 @@ import {
   getJob,
   listBatchesAwaitingDispatch,
   listStaleUnfinishedJobs,
+  purgeIdempotencyKeys,
   type Db,
 } from "@orbweaver/db";
 import {
@@ -87,6 +88,8 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
     for (const batchId of await listBatchesAwaitingDispatch(opts.db)) {
       redispatched += await dispatchBatch(opts.db, opts.queue, { batchId, concurrency: opts.batchConcurrency });
     }
+    // Idempotency-Keys past their 24 hours (Redis lets its copies expire by themselves).
+    await purgeIdempotencyKeys(opts.db);
     return redispatched;
   };
   // One pass at a time per process: while Redis is down a pass waits on it, and passes must not pile up.

@@ -63,3 +63,10 @@ export { ensureWebhookSecret } from "./queries/crawl-webhook-secret.ts";
 export type { CrawlPageStatus } from "./schema/index.ts";
 export { getAccountLimits, setAccountLimits } from "./queries/account-limits.ts";
 export type { AccountLimits } from "./queries/account-limits.ts";
+export {
+  findIdempotentJob,
+  IDEMPOTENCY_WINDOW_SECONDS,
+  purgeIdempotencyKeys,
+  recordIdempotentJob,
+  type IdempotencyKeyRef,
+} from "./queries/idempotency-keys.ts";

@@ -9,3 +9,4 @@ export { instanceSettings } from "./instance-settings.ts";
 export { crawls } from "./crawls.ts";
 export { crawlPages } from "./crawl-pages.ts";
 export type { CrawlPageStatus } from "./crawl-pages.ts";
+export { idempotencyKeys } from "./idempotency-keys.ts";

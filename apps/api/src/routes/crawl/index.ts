@@ -20,6 +20,7 @@ import { cancelCrawl, countCrawlPages, countCrawls, getCrawl, listCrawlHistory, 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
+import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { buildCrawlZip, parseInclude } from "./download-crawl.ts";
 import { submitCrawlExtraction } from "./extract-crawl.ts";
 import { presentCrawlStatus, presentHistoryJob, presentJobRecord, presentPageRecord } from "./present-crawl.ts";
@@ -78,11 +79,21 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/crawl",
     { schema: { tags, body: CrawlRequest, response: { 202: CrawlSubmitResponse, ...errors } } },
     async (request, reply) => {
-      const { jobId, schemaWarnings } = await submitCrawl(deps, {
-        accountId: request.account.accountId,
-        limits: request.account.limits,
-        body: request.body,
-        log: request.log,
+      const { id: jobId, schemaWarnings } = await withIdempotency(deps, request, {
+        kind: "crawl",
+        create: async () => {
+          const created = await submitCrawl(deps, {
+            accountId: request.account.accountId,
+            limits: request.account.limits,
+            body: request.body,
+            log: request.log,
+          });
+          return { id: created.jobId, schemaWarnings: created.schemaWarnings };
+        },
+        existing: async (id) => {
+          const found = await getCrawl(deps.db, id, request.account.accountId);
+          return { id, schemaWarnings: found?.job.schemaWarnings ?? [] };
+        },
       });
       void reply.header("location", `${prefix}/crawl/${jobId}`);
       return reply.status(202).send({
@@ -127,12 +138,19 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { jobId } = await submitCrawlExtraction(deps, {
-        accountId: request.account.accountId,
-        limits: request.account.limits,
-        sourceId: request.params.jobId,
-        body: request.body,
-        log: request.log,
+      const { id: jobId } = await withIdempotency(deps, request, {
+        kind: `crawl-extract:${request.params.jobId}`,
+        create: async () => {
+          const created = await submitCrawlExtraction(deps, {
+            accountId: request.account.accountId,
+            limits: request.account.limits,
+            sourceId: request.params.jobId,
+            body: request.body,
+            log: request.log,
+          });
+          return { id: created.jobId };
+        },
+        existing: async (id) => ({ id }),
       });
       void reply.header("location", `${prefix}/crawl/${jobId}`);
       return reply.status(202).send({
