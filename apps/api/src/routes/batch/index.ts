@@ -18,6 +18,7 @@ import { clampPage } from "../../use-cases/clamp-page.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { presentBatch } from "./present-batch.ts";
 import { submitBatch } from "./submit-batch.ts";
+import { submitter } from "../submitter.ts";
 
 const errors = {
   400: ErrorEnvelope,
@@ -45,12 +46,7 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } = await withIdempotency(deps, request, {
         kind: "batch",
         create: async () => {
-          const created = await submitBatch(deps, {
-            accountId: request.account.accountId,
-            limits: request.account.limits,
-            body: request.body,
-            log: request.log,
-          });
+          const created = await submitBatch(deps, submitter(request));
           return { id: created.batchId, total: created.total, schemaWarnings: created.schemaWarnings };
         },
         existing: async (id) => {

@@ -26,6 +26,7 @@ import { submitCrawlExtraction } from "./extract-crawl.ts";
 import { presentCrawlStatus, presentHistoryJob, presentJobRecord, presentPageRecord } from "./present-crawl.ts";
 import { retryCrawlPage } from "./retry-crawl-page.ts";
 import { submitCrawl } from "./submit-crawl.ts";
+import { submitter } from "../submitter.ts";
 
 const errors = {
   400: ErrorEnvelope,
@@ -82,12 +83,7 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(deps, request, {
         kind: "crawl",
         create: async () => {
-          const created = await submitCrawl(deps, {
-            accountId: request.account.accountId,
-            limits: request.account.limits,
-            body: request.body,
-            log: request.log,
-          });
+          const created = await submitCrawl(deps, submitter(request));
           return { id: created.jobId, schemaWarnings: created.schemaWarnings };
         },
         existing: async (id) => {
@@ -141,13 +137,7 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id: jobId } = await withIdempotency(deps, request, {
         kind: `crawl-extract:${request.params.jobId}`,
         create: async () => {
-          const created = await submitCrawlExtraction(deps, {
-            accountId: request.account.accountId,
-            limits: request.account.limits,
-            sourceId: request.params.jobId,
-            body: request.body,
-            log: request.log,
-          });
+          const created = await submitCrawlExtraction(deps, { ...submitter(request), sourceId: request.params.jobId });
           return { id: created.jobId };
         },
         existing: async (id) => ({ id }),

@@ -12,6 +12,7 @@ import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { createFinishedJobCache, sendSerialized } from "../../use-cases/finished-job-cache.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
 import { submitScrape } from "./submit-scrape.ts";
+import { submitter } from "../submitter.ts";
 
 const errors = {
   400: ErrorEnvelope,
@@ -34,12 +35,7 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(app.deps, request, {
         kind: "scrape",
         create: async () => {
-          const created = await submitScrape(app.deps, {
-            accountId: request.account.accountId,
-            limits: request.account.limits,
-            body: request.body,
-            log: request.log,
-          });
+          const created = await submitScrape(app.deps, submitter(request));
           return { id: created.jobId, schemaWarnings: created.schemaWarnings };
         },
         existing: async (id) => {
