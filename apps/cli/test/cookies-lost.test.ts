@@ -1,7 +1,8 @@
 import { getBalance } from "@orbweaver/db";
-import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
+import { startFixtureSite, waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollBatch } from "./helpers/batch.ts";
 import { pollCrawl, startCrawl } from "./helpers/crawl.ts";
 import { call, pollScrape } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
@@ -66,6 +67,56 @@ describe("a job whose sealed cookies were lost", () => {
       expect(crawl.error).toMatch(/cookies sent with this job are no longer available/);
       // Charged: the two scrapes that ran (2 credits each); the lost ones were refunded.
       await expect.poll(() => getBalance(stack.db, accountId)).toBe(100 - 2 * stack.config.limits.creditsPerUrl);
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe("a batch sent with cookies", () => {
+  it("fails the item whose cookies were lost; a retry without cookies fails it again, a retry with them runs it", async () => {
+    const { key } = await stack.createKey(100);
+    const submit = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/news/4"), site.url("/news/5")], cookies: "session=abc" },
+    });
+    expect(submit.status, JSON.stringify(submit.body)).toBe(202);
+    const { batchId } = submit.body;
+    const queued = await call<{ items: Array<{ url: string; jobId: string | null }> }>(
+      `${stack.api}/batch/scrape/${batchId}`,
+      { key },
+    );
+    const lostItem = queued.body.items.find((i) => i.url.endsWith("/news/4"))!;
+    expect(await redis.exists(secretKey(lostItem.jobId!))).toBe(1);
+    await redis.del(secretKey(lostItem.jobId!));
+
+    const worker = await stack.startWorker();
+    try {
+      const first = await pollBatch(stack.api, key, batchId);
+      const byUrl = (body: typeof first) => new Map(body.items.map((i) => [new URL(i.url).pathname, i]));
+      expect(byUrl(first).get("/news/5")).toMatchObject({ status: "completed" });
+      expect(byUrl(first).get("/news/4")).toMatchObject({ status: "failed" });
+      expect(byUrl(first).get("/news/4")!.error).toMatch(/cookies sent with this job are no longer available/);
+
+      // A retry runs the item as a new job: its answer is the one under a new job id.
+      let lastJob = byUrl(first).get("/news/4")!.jobId;
+      const retry = async (body: Record<string, unknown>) => {
+        const res = await call(`${stack.api}/batch/scrape/${batchId}/retry`, { key, body });
+        expect(res.status, JSON.stringify(res.body)).toBe(202);
+        const item = await waitFor(
+          async () => {
+            const found = byUrl(await pollBatch(stack.api, key, batchId)).get("/news/4")!;
+            return found.jobId !== lastJob && ["completed", "failed"].includes(found.status) ? found : undefined;
+          },
+          { timeoutMs: 60_000, message: "the retried item to finish" },
+        );
+        lastJob = item.jobId;
+        return item;
+      };
+      const without = await retry({});
+      expect(without.status).toBe("failed");
+      expect(without.error).toMatch(/cookies sent with this job are no longer available/);
+      expect(await retry({ cookies: "session=abc" })).toMatchObject({ status: "completed" });
     } finally {
       await worker.close();
     }
