@@ -1,4 +1,4 @@
-import http from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { checkTargetUrl, createGuardedLookup, sendViaProxy, type NetworkPolicy } from "@orbweaver/browser";
 
@@ -59,6 +59,16 @@ export async function guardedRequest(opts: GuardedRequestOptions): Promise<Guard
 
 type Hop = { status: number; contentType: string; location?: string; body: Buffer };
 
+/** The answer as a hop: status, type, redirect target, and the body read so far cut at `maxBytes`. */
+function toHop(res: IncomingMessage, chunks: Buffer[], maxBytes: number): Hop {
+  return {
+    status: res.statusCode ?? 0,
+    contentType: String(res.headers["content-type"] ?? ""),
+    ...(res.headers.location ? { location: res.headers.location } : {}),
+    body: Buffer.concat(chunks).subarray(0, maxBytes),
+  };
+}
+
 /** One GET through the egress proxy, read up to `maxBytes` within `timeoutMs`. */
 async function requestViaEgress(opts: GuardedRequestOptions, egress: { proxyUrl: string; tag: string }): Promise<Hop> {
   if ((opts.method ?? "GET") !== "GET") throw new GuardedRequestError("only GET goes through the egress proxy");
@@ -86,12 +96,7 @@ async function requestViaEgress(opts: GuardedRequestOptions, egress: { proxyUrl:
     }
     res.destroy();
     if (controller.signal.aborted) throw new GuardedRequestError(`no answer within ${opts.timeoutMs} ms`);
-    return {
-      status: res.statusCode ?? 0,
-      contentType: String(res.headers["content-type"] ?? ""),
-      ...(res.headers.location ? { location: res.headers.location } : {}),
-      body: Buffer.concat(chunks).subarray(0, opts.maxBytes),
-    };
+    return toHop(res, chunks, opts.maxBytes);
   } catch (err) {
     if (err instanceof GuardedRequestError) throw err;
     throw new GuardedRequestError(controller.signal.aborted ? `no answer within ${opts.timeoutMs} ms` : String(err));
@@ -126,13 +131,7 @@ function requestOnce(opts: GuardedRequestOptions): Promise<Hop> {
           size += chunk.length;
           if (size >= opts.maxBytes) res.destroy();
         });
-        const done = () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers["content-type"] ?? ""),
-            ...(res.headers.location ? { location: res.headers.location } : {}),
-            body: Buffer.concat(chunks).subarray(0, opts.maxBytes),
-          });
+        const done = () => resolve(toHop(res, chunks, opts.maxBytes));
         res.on("end", done);
         res.on("close", done);
         res.on("error", () => done());

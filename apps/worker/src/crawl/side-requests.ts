@@ -1,3 +1,4 @@
+import { leaseTag } from "../tag-lease.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import {
   guardedRequest,
@@ -35,13 +36,13 @@ export function crawlSideRequests(
       if (!ctx.proxies.assign(tag, country)) {
         throw new GuardedRequestError(`No proxy is available for country "${country ?? "global"}"`);
       }
+      const lease = leaseTag(ctx, tag);
       try {
         return await guardedRequest({ ...opts, egress: { proxyUrl: ctx.egress.url, tag } });
       } finally {
         const moved = ctx.egress.bytes(tag);
         bytes += moved.sent + moved.received;
-        ctx.egress.forget(tag);
-        ctx.proxies.release(tag);
+        lease.end();
       }
     },
     takeProxyBytes() {
