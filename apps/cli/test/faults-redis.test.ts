@@ -11,7 +11,7 @@ import {
   type RedisServer,
 } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollBatch } from "./helpers/batch.ts";
+import { ledgerGap, pollBatch } from "./helpers/batch.ts";
 import { call, pollScrape, submitScrape } from "./helpers/http.ts";
 import { startPrivatePostgresStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
@@ -189,5 +189,67 @@ describe("Redis restarted mid-run", () => {
     const { final } = await pollScrape(stack.api, key, after, 60_000);
     expect(final.status, JSON.stringify(final)).toBe("completed");
     expect(await nothingLostProblems(stack.pool, { acknowledged: [after], expectCompleted: true })).toEqual([]);
+  });
+});
+
+describe("Cookies that cannot be sealed while Redis is down", () => {
+  it("a batch retry and a crawl sent with cookies answer 503, refunded, and never run without them", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const submit = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/"), site.url("/status/503")] },
+    });
+    expect(submit.status, JSON.stringify(submit.body)).toBe(202);
+    const first = await pollBatch(stack.api, key, submit.body.batchId);
+    expect(first.failedCount).toBe(1);
+
+    await redis.stop("SIGKILL");
+    let retriedJob: string;
+    try {
+      const retry = await within(
+        15_000,
+        "POST /batch/scrape/:id/retry",
+        call<Envelope>(`${stack.api}/batch/scrape/${submit.body.batchId}/retry`, {
+          key,
+          body: { cookies: "session=abc" },
+        }),
+      );
+      expect(retry.status, JSON.stringify(retry.body)).toBe(503);
+      expect(retry.body).toMatchObject({ status: "error", code: "SERVICE_BUSY" });
+      const crawl = await within(
+        15_000,
+        "POST /crawl",
+        call<Envelope>(`${stack.api}/crawl`, {
+          key,
+          body: { baseUrl: site.url("/"), crawlInstruction: "all", maxPages: 2, cookies: "session=abc" },
+        }),
+      );
+      expect(crawl.status, JSON.stringify(crawl.body)).toBe(503);
+      // The retried item is a new job, settled as failed with nothing charged.
+      const { rows } = await stack.pool.query(
+        "select j.id, j.status, j.credits_used::float as credits_used from batch_items i join jobs j on j.id = i.job_id where i.batch_id = $1 and i.position = 1",
+        [submit.body.batchId],
+      );
+      expect(rows[0]).toMatchObject({ status: "failed", credits_used: 0 });
+      retriedJob = rows[0].id as string;
+      expect(retriedJob).not.toBe(first.items[1]!.jobId);
+    } finally {
+      await redis.start();
+    }
+    // With Redis back (and the reconciler running) the item is not run after all.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await statuses([retriedJob])).map((r) => r.status)).toEqual(["failed"]);
+    const crawls = await stack.pool.query(
+      "select j.status from crawls c join jobs j on j.id = c.id where c.account_id = $1",
+      [accountId],
+    );
+    expect(crawls.rows).toEqual([{ status: "failed" }]);
+    // Charged for the batch's first run only: the retry and the crawl were refunded in full.
+    expect(await ledgerGap(stack.pool, accountId, 100)).toBe(0);
+    const charged = first.items.reduce((n, item) => n + item.creditsUsed, 0);
+    const account = await stack.pool.query("select credits_balance::float as b from accounts where id = $1", [
+      accountId,
+    ]);
+    expect(account.rows[0].b).toBe(100 - charged);
   });
 });

@@ -15,6 +15,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { checkCookies } from "../../use-cases/check-request-options.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
+import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { presentBatch } from "./present-batch.ts";
 import { submitBatch } from "./submit-batch.ts";
@@ -150,7 +151,15 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         header: (request.body as { cookies?: unknown } | undefined)?.cookies as string | undefined,
         perUrl: [],
       });
-      if (cookies) for (const jobId of result.jobIds) await deps.secrets.put(jobId, cookies).catch(() => undefined);
+      // When they cannot be sealed (Redis down), the retried items fail refunded and the client is told,
+      // rather than run later without the cookies it sent.
+      if (cookies) {
+        await dispatchOrFail(deps, {
+          jobIds: result.jobIds,
+          log: request.log,
+          dispatch: () => Promise.all(result.jobIds.map((jobId) => deps.secrets.put(jobId, cookies))),
+        });
+      }
       // The retried items are in Postgres: when the queue is unreachable now, the reconciler dispatches them later.
       await dispatchBatch(deps.db, deps.scrapeQueue, {
         batchId: request.params.batchId,

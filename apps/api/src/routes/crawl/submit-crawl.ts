@@ -2,7 +2,7 @@ import { DEFAULT_CRAWL_INSTRUCTION, MAX_INSTRUCTION_CHARS, type CrawlRequest } f
 import { createCrawl, finishCrawl, type AccountLimits, type CrawlSettings } from "@orbweaver/db";
 import type { CookieObject } from "@orbweaver/browser";
 import { enqueueCrawlJob } from "@orbweaver/queue";
-import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
+import { checkCookies, checkProxyOptions, type SealedCookies } from "../../use-cases/check-request-options.ts";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
@@ -115,9 +115,8 @@ export async function submitCrawl(
       `Not enough credits to reserve ${maxPages} × ${limits.creditsPerPage} credits for this crawl.`,
     );
   }
-  // Sealed beside the crawl for the worker, never stored; a queue outage fails the crawl below anyway.
-  if (cookies) await deps.secrets.put(created.crawlId, cookies).catch(() => undefined);
-  await dispatchCrawl(deps, { crawlId: created.crawlId, log: opts.log });
+  // Sealed beside the crawl for the worker, never stored; when they cannot be, the crawl fails as a queue outage.
+  await dispatchCrawl(deps, { crawlId: created.crawlId, log: opts.log, ...(cookies ? { cookies } : {}) });
   return { jobId: created.crawlId, schemaWarnings };
 }
 
@@ -125,8 +124,12 @@ export async function submitCrawl(
  * Hands a stored crawl to the queue; when the queue is unreachable the crawl is settled as failed
  * (its reservation refunded) and the client gets 503 SERVICE_BUSY instead of a crawl nobody runs.
  */
-export async function dispatchCrawl(deps: ApiDeps, opts: { crawlId: string; log: FastifyBaseLogger }): Promise<void> {
+export async function dispatchCrawl(
+  deps: ApiDeps,
+  opts: { crawlId: string; log: FastifyBaseLogger; cookies?: SealedCookies },
+): Promise<void> {
   try {
+    if (opts.cookies) await deps.secrets.put(opts.crawlId, opts.cookies);
     await enqueueCrawlJob(deps.crawlQueue, opts.crawlId);
   } catch (err) {
     opts.log.error({ err, crawlId: opts.crawlId }, "could not dispatch crawl");
