@@ -179,6 +179,8 @@ const envSchema = z.object({
   MAX_PENDING_BATCHES: int(50, 1),
   BATCH_CONCURRENCY: int(2, 1, 100),
   CREDITS_PER_URL: num(2, 0),
+  SCRAPE_RESULT_RETENTION_MS: int(3_600_000, 0),
+  FAILED_SCRAPE_RETENTION_MS: int(86_400_000, 0),
   INVALID_KEY_STATUS: int(403, 401, 403),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
@@ -283,6 +285,13 @@ export type Config = {
     /** Items of one batch in the queue at once, so one batch cannot starve other work. */
     batchConcurrency: number;
     creditsPerUrl: number;
+    /**
+     * How long a completed single scrape stays readable at GET /scrape/{id} after it finished
+     * (contract: about an hour), then 404; the scrape logs keep it. 0 keeps it readable. Default 1 h.
+     */
+    scrapeResultRetentionMs: number;
+    /** The same for a failed scrape (contract: 24 h). 0 keeps it readable. */
+    failedScrapeRetentionMs: number;
     /** Credits charged per 1,000 model tokens (input + output). */
     creditsPer1kTokens: number;
     invalidKeyStatus: 401 | 403;
@@ -425,6 +434,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxPendingBatches: e.MAX_PENDING_BATCHES,
       batchConcurrency: e.BATCH_CONCURRENCY,
       creditsPerUrl: e.CREDITS_PER_URL,
+      scrapeResultRetentionMs: e.SCRAPE_RESULT_RETENTION_MS,
+      failedScrapeRetentionMs: e.FAILED_SCRAPE_RETENTION_MS,
       creditsPer1kTokens: e.CREDITS_PER_1K_TOKENS,
       invalidKeyStatus: e.INVALID_KEY_STATUS === 401 ? 401 : 403,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -10,6 +10,7 @@ describe("loadConfig", () => {
     expect(c.limits.maxUrlsPerScrape).toBe(3);
     expect(c.limits.creditsPerUrl).toBe(2);
     expect(c.limits.rateLimitMax).toBe(300);
+    expect(c.limits).toMatchObject({ scrapeResultRetentionMs: 3_600_000, failedScrapeRetentionMs: 86_400_000 });
     expect(c.apiPrefix).toBe("/api");
     expect(c.publicUrl).toBe("http://localhost:8080");
   });

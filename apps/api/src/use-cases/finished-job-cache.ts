@@ -11,7 +11,8 @@ export interface FinishedJobCacheOptions {
 export interface FinishedJobCache {
   /** The serialized answer for this job and account, or undefined. */
   get(jobId: string, accountId: string): string | undefined;
-  set(jobId: string, accountId: string, json: string): void;
+  /** Keeps the answer for the cache's time, or until `expiresAt` (epoch ms) when that comes first. */
+  set(jobId: string, accountId: string, json: string, expiresAt?: number): void;
 }
 
 /**
@@ -40,7 +41,7 @@ export function createFinishedJobCache(opts: FinishedJobCacheOptions = {}): Fini
       }
       return hit.accountId === accountId ? hit.json : undefined;
     },
-    set(jobId, accountId, json) {
+    set(jobId, accountId, json, expiresAt) {
       if (json.length > maxBytes / 4) return;
       drop(jobId);
       // Maps iterate in insertion order: the first keys are the oldest.
@@ -48,7 +49,7 @@ export function createFinishedJobCache(opts: FinishedJobCacheOptions = {}): Fini
         if (bytes + json.length <= maxBytes) break;
         drop(oldest);
       }
-      entries.set(jobId, { accountId, json, until: Date.now() + ttlMs });
+      entries.set(jobId, { accountId, json, until: Math.min(Date.now() + ttlMs, expiresAt ?? Infinity) });
       bytes += json.length;
     },
   };
