@@ -100,6 +100,72 @@ describe("batch scraping", () => {
     expect(none.body.error).toBe(none.body.message);
   });
 
+  it("refuses a retry with bad cookies before retrying anything, and one the balance cannot cover with 403", async () => {
+    const { key, accountId } = await stack.createKey(4);
+    const submit = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/"), site.url("/status/503")] },
+    });
+    expect(submit.status).toBe(202);
+    const first = await pollBatch(stack.api, key, submit.body.batchId);
+    expect(first.failedCount).toBe(1);
+    const balance = async () =>
+      (await stack.pool.query("select credits_balance::float as b from accounts where id = $1", [accountId])).rows[0]
+        .b as number;
+    expect(await balance()).toBe(2);
+    const retry = (body: unknown) =>
+      call<Envelope>(`${stack.api}/batch/scrape/${submit.body.batchId}/retry`, { key, body });
+    const unchanged = async () => {
+      const now = (await call<BatchBody>(`${stack.api}/batch/scrape/${submit.body.batchId}`, { key })).body;
+      expect(now).toMatchObject({ status: first.status, failedCount: 1 });
+      expect(now.items.map((i) => i.jobId)).toEqual(first.items.map((i) => i.jobId));
+      expect(await ledgerGap(stack.pool, accountId, 4)).toBe(0);
+    };
+
+    for (const [body, reason] of [
+      [{ cookies: 42 }, /cookies must be a string/],
+      [{ cookies: ["a=b"] }, /cookies must be a string/],
+      [{ cookies: "HttpOnly" }, /cookie/i],
+    ] as const) {
+      const res = await retry(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body).toMatchObject({ status: "error" });
+      expect(res.body.message).toMatch(reason);
+      await unchanged();
+      expect(await balance()).toBe(2);
+    }
+
+    // Spend the rest, then a retry cannot reserve its item's credits.
+    const spend = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body: { urls: [{ url: site.url("/") }] },
+    });
+    expect((await pollScrape(stack.api, key, spend.body.jobId)).final.status).toBe("completed");
+    expect(await balance()).toBe(0);
+    const broke = await retry({});
+    expect(broke.status, JSON.stringify(broke.body)).toBe(403);
+    expect(broke.body.message).toMatch(/credits/i);
+    await unchanged();
+  });
+
+  it("answers 429 TOO_MANY_PENDING_JOBS past the account's pending-batch limit, and takes batches again once one ends", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    await stack.pool.query("update accounts set max_pending_batches = 1 where id = $1", [accountId]);
+    const submit = (n: number) =>
+      call<Envelope & { batchId: string }>(`${stack.api}/batch/scrape`, {
+        key,
+        body: { urls: [site.url(`/slow?ms=1500&pending=${n}`)] },
+      });
+    const first = await submit(1);
+    expect(first.status).toBe(202);
+    const second = await submit(2);
+    expect(second.status, JSON.stringify(second.body)).toBe(429);
+    expect(second.body).toMatchObject({ status: "error", code: "TOO_MANY_PENDING_JOBS" });
+    expect(second.headers.get("retry-after")).toMatch(/^\d+$/);
+    await pollBatch(stack.api, key, first.body.batchId);
+    expect((await submit(3)).status).toBe(202);
+  });
+
   it("cancels pending items with a refund, lets running ones finish, and refuses a second cancel with 409", async () => {
     const { key, accountId } = await stack.createKey(100);
     const urls = Array.from({ length: 8 }, (_, i) => site.url(`/slow?ms=1500&n=${i}`));

@@ -80,6 +80,17 @@ describe("fuzzed submit bodies", () => {
     );
   }, 120_000);
 
+  it("arbitrary JSON, and a cookies field of any type, as a batch retry's body (it has no schema): never a 5xx", async () => {
+    const retry = `${stack.api}/batch/scrape/${randomUUID()}/retry`;
+    const body = fc.oneof(anyJson, fc.record({ cookies: anyJson }));
+    await fc.assert(
+      fc.asyncProperty(body, async (sent) => {
+        expectSane(await call(retry, { key, body: sent }), `retry ${JSON.stringify(sent).slice(0, 200)}`);
+      }),
+      params(SEED + 1, 200),
+    );
+  }, 120_000);
+
   it("valid bodies with fields replaced, removed or added: never a 5xx", async () => {
     const paths = routes.map((r) => fieldPaths(r.schema));
     const mutation = (i: number) =>

@@ -136,6 +136,12 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      // A retry may bring cookies again (they were never stored); checked before anything is retried.
+      const sent = (request.body as { cookies?: unknown } | null | undefined)?.cookies;
+      if (sent !== undefined && sent !== null && typeof sent !== "string") {
+        throw new AppError("VALIDATION_ERROR", "cookies must be a string", { errors: ["cookies must be string"] });
+      }
+      const cookies = checkCookies({ header: sent ?? undefined, perUrl: [] });
       const result = await retryBatch(deps.db, {
         batchId: request.params.batchId,
         accountId: request.account.accountId,
@@ -146,11 +152,7 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw new AppError("VALIDATION_ERROR", "This batch has no failed items to retry.");
         throw new AppError("INSUFFICIENT_CREDITS", "Not enough credits to retry the failed items.");
       }
-      // A retry may bring cookies again (they were never stored): seal them for the new jobs.
-      const cookies = checkCookies({
-        header: (request.body as { cookies?: unknown } | undefined)?.cookies as string | undefined,
-        perUrl: [],
-      });
+      // Sealed for the new jobs.
       // When they cannot be sealed (Redis down), the retried items fail refunded and the client is told,
       // rather than run later without the cookies it sent.
       if (cookies) {
