@@ -316,3 +316,39 @@ describe("per-account limits from the CLI", () => {
     expect(bad.code).toBe(64);
   });
 });
+
+describe("unknown keys counted per client IP", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false, env: { RATE_LIMIT_MAX: "5", RATE_LIMIT_WINDOW_MS: "4000" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("a client inventing a key per request gets 429 past the limit; keys the gateway knows still work; the window ends it", async () => {
+    const known = await stack.createKey(10);
+    const fresh = await stack.createKey(10);
+    const probe = (key: string) => call<Envelope>(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`, { key });
+    // A key in use before the flood (cached by the gateway).
+    expect((await probe(known.key)).status).toBe(404);
+    const invented = () => `spd_${crypto.randomUUID()}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i += 1) statuses.push((await probe(invented())).status);
+    // Each new key had a budget of its own before; now the IP's unknown keys share one.
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429]);
+    const refused = await probe(invented());
+    expect(refused.body).toMatchObject({ status: "error", message: "Too many requests, please try again later." });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(refused.headers.get("ratelimit-remaining")).toBe("0");
+    // A key the gateway knows is still served; one it would have to look up waits for the window.
+    expect((await probe(known.key)).status).toBe(404);
+    expect((await probe(fresh.key)).status).toBe(429);
+    // No key at all is the IP's ordinary budget: still a 401.
+    expect((await call(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`)).status).toBe(401);
+
+    await new Promise((resolve) => setTimeout(resolve, 4200));
+    expect((await probe(fresh.key)).status).toBe(404);
+    expect((await probe(invented())).status).toBe(403);
+  });
+});

@@ -7,12 +7,19 @@ import { accountOfRequest, presentedKey } from "./auth.ts";
 
 /**
  * One round trip and one command: opens the window on the first hit (SET NX PX; INCR keeps the
- * expiry), counts, and returns the window's time left and the key epoch.
+ * expiry), counts, and returns the window's time left, the key epoch, and the client IP's count of
+ * unknown keys in its own window with that window's time left.
  */
 const COUNT_SCRIPT = `
 redis.call("SET", KEYS[1], 0, "PX", ARGV[1], "NX")
 local hits = redis.call("INCR", KEYS[1])
-return { hits, redis.call("PTTL", KEYS[1]), redis.call("GET", KEYS[2]) }
+return { hits, redis.call("PTTL", KEYS[1]), redis.call("GET", KEYS[2]), redis.call("GET", KEYS[3]), redis.call("PTTL", KEYS[3]) }
+`;
+
+/** Counts one unknown key sent from an IP (the window opens on the first). */
+const BAD_KEY_SCRIPT = `
+redis.call("SET", KEYS[1], 0, "PX", ARGV[1], "NX")
+return redis.call("INCR", KEYS[1])
 `;
 
 /**
@@ -21,6 +28,11 @@ return { hits, redis.call("PTTL", KEYS[1]), redis.call("GET", KEYS[2]) }
  * every answer and 429 RATE_LIMITED + `Retry-After` past the limit. The same Redis round trip reads
  * the key epoch, so the key lookup that follows (auth, and the account's own limit) costs nothing
  * more when cached. A Redis outage lets requests through rather than taking the API down.
+ *
+ * Keys that are not known are also counted per client IP (in the same window): a client inventing
+ * a new key for every request would otherwise have a fresh budget each time, and each request a
+ * Postgres lookup. Past the limit, that IP's requests get 429 unless their key is one this gateway
+ * already knows (cached), until its window ends.
  */
 export default fp(
   async function rateLimitPlugin(app: FastifyInstance) {
@@ -34,24 +46,38 @@ export default fp(
       const key = presentedKey(request);
       const bucket = key ? `key:${createHash("sha256").update(key).digest("hex")}` : `ip:${request.ip}`;
       const counter = `${queuePrefix}:ratelimit:${bucket}`;
+      const badKeys = `${queuePrefix}:ratelimit:badkeys:${request.ip}`;
       let counted: { hits: number; ttlMs: number } | null = null;
+      let bad: { hits: number; ttlMs: number } = { hits: 0, ttlMs: 0 };
       let epoch: string | null = null;
       try {
-        const [hits, ttlMs, current] = (await redis
-          .evalsha(sha, 2, counter, epochKey, windowMs)
+        const [hits, ttlMs, current, badHits, badTtlMs] = (await redis
+          .evalsha(sha, 3, counter, epochKey, badKeys, windowMs)
           .catch(async (err: Error) => {
             if (!err.message.includes("NOSCRIPT")) throw err;
-            return redis.eval(COUNT_SCRIPT, 2, counter, epochKey, windowMs);
-          })) as [number, number, string | null];
+            return redis.eval(COUNT_SCRIPT, 3, counter, epochKey, badKeys, windowMs);
+          })) as [number, number, string | null, string | null, number];
         counted = { hits, ttlMs: Math.max(0, ttlMs) };
+        bad = { hits: Number(badHits ?? 0), ttlMs: Math.max(0, badTtlMs) };
         epoch = current ?? "none";
       } catch {
         // Redis unreachable: no counting, and key lookups go to Postgres (epoch unknown).
       }
+      if (key && bad.hits >= limits.rateLimitMax && !app.keyCache.cached(key, epoch)) {
+        const resetSeconds = Math.max(1, Math.ceil(bad.ttlMs / 1000));
+        void reply.header("ratelimit-limit", String(limits.rateLimitMax));
+        void reply.header("ratelimit-remaining", "0");
+        void reply.header("ratelimit-reset", String(resetSeconds));
+        throw new AppError("RATE_LIMITED", "Too many requests, please try again later.", { retryAfter: resetSeconds });
+      }
       const lookup = accountOfRequest(app, request, epoch);
       if (!counted) return;
       // Per-account override (`orbweaver accounts set-limits`), from the same lookup that authenticates.
-      const account = await lookup?.catch(() => null);
+      const account = await lookup?.catch(() => undefined);
+      if (account === null) {
+        // An unknown key (auth answers 403 next): counted against the IP, without holding the answer.
+        void redis.eval(BAD_KEY_SCRIPT, 1, badKeys, windowMs).catch(() => undefined);
+      }
       const max = account?.limits.rateLimitMax ?? limits.rateLimitMax;
       const resetSeconds = Math.max(1, Math.ceil(counted.ttlMs / 1000));
       void reply.header("ratelimit-limit", String(max));

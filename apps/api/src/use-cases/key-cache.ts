@@ -20,6 +20,8 @@ export interface KeyCache {
    * epoch when the caller already read it this request (null: Redis unreachable); read when omitted.
    */
   lookup(key: string, epoch?: string | null): Promise<KeyAccount | null>;
+  /** The key's account when it is cached under `epoch` (no Postgres read); undefined otherwise. */
+  cached(key: string, epoch: string | null): KeyAccount | undefined;
 }
 
 /**
@@ -52,6 +54,11 @@ export function createKeyCache(opts: KeyCacheOptions): KeyCache {
         entries.set(hash, { account, epoch, until: Date.now() + ttlMs });
       } else entries.delete(hash);
       return account;
+    },
+    cached(key, epoch) {
+      if (epoch === null || epoch !== seenEpoch) return undefined;
+      const hit = entries.get(hashApiKey(key));
+      return hit && hit.epoch === epoch && hit.until > Date.now() ? hit.account : undefined;
     },
   };
 }
