@@ -130,6 +130,13 @@ describe("bad input", () => {
     const route = await call<Envelope>(`${stack.api}/nowhere`, { key });
     expect(route.status).toBe(404);
     expectEnvelope(route.body);
+    // Web search (JS SDK 0.6) is not provided (README): its routes are unknown routes, in the envelope.
+    const search = await call<Envelope>(`${stack.api}/search`, { key, body: { query: "shoes", wait: true } });
+    expect(search.status).toBe(404);
+    expectEnvelope(search.body);
+    expect((await call<Envelope>(`${stack.api}/search/00000000-0000-0000-0000-000000000000`, { key })).status).toBe(
+      404,
+    );
     for (const id of ["00000000-0000-0000-0000-000000000000", "not-a-uuid", "1"]) {
       const res = await call<Envelope>(`${stack.api}/scrape/${id}`, { key });
       expect(res.status).toBe(404);
