@@ -152,9 +152,8 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw new AppError("VALIDATION_ERROR", "This batch has no failed items to retry.");
         throw new AppError("INSUFFICIENT_CREDITS", "Not enough credits to retry the failed items.");
       }
-      // Sealed for the new jobs.
-      // When they cannot be sealed (Redis down), the retried items fail refunded and the client is told,
-      // rather than run later without the cookies it sent.
+      // Sealed for the new jobs; when they cannot be (Redis down), the retried items fail refunded and
+      // the client is told, rather than run later without the cookies it sent.
       if (cookies) {
         await dispatchOrFail(deps, {
           jobIds: result.jobIds,
