@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
-import { getBalance, setAccountLimits } from "@orbweaver/db";
+import { getBalance, revokeApiKey, setAccountLimits } from "@orbweaver/db";
+import { announceKeyChange } from "@orbweaver/queue";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "./helpers/http.ts";
@@ -326,12 +327,14 @@ describe("unknown keys counted per client IP", () => {
     await stack?.stop();
   });
 
-  it("a client inventing a key per request gets 429 past the limit; keys the gateway knows still work; the window ends it", async () => {
+  it("a client inventing a key per request gets 429 past the limit; keys that worked before still do; the window ends it", async () => {
     const known = await stack.createKey(10);
+    const known2 = await stack.createKey(10);
     const fresh = await stack.createKey(10);
     const probe = (key: string) => call<Envelope>(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`, { key });
-    // A key in use before the flood (cached by the gateway).
+    // Keys in use before the flood (cached by the gateway).
     expect((await probe(known.key)).status).toBe(404);
+    expect((await probe(known2.key)).status).toBe(404);
     const invented = () => `spd_${crypto.randomUUID()}`;
     const statuses: number[] = [];
     for (let i = 0; i < 7; i += 1) statuses.push((await probe(invented())).status);
@@ -341,7 +344,19 @@ describe("unknown keys counted per client IP", () => {
     expect(refused.body).toMatchObject({ status: "error", message: "Too many requests, please try again later." });
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(refused.headers.get("ratelimit-remaining")).toBe("0");
-    // A key the gateway knows is still served; one it would have to look up waits for the window.
+    // A key that authenticated here before is still served, also once a key change has emptied the
+    // gateway's cache (another key revoked); one never seen waits for the window.
+    expect((await probe(known.key)).status).toBe(404);
+    const other = await stack.createKey(10);
+    await revokeApiKey(stack.db, { key: other.key });
+    const redis = new Redis(stack.config.redisUrl);
+    try {
+      await announceKeyChange(redis, stack.config.queuePrefix);
+    } finally {
+      redis.disconnect();
+    }
+    // The first lookup under the new epoch empties the cache.
+    expect((await probe(known2.key)).status).toBe(404);
     expect((await probe(known.key)).status).toBe(404);
     expect((await probe(fresh.key)).status).toBe(429);
     // No key at all is the IP's ordinary budget: still a 401.

@@ -31,8 +31,8 @@ return redis.call("INCR", KEYS[1])
  *
  * Keys that are not known are also counted per client IP (in the same window): a client inventing
  * a new key for every request would otherwise have a fresh budget each time, and each request a
- * Postgres lookup. Past the limit, that IP's requests get 429 unless their key is one this gateway
- * already knows (cached), until its window ends.
+ * Postgres lookup. Past the limit, that IP's requests get 429 until its window ends, unless their key
+ * is one that authenticated through this gateway before (revoked since or not: that lookup decides).
  */
 export default fp(
   async function rateLimitPlugin(app: FastifyInstance) {
@@ -63,7 +63,7 @@ export default fp(
       } catch {
         // Redis unreachable: no counting, and key lookups go to Postgres (epoch unknown).
       }
-      if (key && bad.hits >= limits.rateLimitMax && !app.keyCache.cached(key, epoch)) {
+      if (key && bad.hits >= limits.rateLimitMax && !app.keyCache.known(key)) {
         const resetSeconds = Math.max(1, Math.ceil(bad.ttlMs / 1000));
         void reply.header("ratelimit-limit", String(limits.rateLimitMax));
         void reply.header("ratelimit-remaining", "0");

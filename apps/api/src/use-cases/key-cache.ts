@@ -20,8 +20,11 @@ export interface KeyCache {
    * epoch when the caller already read it this request (null: Redis unreachable); read when omitted.
    */
   lookup(key: string, epoch?: string | null): Promise<KeyAccount | null>;
-  /** The key's account when it is cached under `epoch` (no Postgres read); undefined otherwise. */
-  cached(key: string, epoch: string | null): KeyAccount | undefined;
+  /**
+   * True when the key authenticated through this cache before, under any epoch (no Postgres read).
+   * A key change clears the cache, not this: it tells a key someone was given from one invented.
+   */
+  known(key: string): boolean;
 }
 
 /**
@@ -35,6 +38,8 @@ export function createKeyCache(opts: KeyCacheOptions): KeyCache {
   const ttlMs = opts.ttlMs ?? 30_000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const entries = new Map<string, { account: KeyAccount; epoch: string; until: number }>();
+  /** Hashes of keys that authenticated here (bounded like the cache). */
+  const seenValid = new Set<string>();
   let seenEpoch: string | null = null;
 
   return {
@@ -44,8 +49,15 @@ export function createKeyCache(opts: KeyCacheOptions): KeyCache {
         entries.clear();
         seenEpoch = epoch;
       }
-      if (epoch === null) return findAccountByKey(opts.db, key);
       const hash = hashApiKey(key);
+      const remember = (account: KeyAccount | null): KeyAccount | null => {
+        if (account) {
+          if (seenValid.size >= maxEntries * 10) seenValid.clear();
+          seenValid.add(hash);
+        }
+        return account;
+      };
+      if (epoch === null) return remember(await findAccountByKey(opts.db, key));
       const hit = entries.get(hash);
       if (hit && hit.epoch === epoch && hit.until > Date.now()) return hit.account;
       const account = await findAccountByKey(opts.db, key);
@@ -53,12 +65,10 @@ export function createKeyCache(opts: KeyCacheOptions): KeyCache {
         if (entries.size >= maxEntries) entries.clear();
         entries.set(hash, { account, epoch, until: Date.now() + ttlMs });
       } else entries.delete(hash);
-      return account;
+      return remember(account);
     },
-    cached(key, epoch) {
-      if (epoch === null || epoch !== seenEpoch) return undefined;
-      const hit = entries.get(hashApiKey(key));
-      return hit && hit.epoch === epoch && hit.until > Date.now() ? hit.account : undefined;
+    known(key) {
+      return seenValid.has(hashApiKey(key));
     },
   };
 }
