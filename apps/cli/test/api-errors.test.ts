@@ -126,6 +126,19 @@ describe("bad input", () => {
     expectEnvelope(huge.body);
   });
 
+  it("lists the problem in errors[] on every 400, also those found past the schema", async () => {
+    const answers = [
+      await call<Envelope>(`${stack.api}/scrape-logs?dateStart=2026-02-01&dateEnd=2026-01-01`, { key }),
+      await call<Envelope>(`${stack.api}/scrape`, { key, body: { ...ok(), useProxy: true } }),
+      await call<Envelope>(`${stack.api}/scrape`, { key, body: { ...ok(), cookies: "HttpOnly" } }),
+    ];
+    for (const res of answers) {
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expectEnvelope(res.body);
+      expect(res.body.errors, JSON.stringify(res.body)).toEqual([res.body.message]);
+    }
+  });
+
   it("answers unknown routes and unknown, malformed or foreign job ids with 404", async () => {
     const route = await call<Envelope>(`${stack.api}/nowhere`, { key });
     expect(route.status).toBe(404);

@@ -35,7 +35,8 @@ export default fp(
         return reply.status(err.statusCode).send(
           errorBody(err.message, {
             code: exposeCode ? err.code : undefined,
-            errors: capErrors(err.extra.errors),
+            // A 400 always lists its problems (contract §3.1), one when the check named a single one.
+            errors: capErrors(err.extra.errors ?? (err.statusCode === 400 ? [err.message] : undefined)),
             retryAfter: err.extra.retryAfter,
           }),
         );
