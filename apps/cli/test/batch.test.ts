@@ -148,7 +148,7 @@ describe("batch scraping", () => {
     await unchanged();
   });
 
-  it("answers 429 TOO_MANY_PENDING_JOBS past the account's pending-batch limit, and takes batches again once one ends", async () => {
+  it("answers 429 TOO_MANY_PENDING_JOBS past the account's pending-batch limit (retries included), and takes batches again once one ends", async () => {
     const { key, accountId } = await stack.createKey(100);
     await stack.pool.query("update accounts set max_pending_batches = 1 where id = $1", [accountId]);
     const submit = (n: number) =>
@@ -163,7 +163,30 @@ describe("batch scraping", () => {
     expect(second.body).toMatchObject({ status: "error", code: "TOO_MANY_PENDING_JOBS" });
     expect(second.headers.get("retry-after")).toMatch(/^\d+$/);
     await pollBatch(stack.api, key, first.body.batchId);
-    expect((await submit(3)).status).toBe(202);
+    const third = await submit(3);
+    expect(third.status).toBe(202);
+
+    // A retry makes a finished batch pending again: it counts against the limit as a new batch would.
+    const withFailure = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/status/503")] },
+    });
+    expect(withFailure.status, "a batch is pending: no room for another").toBe(429);
+    await pollBatch(stack.api, key, third.body.batchId);
+    const failing = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/status/503")] },
+    });
+    expect(failing.status).toBe(202);
+    expect((await pollBatch(stack.api, key, failing.body.batchId)).failedCount).toBe(1);
+    const busy = await submit(4);
+    expect(busy.status).toBe(202);
+    const retry = () => call<Envelope>(`${stack.api}/batch/scrape/${failing.body.batchId}/retry`, { key, body: {} });
+    const refused = await retry();
+    expect(refused.status, JSON.stringify(refused.body)).toBe(429);
+    expect(refused.body).toMatchObject({ status: "error", code: "TOO_MANY_PENDING_JOBS" });
+    await pollBatch(stack.api, key, busy.body.batchId);
+    expect((await retry()).status).toBe(202);
   });
 
   it("cancels pending items with a refund, lets running ones finish, and refuses a second cancel with 409", async () => {

@@ -1,5 +1,5 @@
-import { and, count, eq, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import { and, count, eq, ne, sql } from "drizzle-orm";
+import type { Db, Tx } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
 import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 
@@ -27,17 +27,8 @@ export type CreateBatchResult =
 export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<CreateBatchResult> {
   return db.transaction(async (tx) => {
     await lockAccount(tx, opts.accountId);
-    const [pending] = await tx
-      .select({ n: count() })
-      .from(batches)
-      .where(
-        and(
-          eq(batches.accountId, opts.accountId),
-          eq(batches.state, "active"),
-          sql`exists (select 1 from ${jobs} where ${jobs.batchId} = ${batches.id} and ${jobs.status} in ('waiting','delayed','active'))`,
-        ),
-      );
-    if ((pending?.n ?? 0) >= opts.maxPendingBatches) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
+    if ((await countPendingBatches(tx, opts.accountId)) >= opts.maxPendingBatches)
+      return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
 
     const total = opts.creditsPerItem * opts.urls.length;
     if (!(await debitAccount(tx, opts.accountId, total))) return { ok: false, reason: "INSUFFICIENT_CREDITS" } as const;
@@ -78,4 +69,20 @@ export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<Cre
       .returning({ id: batchItems.id });
     return { ok: true, batchId: batch.id, itemIds: items.map((i) => i.id), jobIds } as const;
   });
+}
+
+/** The account's batches with work not finished (`except` left out); run under the account's lock. */
+export async function countPendingBatches(tx: Tx, accountId: string, except?: string): Promise<number> {
+  const [pending] = await tx
+    .select({ n: count() })
+    .from(batches)
+    .where(
+      and(
+        eq(batches.accountId, accountId),
+        eq(batches.state, "active"),
+        except ? ne(batches.id, except) : undefined,
+        sql`exists (select 1 from ${jobs} where ${jobs.batchId} = ${batches.id} and ${jobs.status} in ('waiting','delayed','active'))`,
+      ),
+    );
+  return pending?.n ?? 0;
 }

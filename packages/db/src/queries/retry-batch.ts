@@ -1,18 +1,23 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
+import { countPendingBatches } from "./create-batch.ts";
 import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 import { isUuid } from "../is-uuid.ts";
 
 export type RetryBatchResult =
   | { ok: true; retriedCount: number; jobIds: string[] }
-  | { ok: false; reason: "NOT_FOUND" | "NO_FAILED_ITEMS" | "INSUFFICIENT_CREDITS" };
+  | { ok: false; reason: "NOT_FOUND" | "NO_FAILED_ITEMS" | "INSUFFICIENT_CREDITS" | "TOO_MANY_PENDING_JOBS" };
 
 /**
  * Puts every failed item back to pending: each gets a fresh scrape job with a fresh reservation
- * (refused whole when the balance cannot cover them all). The batch becomes active again.
+ * (refused whole when the balance cannot cover them all). The batch becomes active again, so a batch
+ * that had finished counts against `maxPendingBatches` as a new one would.
  */
-export async function retryBatch(db: Db, opts: { batchId: string; accountId: string }): Promise<RetryBatchResult> {
+export async function retryBatch(
+  db: Db,
+  opts: { batchId: string; accountId: string; maxPendingBatches?: number },
+): Promise<RetryBatchResult> {
   if (!isUuid(opts.batchId)) return { ok: false, reason: "NOT_FOUND" } as const;
   return db.transaction(async (tx) => {
     await lockAccount(tx, opts.accountId);
@@ -28,6 +33,12 @@ export async function retryBatch(db: Db, opts: { batchId: string; accountId: str
       .innerJoin(jobs, eq(jobs.id, batchItems.jobId))
       .where(and(eq(batchItems.batchId, batch.id), eq(jobs.status, "failed")));
     if (failed.length === 0) return { ok: false, reason: "NO_FAILED_ITEMS" } as const;
+    if (opts.maxPendingBatches !== undefined) {
+      const others = await countPendingBatches(tx, batch.accountId, batch.id);
+      // A batch with items still running is pending already: its retry adds no pending batch.
+      const itself = (await countPendingBatches(tx, batch.accountId)) > others;
+      if (!itself && others >= opts.maxPendingBatches) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
+    }
 
     const total = batch.creditsPerItem * failed.length;
     if (!(await debitAccount(tx, batch.accountId, total)))

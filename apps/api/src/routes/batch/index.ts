@@ -142,14 +142,21 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError("VALIDATION_ERROR", "cookies must be a string", { errors: ["cookies must be string"] });
       }
       const cookies = checkCookies({ header: sent ?? undefined, perUrl: [] });
+      const maxPending = request.account.limits.maxPendingBatches ?? deps.config.limits.maxPendingBatches;
       const result = await retryBatch(deps.db, {
         batchId: request.params.batchId,
         accountId: request.account.accountId,
+        maxPendingBatches: maxPending,
       });
       if (!result.ok) {
         if (result.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "Batch not found");
         if (result.reason === "NO_FAILED_ITEMS")
           throw new AppError("VALIDATION_ERROR", "This batch has no failed items to retry.");
+        if (result.reason === "TOO_MANY_PENDING_JOBS") {
+          throw new AppError("TOO_MANY_PENDING_JOBS", `Too many pending batches (limit ${maxPending}).`, {
+            retryAfter: 5,
+          });
+        }
         throw new AppError("INSUFFICIENT_CREDITS", "Not enough credits to retry the failed items.");
       }
       // Sealed for the new jobs; when they cannot be (Redis down), the retried items fail refunded and
