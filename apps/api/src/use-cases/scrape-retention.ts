@@ -8,15 +8,18 @@ export interface RetainedJob {
 }
 
 /**
- * When a finished single scrape stops being readable at GET /scrape/{id} (epoch ms), or null when it
- * does not expire: still running, a batch item (it lives as long as its batch), or retention off.
- * The contract's rule: a completed result is readable for about an hour, a failed one for 24 hours,
- * then 404; the scrape logs keep it (GET /scrape-logs/{id}).
+ * How long a finished single scrape stays readable at GET /scrape/{id} (`keepMs`) and when that ends
+ * (epoch ms), or null when it does not expire: still running, a batch item (it lives as long as its
+ * batch), or retention off. The contract's rule: a completed result is readable for about an hour, a
+ * failed one for 24 hours, then 404; the scrape logs keep it (GET /scrape-logs/{id}).
  */
-export function scrapeExpiresAt(row: RetainedJob, limits: Config["limits"]): number | null {
+export function scrapeRetention(
+  row: RetainedJob,
+  limits: Config["limits"],
+): { keepMs: number; expiresAt: number } | null {
   if (row.batchId !== null || row.finishedAt === null) return null;
   const keepMs = row.status === "completed" ? limits.scrapeResultRetentionMs : limits.failedScrapeRetentionMs;
-  return keepMs > 0 ? row.finishedAt.getTime() + keepMs : null;
+  return keepMs > 0 ? { keepMs, expiresAt: row.finishedAt.getTime() + keepMs } : null;
 }
 
 /** "1 hour", "24 hours", "90 seconds": a retention window for an error message. */

@@ -10,7 +10,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
 import { createFinishedJobCache, sendSerialized } from "../../use-cases/finished-job-cache.ts";
-import { describeWindow, scrapeExpiresAt } from "../../use-cases/scrape-retention.ts";
+import { describeWindow, scrapeRetention } from "../../use-cases/scrape-retention.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
 import { submitScrape } from "./submit-scrape.ts";
 import { submitter } from "../submitter.ts";
@@ -64,12 +64,11 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (cached !== undefined) return sendSerialized(reply, cached);
       const row = await getJob(app.deps.db, request.params.jobId, accountId);
       if (!row || row.kind !== "scrape") throw new AppError("NOT_FOUND", "Scrape job not found");
-      const expiresAt = scrapeExpiresAt(row, limits);
-      if (expiresAt !== null && expiresAt <= Date.now()) {
-        const window = row.status === "completed" ? limits.scrapeResultRetentionMs : limits.failedScrapeRetentionMs;
+      const retention = scrapeRetention(row, limits);
+      if (retention && retention.expiresAt <= Date.now()) {
         throw new AppError(
           "NOT_FOUND",
-          `Scrape job not found: a ${row.status} scrape is readable here for ${describeWindow(window)} after it finished; ` +
+          `Scrape job not found: a ${row.status} scrape is readable here for ${describeWindow(retention.keepMs)} after it finished; ` +
             `${app.deps.config.apiPrefix}/scrape-logs/${row.id} keeps its result`,
         );
       }
@@ -77,7 +76,7 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // A finished job never changes again (a batch item can be retried, so only single scrapes).
       if (!FINISHED.has(row.status) || row.batchId !== null) return body;
       const json = reply.serializeInput(body, "200") as string;
-      finished.set(row.id, accountId, json, expiresAt ?? undefined);
+      finished.set(row.id, accountId, json, retention?.expiresAt);
       return sendSerialized(reply, json);
     },
   );
