@@ -10,7 +10,8 @@ import { guardContext, openPage } from "../src/open-page.ts";
 
 // The launched Chromium's command line: Chromium honours only the last --disable-features, so ours
 // must carry Playwright's own list (kept in chromium-args.ts) plus what we add; and what we add
-// (no spare renderer per context) shows in the processes a page costs.
+// (no spare renderer per context, no WebUI address-bar popup per window) shows in the processes a
+// page costs.
 
 let site: HostileSite;
 beforeAll(async () => {
@@ -24,8 +25,8 @@ async function commandLine(pid: number): Promise<string[]> {
   return (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").filter(Boolean);
 }
 
-/** Renderer processes descending from `root`. */
-async function renderers(root: number): Promise<number> {
+/** Renderer processes descending from `root`, and how many of them render Chromium's own WebUI. */
+async function renderers(root: number): Promise<{ all: number; webUi: number }> {
   const parent = new Map<number, number>();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -33,13 +34,16 @@ async function renderers(root: number): Promise<number> {
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     if (ppid) parent.set(Number(entry), ppid);
   }
-  let count = 0;
+  const count = { all: 0, webUi: 0 };
   for (const pid of parent.keys()) {
     let up = parent.get(pid);
     while (up !== undefined && up !== root) up = parent.get(up);
     if (up !== root) continue;
     // Zygote-forked processes rewrite their title: the whole command line may be one string.
-    if ((await commandLine(pid).catch(() => [])).join(" ").includes("--type=renderer")) count++;
+    const line = (await commandLine(pid).catch(() => [])).join(" ");
+    if (!line.includes("--type=renderer")) continue;
+    count.all++;
+    if (line.includes("--top-chrome-webui")) count.webUi++;
   }
   return count;
 }
@@ -48,7 +52,7 @@ const features = (args: string[]) =>
   args.filter((a) => a.startsWith("--disable-features=")).map((a) => a.slice("--disable-features=".length).split(","));
 
 describe("Chromium launch flags", () => {
-  it("keeps every feature Playwright disables and disables the spare renderer on top", async () => {
+  it("keeps every feature Playwright disables and disables ours on top", async () => {
     const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", warmContexts: 0 });
     try {
       await pool.getBrowser();
@@ -65,26 +69,30 @@ describe("Chromium launch flags", () => {
     }
   });
 
-  it("a loaded page in a fresh context costs one renderer process fewer than with Chromium's spare renderer", async () => {
+  it("a loaded page in a fresh context costs one renderer process: no spare, no WebUI address-bar popup", async () => {
     // The same page, in a fresh context of the pool's browser and of one launched with only
-    // Playwright's features disabled (Chromium's spare renderer on).
+    // Playwright's features disabled (Chromium's spare renderer and its WebUI popups on). Renderers
+    // are sampled during the settle and after it, since the popup's starts with the window.
     const loaded = async (pid: number, newContext: () => Promise<BrowserContext>) => {
-      const counts: number[] = [];
+      const seen: Array<{ all: number; webUi: number }> = [];
       for (let i = 0; i < 2; i++) {
         const context = await newContext();
         guardContext(context);
-        await openPage(context, { url: site.url("/ok"), timeoutMs: 10_000, settleMs: 500 });
+        const opened = openPage(context, { url: site.url("/ok"), timeoutMs: 10_000, settleMs: 500 });
+        const during = renderers(pid);
+        await opened;
         // Chromium starts its spare right after a navigation commits; give it the time.
         await new Promise((resolve) => setTimeout(resolve, 300));
-        counts.push(await renderers(pid));
+        const after = await renderers(pid);
+        seen.push({ all: after.all, webUi: Math.max((await during).webUi, after.webUi) });
         await context.close();
-        await waitFor(async () => (await renderers(pid)) === 0, { timeoutMs: 5000, message: "renderers gone" });
+        await waitFor(async () => (await renderers(pid)).all === 0, { timeoutMs: 5000, message: "renderers gone" });
       }
-      return counts;
+      return seen;
     };
     const pool = new BrowserPool({ executablePath: "/usr/bin/chromium", warmContexts: 0 });
     const marker = `--orbweaver-test=${randomUUID()}`;
-    const spareOn = await chromium.launch({
+    const defaults = await chromium.launch({
       executablePath: "/usr/bin/chromium",
       args: [
         ...BASE_CHROMIUM_ARGS.map((a) =>
@@ -96,11 +104,18 @@ describe("Chromium launch flags", () => {
     try {
       await pool.getBrowser();
       const ours = await loaded((await pool.pid()) as number, () => pool.newContext("flags"));
-      const theirs = await loaded((await findBrowserPid(marker)) as number, () => spareOn.newContext());
-      expect(ours.every((n) => n >= 1)).toBe(true);
-      expect(theirs).toEqual(ours.map((n) => n + 1));
+      const theirs = await loaded((await findBrowserPid(marker)) as number, () => defaults.newContext());
+      expect(ours).toEqual([
+        { all: 1, webUi: 0 },
+        { all: 1, webUi: 0 },
+      ]);
+      // Without the flags: the page's renderer, the spare, and the popup's WebUI renderer.
+      expect(theirs).toEqual([
+        { all: 3, webUi: 1 },
+        { all: 3, webUi: 1 },
+      ]);
     } finally {
-      await spareOn.close();
+      await defaults.close();
       await pool.close();
     }
   });
