@@ -1,11 +1,11 @@
 import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract";
-import { extractContent, joinPagesMarkdown } from "@orbweaver/extract";
+import { extractContent, extractionAsksModel, joinPagesMarkdown } from "@orbweaver/extract";
 import type { UrlOutcome } from "./scrape-url.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
-/** True when the request asks for AI at all (contract §5.3: otherwise content is the raw Markdown). */
+/** True when the request asks the model at all (contract §5.3, D7: otherwise content is the raw Markdown). */
 export function wantsExtraction(request: NormalizedScrapeRequest): boolean {
-  return request.prompt !== undefined || request.output !== undefined || request.schema !== undefined;
+  return extractionAsksModel(request);
 }
 
 /**

@@ -79,8 +79,19 @@ export function joinPagesMarkdown(pages: ReadonlyArray<{ markdown: string }>): s
     .join("\n\n");
 }
 
+/**
+ * Whether these options make {@link extractContent} ask the model at all: a prompt, a schema or an
+ * output mode, except `output: "markdown"` alone, which is the raw page (contract D7).
+ */
+export function extractionAsksModel(opts: Pick<ExtractContentOptions, "prompt" | "output" | "schema">): boolean {
+  return planTask(opts) !== null;
+}
+
 /** What to ask for; null means the contract wants the raw Markdown without AI. */
-function planTask(opts: ExtractContentOptions): { mode: OutputMode; task: string } | null {
+function planTask(opts: Pick<ExtractContentOptions, "prompt" | "output" | "schema">): {
+  mode: OutputMode;
+  task: string;
+} | null {
   const prompt = opts.prompt?.trim() || undefined;
   if (opts.schema) return { mode: "json", task: prompt ?? DEFAULT_SCHEMA_INSTRUCTION };
   const output = opts.output ?? (prompt ? "json" : undefined);

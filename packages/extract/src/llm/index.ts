@@ -8,6 +8,7 @@ export {
   DEFAULT_INPUT_BUDGET_TOKENS,
   DEFAULT_MAX_CHUNKS,
   extractContent,
+  extractionAsksModel,
   joinPagesMarkdown,
 } from "./extract-content.ts";
 export type {

@@ -1,7 +1,7 @@
 // Contract §5.3 (prompt / output / schema interplay), row by row, at the function level.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_JSON_INSTRUCTION } from "../../src/llm/build-extraction-prompt.ts";
-import { extractContent, joinPagesMarkdown } from "../../src/llm/extract-content.ts";
+import { extractContent, extractionAsksModel, joinPagesMarkdown } from "../../src/llm/extract-content.ts";
 import { createLogSpy, systemText, testLlm, userText, useOpenAIServer } from "./llm-test-helpers.ts";
 
 const server = useOpenAIServer();
@@ -72,6 +72,13 @@ describe("extractContent — contract §5.3", () => {
 
   it("output markdown without a prompt is the raw page (no AI); table without a prompt runs a default pass", async () => {
     expect(await run({ output: "markdown" })).toMatchObject({ content: page.markdown, calls: 0 });
+    // What the worker asks before it says "Processing content with AI" and reads page metadata.
+    expect(extractionAsksModel({ output: "markdown" })).toBe(false);
+    expect(extractionAsksModel({ output: "markdown", prompt: "  " })).toBe(false);
+    expect(extractionAsksModel({ output: "markdown", prompt: "Summarise" })).toBe(true);
+    expect(extractionAsksModel({ output: "table" })).toBe(true);
+    expect(extractionAsksModel({ schema: { type: "object" } })).toBe(true);
+    expect(extractionAsksModel({})).toBe(false);
     server.enqueue({ content: "| Name |\n|---|\n| Trailblazer |" });
     expect(await run({ output: "table" })).toMatchObject({ content: "| Name |\n|---|\n| Trailblazer |", calls: 1 });
   });
