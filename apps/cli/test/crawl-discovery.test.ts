@@ -45,6 +45,11 @@ beforeEach(() => {
   followRule = () => true;
 });
 
+async function balanceOf(id: string): Promise<number> {
+  const { rows } = await stack.pool.query("select credits_balance::float as balance from accounts where id = $1", [id]);
+  return Number(rows[0]?.balance);
+}
+
 const run = (body: Record<string, unknown>) => crawl(stack.api, key, { baseUrl: site.url("/site/"), ...body });
 /** Requests the fixture received for these paths while `fn` ran. */
 async function hitsDuring(paths: string[], fn: () => Promise<unknown>): Promise<Record<string, number>> {
@@ -181,8 +186,9 @@ describe("scope and normalisation", () => {
 });
 
 describe("crawlInstruction and per-page extraction", () => {
-  it("lets the model choose which links to follow through structured output, and bills its tokens", async () => {
+  it("lets the model choose which links to follow through structured output; its tokens are reported, not charged", async () => {
     followRule = (url) => url.includes("/blog/") && !url.includes("/tag/") && !url.includes("/author/");
+    const before = await balanceOf(accountId);
     const done = await run({ crawlInstruction: "Only blog posts", maxPages: 4 });
     expect(pathsOf(done.result!)).toEqual(["/site/", "/site/blog/", "/site/blog/post-6", "/site/blog/post-1"]);
     const calls = model.chatRequests().filter((c) => c.response_format?.json_schema?.name === "links");
@@ -200,7 +206,30 @@ describe("crawlInstruction and per-page extraction", () => {
     );
     expect(job.body.input_tokens).toBe(300 * calls.length);
     expect(job.body.output_tokens).toBe(20 * calls.length);
-    expect(job.body.credits_used).toBeCloseTo(4 * 2 + (320 * calls.length) / 1000, 6);
+    // No transformInstruction and no schema: no token charge (contract §12), only the 4 pages.
+    expect(job.body.credits_used).toBe(4 * 2);
+    expect(before - (await balanceOf(accountId))).toBe(4 * 2);
+    expect(await ledgerGap(stack.pool, accountId, OPENING)).toBeCloseTo(0, 6);
+  });
+
+  it("with an extraction too, charges the extraction's tokens and not the link choice's", async () => {
+    followRule = (url) => url.includes("/blog/") && !url.includes("/tag/") && !url.includes("/author/");
+    const before = await balanceOf(accountId);
+    const done = await run({ crawlInstruction: "Only blog posts", transformInstruction: "Get the title", maxPages: 3 });
+    expect(done.result!.map((p) => p.data)).toEqual([
+      { title: "From the model" },
+      { title: "From the model" },
+      { title: "From the model" },
+    ]);
+    const links = model.chatRequests().filter((c) => c.response_format?.json_schema?.name === "links").length;
+    expect(links).toBeGreaterThanOrEqual(1);
+    const job = await call<{ input_tokens: number; output_tokens: number; credits_used: number }>(
+      `${stack.api}/crawl/job/${done.jobId}`,
+      { key },
+    );
+    expect(job.body).toMatchObject({ input_tokens: 300 * links + 500 * 3, output_tokens: 20 * links + 30 * 3 });
+    expect(job.body.credits_used).toBeCloseTo(3 * 2 + (530 * 3) / 1000, 6);
+    expect(before - (await balanceOf(accountId))).toBeCloseTo(3 * 2 + (530 * 3) / 1000, 6);
     expect(await ledgerGap(stack.pool, accountId, OPENING)).toBeCloseTo(0, 6);
   });
 

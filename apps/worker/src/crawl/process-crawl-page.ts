@@ -72,6 +72,7 @@ export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow
       aiExtractionFailed: extraction.aiExtractionFailed,
       inputTokens: extraction.usage.inputTokens + discovery.usage.inputTokens,
       outputTokens: extraction.usage.outputTokens + discovery.usage.outputTokens,
+      linkChoiceTokens: discovery.usage.inputTokens + discovery.usage.outputTokens,
       // With the robots.txt and sitemaps read for this page's turn and its links (a proxied crawl's).
       proxyBytes: fetched.proxyBytes + session.side.takeProxyBytes(),
     },

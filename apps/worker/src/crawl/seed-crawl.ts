@@ -51,8 +51,10 @@ export async function seedCrawl(session: CrawlSession): Promise<{ seeds: number 
       });
       const picked = new Set(outcome.urls);
       chosen = candidates.filter((c) => picked.has(c.url));
-      // Billed with the base page, the entry the seeds hang from.
-      Object.assign(entries[0] ?? {}, outcome.usage);
+      // Counted (not charged: link choice) with the base page, the entry the seeds hang from.
+      Object.assign(entries[0] ?? {}, outcome.usage, {
+        linkChoiceTokens: outcome.usage.inputTokens + outcome.usage.outputTokens,
+      });
       if (outcome.failed) await noteOnce(session, modelFailureNote(outcome.failed));
     }
     chosen.forEach((c, i) => entries.push({ url: c.url, urlKey: c.key, depth: 1, orderKey: [SITEMAP_KEY, i] }));

@@ -80,6 +80,8 @@ export interface PageOutcome {
   aiExtractionFailed: boolean;
   inputTokens: number;
   outputTokens: number;
+  /** Of the tokens, those spent choosing the page's links to follow: reported, not charged. */
+  linkChoiceTokens?: number;
   /** Bytes moved through an upstream proxy while loading the page (added to earlier tries'). */
   proxyBytes?: number;
 }
@@ -135,6 +137,7 @@ export async function completeCrawlPage(
         aiExtractionFailed: o.aiExtractionFailed,
         inputTokens: sql`${crawlPages.inputTokens} + ${o.inputTokens}`,
         outputTokens: sql`${crawlPages.outputTokens} + ${o.outputTokens}`,
+        linkChoiceTokens: sql`${crawlPages.linkChoiceTokens} + ${Math.max(0, Math.round(o.linkChoiceTokens ?? 0))}`,
         proxyBytes: sql`${crawlPages.proxyBytes} + ${Math.max(0, Math.round(o.proxyBytes ?? 0))}`,
         finishedAt: sql`now()`,
         updatedAt: sql`now()`,

@@ -87,9 +87,11 @@ export interface FrontierEntry {
   urlKey: string;
   depth: number;
   orderKey: number[];
-  /** Model tokens already spent on this entry (choosing sitemap URLs is billed with the base page). */
+  /** Model tokens already spent on this entry (choosing sitemap URLs is counted with the base page). */
   inputTokens?: number;
   outputTokens?: number;
+  /** Of those, the tokens spent choosing links (all of them, for a seed): not charged. */
+  linkChoiceTokens?: number;
 }
 
 /**

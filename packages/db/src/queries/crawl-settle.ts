@@ -85,6 +85,7 @@ async function settle(
       failed: sql<number>`count(*) filter (where ${crawlPages.status} = 'failed')::int`,
       inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::int`,
       outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::int`,
+      linkChoiceTokens: sql<number>`coalesce(sum(${crawlPages.linkChoiceTokens}), 0)::int`,
       proxyBytes: sql<number>`coalesce(sum(${crawlPages.proxyBytes}), 0)::float8`,
     })
     .from(crawlPages)
@@ -133,7 +134,8 @@ async function settle(
   const refund = job.creditsReserved - pageCharge;
   if (refund > 0) await moveCredits(tx, { accountId: job.accountId, jobId: job.id, delta: refund, reason: "refund" });
   let tokenCharge = 0;
-  const tokens = inputTokens + outputTokens;
+  // Extraction is charged; choosing links is not (no token charge without transformInstruction or schema).
+  const tokens = Math.max(0, inputTokens + outputTokens - (counts?.linkChoiceTokens ?? 0));
   if (billed && tokens > 0 && opts.creditsPer1kTokens > 0) {
     const wanted = Math.round((tokens / 1000) * opts.creditsPer1kTokens * 10_000) / 10_000;
     tokenCharge = await chargeAsFarAsBalanceGoes(tx, { accountId: job.accountId, jobId: job.id, amount: wanted });

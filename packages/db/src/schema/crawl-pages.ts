@@ -52,6 +52,11 @@ export const crawlPages = pgTable(
     aiExtractionFailed: boolean("ai_extraction_failed").notNull().default(false),
     inputTokens: integer("input_tokens").notNull().default(0),
     outputTokens: integer("output_tokens").notNull().default(0),
+    /**
+     * Of the tokens above, those the model spent choosing links (`crawlInstruction`): reported with
+     * the rest, never charged (only extraction is, contract §12).
+     */
+    linkChoiceTokens: integer("link_choice_tokens").notNull().default(0),
     /** Bytes the page moved through an upstream proxy (`useProxy`), every try included; 0 without one. */
     proxyBytes: bigint("proxy_bytes", { mode: "number" }).notNull().default(0),
     /** For extraction jobs: the page of the source crawl this one re-extracts. */
