@@ -5,10 +5,11 @@
 // returning every finished item, and the time to the poll that saw it done (up to 1 s later) is
 // printed too; Crawlee from crawler.run() to its return (which includes its Chromium launch; the time
 // from its first navigation is printed too). Peak memory: RSS summed over the process tree (our
-// worker + its Chromium; the Crawlee process + its Chromium), sampled from /proc every 100 ms.
+// worker + its Chromium; the Crawlee process + its Chromium), sampled from /proc every 100 ms. CPU
+// seconds per kind of process of each tree (node, browser, renderer, gpu...) are printed too.
 import { spawn } from "node:child_process";
 import type { BenchContext } from "./lib/context.ts";
-import { samplePeakRss } from "./lib/proc.ts";
+import { formatCpuByKind, sampleCpuByKind, samplePeakRss } from "./lib/proc.ts";
 import { CHROMIUM_PATH, repoRoot, runBatch } from "./lib/stack.ts";
 import { fmt, mib, note, reportRatio } from "./lib/stats.ts";
 
@@ -19,7 +20,10 @@ interface CrawleeResult {
   failed: number;
 }
 
-async function runCrawlee(urls: string[], concurrency: number): Promise<CrawleeResult & { peakRss: number }> {
+async function runCrawlee(
+  urls: string[],
+  concurrency: number,
+): Promise<CrawleeResult & { peakRss: number; cpu: Map<string, number> }> {
   const child = spawn(
     process.execPath,
     [
@@ -31,15 +35,17 @@ async function runCrawlee(urls: string[], concurrency: number): Promise<CrawleeR
     { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
   );
   const sampler = samplePeakRss(child.pid ?? -1);
+  const cpuSampler = sampleCpuByKind(child.pid ?? -1);
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-5000)));
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   const peakRss = await sampler.stop();
+  const cpu = await cpuSampler.stop();
   const line = out.trim().split("\n").pop() ?? "";
   if (code !== 0 || !line.startsWith("{")) throw new Error(`crawlee run exited ${code}:\n${out}\n${err}`);
-  return { ...(JSON.parse(line) as CrawleeResult), peakRss };
+  return { ...(JSON.parse(line) as CrawleeResult), peakRss, cpu };
 }
 
 export async function runB2(ctx: BenchContext): Promise<void> {
@@ -52,8 +58,10 @@ export async function runB2(ctx: BenchContext): Promise<void> {
     // A fresh worker per size, so its peak memory is this batch's and not the last one's.
     const worker = await ctx.useWorker({ WORKER_CONCURRENCY: String(c) });
     const sampler = samplePeakRss(worker.pid);
+    const cpuSampler = sampleCpuByKind(worker.pid);
     const ours = await runBatch(api.api, key, { urls }, { intervalMs: 1000 });
     const ourPeak = await sampler.stop();
+    const ourCpu = await cpuSampler.stop();
     await ctx.stopWorker();
     if (ours.batch.completedCount !== size) {
       throw new Error(`orbweaver batch: ${ours.batch.completedCount}/${size} completed (${ours.batch.status})`);
@@ -78,6 +86,8 @@ export async function runB2(ctx: BenchContext): Promise<void> {
     note(
       `concurrency ${c} both; crawlee from its first navigation (without its Chromium launch): ${fmt(theirs.afterLaunchMs / 1000, 1)} s → ratio ${fmt(ours.doneMs / theirs.afterLaunchMs, 2)}`,
     );
+    note(`CPU by process (sampled every 50 ms): orbweaver worker tree ${formatCpuByKind(ourCpu)}`);
+    note(`CPU by process: crawlee tree ${formatCpuByKind(theirs.cpu)}`);
     note(
       `orbweaver to the poll (every 1 s) that saw the batch done: ${fmt(ours.wallMs / 1000, 1)} s → ratio ${fmt(ours.wallMs / theirs.wallMs, 2)}`,
     );

@@ -81,3 +81,62 @@ export function samplePeakRss(root: number, intervalMs = 100): { stop(): Promise
     },
   };
 }
+
+/** What a process of a tree is, from its command line: a Chromium process type, or the root's runtime. */
+async function processKind(pid: number): Promise<string> {
+  const args = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+  // Zygote-forked processes rewrite their title: the whole command line may be one string.
+  const type = /--type=([\w-]+)/.exec(args.join(" "))?.[1];
+  if (type) return type === "gpu-process" ? "gpu" : type;
+  return /chrom/.test(args[0]?.split(" ")[0] ?? "") ? "browser" : "node";
+}
+
+/**
+ * Samples the CPU of each process of the tree every `intervalMs` until stopped; resolves CPU
+ * seconds per kind of process (node, browser, renderer, gpu, utility, zygote) over the sampling.
+ * Own time only, the last reading of each process (a renderer's last few ms are lost, as are those
+ * of processes that start and end between two readings); processes alive at the start count from
+ * their first reading.
+ */
+export function sampleCpuByKind(root: number, intervalMs = 50): { stop(): Promise<Map<string, number>> } {
+  const first = new Map<number, number>();
+  const last = new Map<number, { kind: string; ticks: number }>();
+  let running = true;
+  const read = async (initial: boolean) => {
+    for (const s of await processTree(root)) {
+      const raw = await readFile(`/proc/${s.pid}/stat`, "utf8").catch(() => undefined);
+      if (!raw) continue;
+      const f = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
+      const ticks = Number(f[11] ?? 0) + Number(f[12] ?? 0);
+      if (initial) first.set(s.pid, ticks);
+      // Read each time: a child forked before its exec still shows its parent's command line.
+      last.set(s.pid, { kind: await processKind(s.pid), ticks });
+    }
+  };
+  const loop = (async () => {
+    await read(true);
+    while (running) {
+      await new Promise((r) => setTimeout(r, intervalMs));
+      await read(false);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      const byKind = new Map<string, number>();
+      for (const [pid, { kind, ticks }] of last) {
+        byKind.set(kind, (byKind.get(kind) ?? 0) + (ticks - (first.get(pid) ?? 0)) / CLOCK_TICKS);
+      }
+      return byKind;
+    },
+  };
+}
+
+/** "renderer 12.6 s, browser 8.1 s, …", largest first. */
+export function formatCpuByKind(byKind: Map<string, number>): string {
+  return [...byKind]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, s]) => `${kind} ${s.toFixed(1)} s`)
+    .join(", ");
+}
