@@ -2,6 +2,7 @@ import { errors, type BrowserContext, type Download, type Page, type Response } 
 import { DEFAULT_SETTLE_MAX_MS, settlePage, trackRequests } from "./settle-page.ts";
 import { takeWarmPage } from "./warm-pages.ts";
 import { watchTimers } from "./watch-timers.ts";
+import { isWebUrl } from "./web-url.ts";
 
 /** Options for {@link openPage}. */
 export interface OpenPageOptions {
@@ -82,6 +83,7 @@ export function guardContext(context: BrowserContext): void {
  * to settle (see {@link settlePage}).
  */
 export async function openPage(context: BrowserContext, opts: OpenPageOptions): Promise<OpenedPage> {
+  if (!isWebUrl(opts.url)) throw new Error(`only http(s) addresses are opened, not ${opts.url.slice(0, 100)}`);
   // A context from the browser pool's warm spares comes with a blank page, its timers already watched.
   const warm = takeWarmPage(context);
   const page = warm ?? (await context.newPage());

@@ -26,6 +26,7 @@ import {
   type Captured,
 } from "./item-scripts.ts";
 import { guardPage, watchNavigation, watchQuiet } from "./watch-page.ts";
+import { isWebUrl } from "../web-url.ts";
 
 /** Runs a nested action list; returns a nested forEach's result, throws ActionError. */
 export type NestedRunner = (scope: RunScope, actions: BrowserActionInput[]) => Promise<ForEachResult | undefined>;
@@ -91,6 +92,9 @@ export async function captureNavigateItem(env: ItemEnv, item: Locator, index: nu
   const t = budgets(env);
   const href = await evaluateOnElement(item, linkOf, undefined, t.action);
   if (!href) return toItem(index, page.url(), null, undefined, "the element has no link to follow");
+  // Read by a script the page can subvert: only a web address is opened (see isWebUrl).
+  if (!isWebUrl(href))
+    return toItem(index, page.url(), null, undefined, "the element's link is not an http(s) address");
   const detail = await page.context().newPage();
   const unguard = guardPage(detail);
   try {
@@ -169,7 +173,7 @@ export async function captureClickItem(env: ItemEnv, item: Locator, index: numbe
 async function returnTo(page: Page, listUrl: string, timeoutMs: number): Promise<void> {
   const quiet = await watchQuiet(page);
   await page.goBack({ waitUntil: "load", timeout: timeoutMs }).catch(() => null);
-  if (page.url() !== listUrl) await page.goto(listUrl, { waitUntil: "load", timeout: timeoutMs });
+  if (page.url() !== listUrl && isWebUrl(listUrl)) await page.goto(listUrl, { waitUntil: "load", timeout: timeoutMs });
   await quiet.wait(CLOSE_SETTLE_MS);
 }
 

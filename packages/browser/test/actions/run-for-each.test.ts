@@ -173,6 +173,32 @@ describe("forEach navigate", () => {
       undefined,
     ]);
   });
+  it("a page that subverts the in-page link check still gets nothing but web addresses opened", async () => {
+    // The page rewrites what the link reader relies on (RegExp test) and points its stories at local
+    // files and browser pages: a driver-started navigation could load those where the page cannot.
+    const page = await env.open("/news");
+    await page.evaluate(() => {
+      RegExp.prototype.test = () => true;
+      const targets = ["file:///etc/hostname", "file:///proc/self/environ", "view-source:file:///etc/passwd"];
+      document.querySelectorAll("article.story").forEach((story, i) => {
+        story.querySelector("a")?.setAttribute("href", targets[i % targets.length] ?? "");
+      });
+    });
+    const result = await runActions(
+      page,
+      [{ type: "forEach", selector: "article.story", mode: "navigate", maxItems: 3, waitAfterClick: 0 }],
+      ctx(),
+    );
+    const items = result.forEach?.items ?? [];
+    expect(items.map((i) => i.error)).toEqual(Array(3).fill("the element's link is not an http(s) address"));
+    expect(items.every((i) => i.html === "" && i.text === "")).toBe(true);
+    expect(
+      page
+        .context()
+        .pages()
+        .map((p) => p.url()),
+    ).toEqual([env.site.url("/news")]);
+  });
 });
 
 describe("forEach click", () => {
