@@ -73,6 +73,42 @@ const str = (fallback: string) =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === "" ? fallback : v.trim()));
 
+/** One of the integers `allowed`; empty or unset is `fallback`. */
+const intOneOf = <T extends number>(fallback: T, allowed: readonly T[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v) as T;
+      if (!allowed.includes(n)) {
+        ctx.addIssue({ code: "custom", message: `expected ${allowed.join(" or ")}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/**
+ * The bootstrap account's key: the first start creates an account owning it, so a short or
+ * placeholder value (the one `.env.example` once carried) would be a key anyone could guess.
+ */
+const bootstrapKey = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const value = v?.trim();
+    if (!value) return undefined;
+    if (value.length < 20 || /change_?me/i.test(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected a long random secret (at least 20 characters, not a placeholder)",
+      });
+      return z.NEVER;
+    }
+    return value;
+  });
+
 const optionalStr = z
   .string()
   .optional()
@@ -167,7 +203,7 @@ const envSchema = z.object({
     }),
   CREDITS_PER_1K_TOKENS: num(1, 0),
   ACTION_TIMEOUT_MS: int(10_000, 100),
-  ORBWEAVER_BOOTSTRAP_KEY: optionalStr,
+  ORBWEAVER_BOOTSTRAP_KEY: bootstrapKey,
   ORBWEAVER_SECRET: optionalStr,
   BOOTSTRAP_CREDITS: int(1000, 0),
   QUEUE_PREFIX: str("orbweaver"),
@@ -181,7 +217,7 @@ const envSchema = z.object({
   CREDITS_PER_URL: num(2, 0),
   SCRAPE_RESULT_RETENTION_MS: int(3_600_000, 0),
   FAILED_SCRAPE_RETENTION_MS: int(86_400_000, 0),
-  INVALID_KEY_STATUS: int(403, 401, 403),
+  INVALID_KEY_STATUS: intOneOf(403, [401, 403] as const),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
   PAGE_SETTLE_MS: int(2500, 0, 60_000),
@@ -437,7 +473,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       scrapeResultRetentionMs: e.SCRAPE_RESULT_RETENTION_MS,
       failedScrapeRetentionMs: e.FAILED_SCRAPE_RETENTION_MS,
       creditsPer1kTokens: e.CREDITS_PER_1K_TOKENS,
-      invalidKeyStatus: e.INVALID_KEY_STATUS === 401 ? 401 : 403,
+      invalidKeyStatus: e.INVALID_KEY_STATUS,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
     },
     jobs: {

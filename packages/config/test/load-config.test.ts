@@ -50,6 +50,24 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MAX_URLS_PER_BATCH: "0" })).toThrow(/MAX_URLS_PER_BATCH/);
   });
 
+  it("takes 401 or 403 for unknown keys and nothing else", () => {
+    expect(loadConfig({}).limits.invalidKeyStatus).toBe(403);
+    expect(loadConfig({ INVALID_KEY_STATUS: "401" }).limits.invalidKeyStatus).toBe(401);
+    for (const bad of ["402", "400", "200", "4o1"]) {
+      expect(() => loadConfig({ INVALID_KEY_STATUS: bad }), bad).toThrow(/INVALID_KEY_STATUS: expected 401 or 403/);
+    }
+  });
+
+  it("refuses a bootstrap key that is short or a placeholder", () => {
+    expect(loadConfig({}).bootstrap.key).toBeUndefined();
+    expect(loadConfig({ ORBWEAVER_BOOTSTRAP_KEY: "  " }).bootstrap.key).toBeUndefined();
+    const good = "spd_Qx8v2Lr0aN5mK7pW4tYc1zE9";
+    expect(loadConfig({ ORBWEAVER_BOOTSTRAP_KEY: good }).bootstrap.key).toBe(good);
+    for (const bad of ["spd_short", "spd_change_me_to_a_long_random_secret", "CHANGEME-0123456789abcdef"]) {
+      expect(() => loadConfig({ ORBWEAVER_BOOTSTRAP_KEY: bad }), bad).toThrow(/ORBWEAVER_BOOTSTRAP_KEY/);
+    }
+  });
+
   it("leaves the CAPTCHA solver off by default and requires its URL and key when on", () => {
     expect(loadConfig({}).captcha).toEqual({
       solver: "none",
