@@ -400,13 +400,27 @@ describe("keys", () => {
       key: b.key,
       body: { baseUrl: "not a url", cookies: `s=${COOKIE_SECRET}` },
     });
+    // A signed file link: its signature would let whoever reads the logs fetch the file for an hour.
+    const signed = new URL(onOrigin(debugOrigin, owned.screenshotUrl));
+    const signature = signed.searchParams.get("signature") ?? "";
+    expect(signature.length).toBeGreaterThan(16);
+    expect((await fetch(signed)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     const logs = debugApi.output();
     expect(logs, "the gateway logged every request (level trace, finer than debug)").toMatch(
       /"level":30.*incoming request/,
     );
     expect(logs).toContain("/api/scrape");
-    for (const secret of [a.key, b.key, a.key.slice(4), b.key.slice(4), "spd_unknown_key_value_123", COOKIE_SECRET]) {
+    expect(logs).toContain(`${signed.pathname}?`);
+    for (const secret of [
+      a.key,
+      b.key,
+      a.key.slice(4),
+      b.key.slice(4),
+      "spd_unknown_key_value_123",
+      COOKIE_SECRET,
+      signature,
+    ]) {
       expect(logs.includes(secret), `a secret in the logs: ${secret.slice(0, 8)}…`).toBe(false);
     }
   });

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import { checkTargetUrl, createGuardedLookup, sendViaProxy, type NetworkPolicy } from "@orbweaver/browser";
+import { checkTargetUrl, createGuardedLookup, redactUrl, sendViaProxy, type NetworkPolicy } from "@orbweaver/browser";
 
 /** Options for {@link guardedRequest}. */
 export interface GuardedRequestOptions {
@@ -44,7 +44,8 @@ export async function guardedRequest(opts: GuardedRequestOptions): Promise<Guard
   let url = opts.url;
   for (let hop = 0; ; hop++) {
     const check = await checkTargetUrl(url, opts.policy);
-    if (!check.ok) throw new GuardedRequestError(`${url}: ${check.reason}`);
+    // Webhook URLs often carry a token: the message (logged) names the address without it.
+    if (!check.ok) throw new GuardedRequestError(`${redactUrl(url)}: ${check.reason}`);
     const res = opts.egress
       ? await requestViaEgress({ ...opts, url: check.url }, opts.egress)
       : await requestOnce({ ...opts, url: check.url });

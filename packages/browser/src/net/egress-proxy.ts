@@ -12,6 +12,7 @@ import { createUpgradeHandler } from "./egress-upgrade.ts";
 import type { UpgradeDecision } from "./egress-upgrade.ts";
 import type { NetworkPolicy } from "./network-policy.ts";
 import { redactProxyUrl } from "../proxies/parse-proxy-pool.ts";
+import { redactUrl } from "./redact-url.ts";
 import { createUpstreamFailureReporter } from "../proxies/report-upstream-failure.ts";
 import type { UpstreamFailure } from "../proxies/report-upstream-failure.ts";
 
@@ -136,7 +137,13 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     probeTimeoutMs: opts.upstreamProbeTimeoutMs,
     onFailure: (f) => {
       log?.warn(
-        { tag: f.tag, upstream: redactProxyUrl(f.upstreamUrl), target: f.target, kind: f.kind, detail: f.detail },
+        {
+          tag: f.tag,
+          upstream: redactProxyUrl(f.upstreamUrl),
+          target: redactUrl(f.target),
+          kind: f.kind,
+          detail: f.detail,
+        },
         "upstream proxy failed",
       );
       opts.onUpstreamError?.(f);
@@ -148,13 +155,13 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (!res.ok) {
       if (res.code === "FORBIDDEN_ADDRESS") {
         ledger.recordBlocked(tag, target, res.reason);
-        log?.warn({ tag, target, reason: res.reason }, "egress refused");
+        log?.warn({ tag, target: redactUrl(target), reason: res.reason }, "egress refused");
         return { ok: false, status: 403, headers: { [BLOCKED_HEADER]: headerSafe(res.reason) }, reason: res.reason };
       }
-      log?.debug?.({ tag, target, reason: res.reason }, "egress target not found");
+      log?.debug?.({ tag, target: redactUrl(target), reason: res.reason }, "egress target not found");
       return { ok: false, status: 502, headers: { "x-orbweaver-error": res.code }, reason: res.reason };
     }
-    log?.debug?.({ tag, target }, "egress allowed");
+    log?.debug?.({ tag, target: redactUrl(target) }, "egress allowed");
     const upstream = opts.resolveUpstream?.(tag);
     if (upstream !== undefined && upstream !== "") {
       if (!isSupportedUpstream(upstream)) {

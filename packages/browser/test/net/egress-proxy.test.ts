@@ -163,6 +163,25 @@ describe("egress proxy (raw clients)", () => {
     });
   });
 
+  it("logs a refused URL without its credentials or query (tokens travel there)", async () => {
+    const no = await getThrough(
+      proxy.port,
+      `http://user:pa55word@127.0.0.1:${canary.port}/hook?token=s3cret#x`,
+      "t-red",
+    );
+    expect(no.status).toBe(403);
+    expect(warnings.at(-1)).toEqual({
+      obj: {
+        tag: "t-red",
+        target: `http://127.0.0.1:${canary.port}/hook?[redacted]`,
+        reason: "127.0.0.1 is a loopback address",
+      },
+      msg: "egress refused",
+    });
+    expect(JSON.stringify(warnings)).not.toMatch(/pa55word|s3cret/);
+    expect(canary.connections).toBe(0);
+  });
+
   it("forget(tag) drops the tag's bookkeeping", async () => {
     const r = await connectVia(proxy.port, `127.0.0.1:${canary.port}`, "t-forget");
     r.socket.destroy();
