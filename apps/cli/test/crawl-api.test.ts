@@ -143,6 +143,9 @@ describe("pages, files and download", () => {
     const html = await fetch(local(page.html_url!));
     expect(html.status).toBe(200);
     expect(html.headers.get("content-type")).toContain("text/html");
+    // A crawled page's own scripts must not run on the API's origin when the link is opened.
+    expect(html.headers.get("content-security-policy")).toBe("sandbox");
+    expect(html.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await html.text()).toContain("<title>Acme Docs - Home</title>");
     const md = await fetch(local(page.markdown_url!));
     expect(md.headers.get("content-type")).toContain("text/markdown");

@@ -25,6 +25,9 @@ export default async function filesRoutes(app: FastifyInstance) {
       if (!blob) throw new AppError("NOT_FOUND", "File not found");
       void reply.header("content-type", blob.contentType).header("content-length", blob.size);
       void reply.header("cache-control", "private, max-age=300");
+      // Stored pages are other sites' HTML: opened from this origin, their scripts would run on the
+      // API's origin (and its /docs). A sandboxed document gets an opaque origin and no scripts.
+      void reply.header("content-security-policy", "sandbox").header("x-content-type-options", "nosniff");
       return reply.send(blob.body);
     },
   );
