@@ -82,9 +82,14 @@ export function samplePeakRss(root: number, intervalMs = 100): { stop(): Promise
   };
 }
 
-/** What a process of a tree is, from its command line: a Chromium process type, or the root's runtime. */
-async function processKind(pid: number): Promise<string> {
-  const args = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+/**
+ * What a process of a tree is, from its command line: a Chromium process type, or the root's
+ * runtime; undefined while it cannot tell (an exiting process shows an empty command line).
+ */
+async function processKind(pid: number): Promise<string | undefined> {
+  const raw = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (raw === "") return undefined;
+  const args = raw.split("\0");
   // Zygote-forked processes rewrite their title: the whole command line may be one string.
   const type = /--type=([\w-]+)/.exec(args.join(" "))?.[1];
   if (type) return type === "gpu-process" ? "gpu" : type;
@@ -110,7 +115,8 @@ export function sampleCpuByKind(root: number, intervalMs = 50): { stop(): Promis
       const ticks = Number(f[11] ?? 0) + Number(f[12] ?? 0);
       if (initial) first.set(s.pid, ticks);
       // Read each time: a child forked before its exec still shows its parent's command line.
-      last.set(s.pid, { kind: await processKind(s.pid), ticks });
+      const kind = (await processKind(s.pid)) ?? last.get(s.pid)?.kind ?? "node";
+      last.set(s.pid, { kind, ticks });
     }
   };
   const loop = (async () => {
