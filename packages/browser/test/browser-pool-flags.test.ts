@@ -109,11 +109,11 @@ describe("Chromium launch flags", () => {
         { all: 1, webUi: 0 },
         { all: 1, webUi: 0 },
       ]);
-      // Without the flags: the page's renderer, the spare, and the popup's WebUI renderer.
-      expect(theirs).toEqual([
-        { all: 3, webUi: 1 },
-        { all: 3, webUi: 1 },
-      ]);
+      // Without the flags: the page's renderer, the spare, and the popups' WebUI renderer(s).
+      for (const seen of theirs) {
+        expect(seen.webUi).toBeGreaterThanOrEqual(1);
+        expect(seen.all).toBeGreaterThanOrEqual(3);
+      }
     } finally {
       await defaults.close();
       await pool.close();
