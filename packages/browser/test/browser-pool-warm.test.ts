@@ -89,6 +89,30 @@ describe("BrowserPool warm contexts", () => {
     });
   });
 
+  it("openPage opens only http(s) addresses, refusing before any navigation and leaving the warm page unused", async () => {
+    await withPool({}, async (pool) => {
+      await (await pool.newContext("job-e")).close();
+      await spareReady(pool);
+      const context = await pool.newContext("job-f");
+      guardContext(context);
+      for (const url of [
+        "file:///etc/hostname",
+        "view-source:file:///etc/passwd",
+        "chrome://version",
+        "javascript:1",
+      ]) {
+        await expect(openPage(context, { url, timeoutMs: 5000 }), url).rejects.toThrow(
+          /only http\(s\) addresses are opened/,
+        );
+      }
+      expect(context.pages().map((p) => p.url())).toEqual(["about:blank"]);
+      const { page } = await load(context, "/ok");
+      expect(page.url()).toBe(site.url("/ok"));
+      expect(context.pages()).toHaveLength(1);
+      await context.close();
+    });
+  });
+
   it("never hands out a spare of a crashed or retired browser", async () => {
     await withPool({ recycleAfterContexts: 1 }, async (pool) => {
       await (await pool.newContext("job-e")).close();
