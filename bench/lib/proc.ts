@@ -11,6 +11,8 @@ interface ProcStat {
   ppid: number;
   /** utime + stime + cutime + cstime, in ticks: own CPU and that of reaped children. */
   cpuTicks: number;
+  /** utime + stime, in ticks: the process's own CPU. */
+  ownTicks: number;
   rssBytes: number;
 }
 
@@ -21,7 +23,13 @@ async function readStat(pid: number): Promise<ProcStat | undefined> {
   const f = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
   const n = (i: number) => Number(f[i] ?? 0);
   // f[0] is field 3 (state): ppid field 4, utime 14, stime 15, cutime 16, cstime 17, rss 24.
-  return { pid, ppid: n(1), cpuTicks: n(11) + n(12) + n(13) + n(14), rssBytes: n(21) * PAGE_BYTES };
+  return {
+    pid,
+    ppid: n(1),
+    cpuTicks: n(11) + n(12) + n(13) + n(14),
+    ownTicks: n(11) + n(12),
+    rssBytes: n(21) * PAGE_BYTES,
+  };
 }
 
 async function allStats(): Promise<ProcStat[]> {
@@ -109,10 +117,7 @@ export function sampleCpuByKind(root: number, intervalMs = 50): { stop(): Promis
   let running = true;
   const read = async (initial: boolean) => {
     for (const s of await processTree(root)) {
-      const raw = await readFile(`/proc/${s.pid}/stat`, "utf8").catch(() => undefined);
-      if (!raw) continue;
-      const f = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
-      const ticks = Number(f[11] ?? 0) + Number(f[12] ?? 0);
+      const ticks = s.ownTicks;
       if (initial) first.set(s.pid, ticks);
       // Read each time: a child forked before its exec still shows its parent's command line.
       const kind = (await processKind(s.pid)) ?? last.get(s.pid)?.kind ?? "node";

@@ -3,11 +3,6 @@ import { extractContent, extractionAsksModel, joinPagesMarkdown } from "@orbweav
 import type { UrlOutcome } from "./scrape-url.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
-/** True when the request asks the model at all (contract §5.3, D7: otherwise content is the raw Markdown). */
-export function wantsExtraction(request: NormalizedScrapeRequest): boolean {
-  return extractionAsksModel(request);
-}
-
 /**
  * The completed result: per-URL records, and `content` either the Markdown of the pages that
  * loaded or one AI answer across them. A model failure never fails the job: the raw Markdown is
@@ -31,7 +26,8 @@ export async function buildScrapeResult(
     inputTokens: opts.outcomes.reduce((n, o) => n + o.usage.inputTokens, 0),
     outputTokens: opts.outcomes.reduce((n, o) => n + o.usage.outputTokens, 0),
   };
-  if (wantsExtraction(opts.request)) {
+  // Only when the request asks the model at all (contract §5.3, D7: otherwise content is the raw Markdown).
+  if (extractionAsksModel(opts.request)) {
     await opts.onAiStart();
     const outcome = await extractContent({
       llm: ctx.llm,

@@ -1,5 +1,5 @@
 import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract";
-import { buildScrapeResult, wantsExtraction } from "./build-scrape-result.ts";
+import { buildScrapeResult } from "./build-scrape-result.ts";
 import {
   finishJob,
   isDbUnavailable,
@@ -8,6 +8,7 @@ import {
   updateJobProgress,
   type JobRow,
 } from "@orbweaver/db";
+import { extractionAsksModel } from "@orbweaver/extract";
 import { UnrecoverableError, type Job } from "bullmq";
 import { CookiesLostError, readJobCookies } from "./job-cookies.ts";
 import { retryWhileDbDown } from "./retry-while-db-down.ts";
@@ -52,7 +53,7 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
             url: u.url,
             tag: `${jobId}.${i}.${runToken.slice(0, 8)}`,
             extractContentOnly: request.extractContentOnly,
-            withMetadata: wantsExtraction(request),
+            withMetadata: extractionAsksModel(request),
             actions: u.actions,
             deadline: started + ctx.config.jobs.jobTimeoutMs,
             index: i,

@@ -6,9 +6,13 @@
 export function isWebUrl(url: string): boolean {
   if (typeof url !== "string") return false;
   try {
-    const { protocol } = new URL(url);
-    return protocol === "http:" || protocol === "https:";
+    return isWebProtocol(new URL(url).protocol);
   } catch {
     return false;
   }
+}
+
+/** http: or https:, as `URL.protocol` spells them. */
+export function isWebProtocol(protocol: string): boolean {
+  return protocol === "http:" || protocol === "https:";
 }

@@ -5,6 +5,7 @@ import type { LookupFunction } from "node:net";
 import { classifyAddress, describeRange } from "./ip-ranges.ts";
 import { isHostAllowedByException, normaliseHost } from "./network-policy.ts";
 import type { NetworkPolicy } from "./network-policy.ts";
+import { isWebProtocol } from "../web-url.ts";
 
 /** Resolves a hostname to every address; injectable so tests can simulate DNS. */
 export type LookupFn = (hostname: string) => Promise<LookupAddress[]>;
@@ -98,7 +99,7 @@ export async function checkTargetUrl(
   } catch {
     return { ok: false, code: "INVALID_URL", reason: "not a valid absolute URL" };
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
+  if (!isWebProtocol(url.protocol)) {
     return {
       ok: false,
       code: "UNSUPPORTED_SCHEME",
