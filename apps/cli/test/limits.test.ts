@@ -51,6 +51,19 @@ describe("limits without a worker (jobs stay pending)", () => {
     );
   });
 
+  it("counts every request of a concurrent burst on its own: exactly the limit passes", async () => {
+    const { key } = await stack.createKey(100);
+    const answers = await Promise.all(
+      Array.from({ length: 9 }, () =>
+        call<Envelope>(`${stack.api}/scrape/00000000-0000-0000-0000-000000000000`, { key }),
+      ),
+    );
+    const passed = answers.filter((a) => a.status === 404);
+    expect(passed).toHaveLength(6);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(3);
+    expect(passed.map((a) => Number(a.headers.get("ratelimit-remaining"))).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it("refuses a fourth pending job with 429 TOO_MANY_PENDING_JOBS", async () => {
     const { key } = await stack.createKey(100);
     const body = { urls: [{ url: site.url("/") }] };

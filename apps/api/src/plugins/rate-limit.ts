@@ -1,20 +1,10 @@
-import { createHash } from "node:crypto";
+import { hashApiKey } from "@orbweaver/db";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { keyEpochKey } from "@orbweaver/queue";
 import { AppError } from "../errors.ts";
+import { createRateCounter } from "../use-cases/rate-counter.ts";
 import { accountOfRequest, presentedKey } from "./auth.ts";
-
-/**
- * One round trip and one command: opens the window on the first hit (SET NX PX; INCR keeps the
- * expiry), counts, and returns the window's time left, the key epoch, and the client IP's count of
- * unknown keys in its own window with that window's time left.
- */
-const COUNT_SCRIPT = `
-redis.call("SET", KEYS[1], 0, "PX", ARGV[1], "NX")
-local hits = redis.call("INCR", KEYS[1])
-return { hits, redis.call("PTTL", KEYS[1]), redis.call("GET", KEYS[2]), redis.call("GET", KEYS[3]), redis.call("PTTL", KEYS[3]) }
-`;
 
 /** Counts one unknown key sent from an IP (the window opens on the first). */
 const BAD_KEY_SCRIPT = `
@@ -25,9 +15,9 @@ return redis.call("INCR", KEYS[1])
 /**
  * Request-rate limit per API key (per client IP when no key is sent): a fixed window counted in
  * Redis so every gateway replica shares it, with `RateLimit-Limit/Remaining/Reset` (seconds) on
- * every answer and 429 RATE_LIMITED + `Retry-After` past the limit. The same Redis round trip reads
- * the key epoch, so the key lookup that follows (auth, and the account's own limit) costs nothing
- * more when cached. A Redis outage lets requests through rather than taking the API down.
+ * every answer and 429 RATE_LIMITED + `Retry-After` past the limit. One Redis round trip counts
+ * every request of the same turn of the event loop (`createRateCounter`) and reads the key epoch,
+ * so the key lookup that follows (auth, and the account's own limit) costs nothing more when cached. A Redis outage lets requests through rather than taking the API down.
  *
  * Keys that are not known are also counted per client IP (in the same window): a client inventing
  * a new key for every request would otherwise have a fresh budget each time, and each request a
@@ -39,27 +29,21 @@ export default fp(
     const { limits, queuePrefix } = app.deps.config;
     const { redis } = app.deps;
     const windowMs = limits.rateLimitWindowMs;
-    const epochKey = keyEpochKey(queuePrefix);
-    const sha = createHash("sha1").update(COUNT_SCRIPT).digest("hex");
+    const counter = createRateCounter({ redis, epochKey: keyEpochKey(queuePrefix), windowMs });
 
     app.addHook("onRequest", async (request, reply) => {
       const key = presentedKey(request);
-      const bucket = key ? `key:${createHash("sha256").update(key).digest("hex")}` : `ip:${request.ip}`;
-      const counter = `${queuePrefix}:ratelimit:${bucket}`;
+      const bucket = key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
+      const counterKey = `${queuePrefix}:ratelimit:${bucket}`;
       const badKeys = `${queuePrefix}:ratelimit:badkeys:${request.ip}`;
       let counted: { hits: number; ttlMs: number } | null = null;
       let bad: { hits: number; ttlMs: number } = { hits: 0, ttlMs: 0 };
       let epoch: string | null = null;
       try {
-        const [hits, ttlMs, current, badHits, badTtlMs] = (await redis
-          .evalsha(sha, 3, counter, epochKey, badKeys, windowMs)
-          .catch(async (err: Error) => {
-            if (!err.message.includes("NOSCRIPT")) throw err;
-            return redis.eval(COUNT_SCRIPT, 3, counter, epochKey, badKeys, windowMs);
-          })) as [number, number, string | null, string | null, number];
-        counted = { hits, ttlMs: Math.max(0, ttlMs) };
-        bad = { hits: Number(badHits ?? 0), ttlMs: Math.max(0, badTtlMs) };
-        epoch = current ?? "none";
+        const c = await counter.count(counterKey, badKeys);
+        counted = { hits: c.hits, ttlMs: c.ttlMs };
+        bad = { hits: c.badHits, ttlMs: c.badTtlMs };
+        epoch = c.epoch;
       } catch {
         // Redis unreachable: no counting, and key lookups go to Postgres (epoch unknown).
       }
