@@ -17,7 +17,8 @@ return redis.call("INCR", KEYS[1])
  * Redis so every gateway replica shares it, with `RateLimit-Limit/Remaining/Reset` (seconds) on
  * every answer and 429 RATE_LIMITED + `Retry-After` past the limit. One Redis round trip counts
  * every request of the same turn of the event loop (`createRateCounter`) and reads the key epoch,
- * so the key lookup that follows (auth, and the account's own limit) costs nothing more when cached. A Redis outage lets requests through rather than taking the API down.
+ * so the key lookup that follows (auth, and the account's own limit) costs nothing more when
+ * cached. A Redis outage lets requests through rather than taking the API down.
  *
  * Keys that are not known are also counted per client IP (in the same window): a client inventing
  * a new key for every request would otherwise have a fresh budget each time, and each request a
@@ -36,25 +37,16 @@ export default fp(
       const bucket = key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
       const counterKey = `${queuePrefix}:ratelimit:${bucket}`;
       const badKeys = `${queuePrefix}:ratelimit:badkeys:${request.ip}`;
-      let counted: { hits: number; ttlMs: number } | null = null;
-      let bad: { hits: number; ttlMs: number } = { hits: 0, ttlMs: 0 };
-      let epoch: string | null = null;
-      try {
-        const c = await counter.count(counterKey, badKeys);
-        counted = { hits: c.hits, ttlMs: c.ttlMs };
-        bad = { hits: c.badHits, ttlMs: c.badTtlMs };
-        epoch = c.epoch;
-      } catch {
-        // Redis unreachable: no counting, and key lookups go to Postgres (epoch unknown).
-      }
-      if (key && bad.hits >= limits.rateLimitMax && !app.keyCache.known(key)) {
-        const resetSeconds = Math.max(1, Math.ceil(bad.ttlMs / 1000));
+      // null: Redis unreachable, so no counting, and key lookups go to Postgres (epoch unknown).
+      const counted = await counter.count(counterKey, badKeys).catch(() => null);
+      if (key && counted && counted.badHits >= limits.rateLimitMax && !app.keyCache.known(key)) {
+        const resetSeconds = Math.max(1, Math.ceil(counted.badTtlMs / 1000));
         void reply.header("ratelimit-limit", String(limits.rateLimitMax));
         void reply.header("ratelimit-remaining", "0");
         void reply.header("ratelimit-reset", String(resetSeconds));
         throw new AppError("RATE_LIMITED", "Too many requests, please try again later.", { retryAfter: resetSeconds });
       }
-      const lookup = accountOfRequest(app, request, epoch);
+      const lookup = accountOfRequest(app, request, counted ? counted.epoch : null);
       if (!counted) return;
       // Per-account override (`orbweaver accounts set-limits`), from the same lookup that authenticates.
       const account = await lookup?.catch(() => undefined);
