@@ -25,5 +25,5 @@ export default tseslint.config(
     files: ["**/test/**/*.ts", "bench/**/*.ts", "scripts/**"],
     rules: { "no-console": "off" },
   },
-  { files: ["**/*.js"], languageOptions: { globals: globals.node } },
+  { files: ["**/*.js", "**/*.mjs"], languageOptions: { globals: globals.node } },
 );

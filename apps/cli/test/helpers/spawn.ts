@@ -11,9 +11,12 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** Runs `tsx apps/cli/src/main.ts ARGS` as its own process, the same command the compose services run. */
-export function spawnCli(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/cli/src/main.ts", ...args], {
+/**
+ * Runs `tsx apps/cli/src/main.ts ARGS` as its own process, the same command the compose services run.
+ * `nodeArgs` go to node after tsx's own `--import` (a test's preload, as the soak test's gc probe).
+ */
+export function spawnCli(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Spawned {
+  const child = spawn(process.execPath, ["--import", "tsx", ...nodeArgs, "apps/cli/src/main.ts", ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
