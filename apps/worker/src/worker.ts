@@ -97,13 +97,18 @@ export async function startWorker(
       await dispatchBatch(dbHandle.db, queue, { batchId: row.batchId, concurrency: config.limits.batchConcurrency });
     }
   };
+  // Top-ups run beside the next job rather than before it: the slot is free as soon as the job's
+  // own work is written. Shutdown waits for the ones still running.
+  const topUps = new Set<Promise<void>>();
   const worker = new Worker<ScrapeJobData>(
     SCRAPE_QUEUE,
     async (job) => {
       try {
         await processScrapeJob(context, job);
       } finally {
-        await topUpBatch(job.data.jobId).catch((err: unknown) => log.warn({ err }, "batch top-up failed"));
+        const topUp = topUpBatch(job.data.jobId).catch((err: unknown) => log.warn({ err }, "batch top-up failed"));
+        topUps.add(topUp);
+        void topUp.finally(() => topUps.delete(topUp));
       }
     },
     {
@@ -148,6 +153,7 @@ export async function startWorker(
         new Promise<boolean>((r) => setTimeout(() => r(true), config.jobs.shutdownTimeoutMs).unref()),
       ]);
       if (timedOut) await Promise.all([worker.close(true), crawlWorker.close(true)]).catch(() => undefined);
+      await Promise.all(topUps);
       await pool.close();
       await egress.close();
       await markdown.close();
