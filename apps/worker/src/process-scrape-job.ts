@@ -28,12 +28,16 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
   const log = ctx.log.child({ jobId, attempt: row.attempts });
   const request = row.request as NormalizedScrapeRequest;
   const started = Date.now();
-  // Progress is a courtesy: a database outage must not stop the pages loading (the settling write waits for it).
+  // Progress is a courtesy: written in order, one write at a time, without holding up the pages; a
+  // write that fails (a database outage) is logged, never the job's failure (the settling write waits
+  // for the database). A write that lands after the result finds the job no longer active: a no-op.
+  let progressWrites: Promise<void> = Promise.resolve();
   const progress = (p: { message: string; progress: number }) =>
-    updateJobProgress(ctx.db, { jobId, runToken, progress: p }).catch((err: unknown) => {
-      if (!isDbUnavailable(err)) throw err;
-      log.warn({ err }, "database unavailable; progress not written");
-    });
+    (progressWrites = progressWrites.then(() =>
+      updateJobProgress(ctx.db, { jobId, runToken, progress: p }).catch((err: unknown) => {
+        log.warn({ err }, isDbUnavailable(err) ? "database unavailable; progress not written" : "progress not written");
+      }),
+    ));
   // The settling write waits out a database outage for up to the job's own time budget.
   const settle = (opts: Parameters<typeof finishJob>[1]) =>
     retryWhileDbDown(() => finishJob(ctx.db, opts), {
@@ -45,7 +49,7 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
   try {
     // Sealed by the gateway, never stored; gone for good once the job ends.
     const cookies = await readJobCookies(ctx, jobId, request.withCookies);
-    await progress({ message: "Loading pages", progress: 0.2 });
+    void progress({ message: "Loading pages", progress: 0.2 });
     const outcomes = await withDeadline(
       Promise.all(
         request.urls.map((u, i) =>
