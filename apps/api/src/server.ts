@@ -4,7 +4,13 @@ import { createDb, getInstanceSecret } from "@orbweaver/db";
 import { createBlobStore } from "@orbweaver/storage";
 import { blobSigner } from "./use-cases/blob-signer.ts";
 import { createJobWriter } from "./use-cases/job-writer.ts";
-import { createCrawlQueue, createJobSecretsStore, createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
+import {
+  closeQueuesAndConnection,
+  createCrawlQueue,
+  createJobSecretsStore,
+  createRedisConnection,
+  createScrapeQueue,
+} from "@orbweaver/queue";
 import { createLlm } from "@orbweaver/extract";
 import { proxyCountries } from "./use-cases/check-request-options.ts";
 import type { FastifyInstance } from "fastify";
@@ -54,9 +60,7 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
     },
   });
   app.addHook("onClose", async () => {
-    await scrapeQueue.close();
-    await crawlQueue.close();
-    redis.disconnect();
+    await closeQueuesAndConnection(redis, [scrapeQueue, crawlQueue]);
     await dbHandle.close();
     await blobs.close();
   });

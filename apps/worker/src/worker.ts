@@ -4,6 +4,7 @@ import { loggerOptions, type Config } from "@orbweaver/config";
 import { createDb, getInstanceSecret, getJob } from "@orbweaver/db";
 import { createLlm, createMarkdownConverter } from "@orbweaver/extract";
 import {
+  closeQueuesAndConnection,
   createJobSecretsStore,
   createRedisConnection,
   createScrapeQueue,
@@ -157,10 +158,9 @@ export async function startWorker(
       await pool.close();
       await egress.close();
       await markdown.close();
-      await queue.close().catch(() => undefined);
+      await closeQueuesAndConnection(producerConnection, [queue]);
       await crawlWorker.disconnect();
       workerConnection.disconnect();
-      producerConnection.disconnect();
       await dbHandle.close();
       await blobs.close();
       log.info({ forced: timedOut }, "worker stopped");

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { addFailFast, defaultJobOptions } from "./add-fail-fast.ts";
+import { watchQueueErrors } from "./close-queues.ts";
 
 export const CRAWL_QUEUE = "crawl";
 
@@ -20,11 +21,13 @@ export interface CrawlQueueOptions {
 
 /** One queue job per crawl; the crawl's pages are worked through inside it, from the Postgres frontier. */
 export function createCrawlQueue(opts: CrawlQueueOptions): Queue<CrawlJobData> {
-  return new Queue<CrawlJobData>(CRAWL_QUEUE, {
-    connection: opts.connection,
-    prefix: opts.prefix ?? "orbweaver",
-    defaultJobOptions: defaultJobOptions(opts.attempts),
-  });
+  return watchQueueErrors(
+    new Queue<CrawlJobData>(CRAWL_QUEUE, {
+      connection: opts.connection,
+      prefix: opts.prefix ?? "orbweaver",
+      defaultJobOptions: defaultJobOptions(opts.attempts),
+    }),
+  );
 }
 
 /** Dispatches a crawl; the BullMQ job id equals the crawl id so a re-dispatch of a live crawl is a no-op. */

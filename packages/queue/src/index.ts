@@ -7,4 +7,5 @@ export type { JobSecretsStore } from "./job-secrets.ts";
 export { createCrawlQueue, enqueueCrawlJob, CRAWL_QUEUE } from "./crawl-queue.ts";
 export type { CrawlJobData, CrawlQueueOptions } from "./crawl-queue.ts";
 export { QueueUnavailableError } from "./add-fail-fast.ts";
+export { closeQueuesAndConnection } from "./close-queues.ts";
 export { announceKeyChange, readKeyEpoch, keyEpochKey } from "./key-changes.ts";

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { addBulkFailFast, defaultJobOptions, type JobToAdd } from "./add-fail-fast.ts";
+import { watchQueueErrors } from "./close-queues.ts";
 
 export const SCRAPE_QUEUE = "scrape";
 
@@ -19,11 +20,13 @@ export interface ScrapeQueueOptions {
 }
 
 export function createScrapeQueue(opts: ScrapeQueueOptions): Queue<ScrapeJobData> {
-  return new Queue<ScrapeJobData>(SCRAPE_QUEUE, {
-    connection: opts.connection,
-    prefix: opts.prefix ?? "orbweaver",
-    defaultJobOptions: defaultJobOptions(opts.attempts),
-  });
+  return watchQueueErrors(
+    new Queue<ScrapeJobData>(SCRAPE_QUEUE, {
+      connection: opts.connection,
+      prefix: opts.prefix ?? "orbweaver",
+      defaultJobOptions: defaultJobOptions(opts.attempts),
+    }),
+  );
 }
 
 /** Batch items queue behind single scrapes (BullMQ runs jobs without a priority first). */

@@ -1,4 +1,10 @@
-import { createCrawlQueue, createRedisConnection, CRAWL_QUEUE, type CrawlJobData } from "@orbweaver/queue";
+import {
+  closeQueuesAndConnection,
+  createCrawlQueue,
+  createRedisConnection,
+  CRAWL_QUEUE,
+  type CrawlJobData,
+} from "@orbweaver/queue";
 import { Worker, type Queue } from "bullmq";
 import type { WorkerContext } from "../worker-context.ts";
 import { announceCrawlFailure } from "./announce-crawl-failure.ts";
@@ -50,9 +56,8 @@ export function startCrawlWorker(ctx: WorkerContext): CrawlWorker {
       await worker.close(force);
     },
     disconnect: async () => {
-      await queue.close().catch(() => undefined);
+      await closeQueuesAndConnection(producer, [queue]);
       connection.disconnect();
-      producer.disconnect();
     },
     announceFailure: (crawlId, error) =>
       announceCrawlFailure({ db: ctx.db, policy: config.network, log: ctx.log }, { crawlId, error }),
