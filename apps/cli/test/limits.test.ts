@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { getBalance, revokeApiKey, setAccountLimits } from "@orbweaver/db";
-import { announceKeyChange } from "@orbweaver/queue";
+import { announceKeyChange, createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
 import { startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "./helpers/http.ts";
@@ -94,6 +94,19 @@ describe("credits race", () => {
     await stack?.stop();
   });
 
+  /** Ids of the scrape jobs in the queue: a refused submit must leave none behind (it was dispatched beside its row's write). */
+  async function queuedJobIds(): Promise<string[]> {
+    const connection = createRedisConnection(stack.config.redisUrl, "producer");
+    const queue = createScrapeQueue({ connection, prefix: stack.config.queuePrefix });
+    try {
+      const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active", "completed", "failed"]);
+      return jobs.map((j) => j.id ?? "").sort();
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  }
+
   it("accepts exactly what 10 credits cover out of 50 concurrent submits; the balance never goes negative", async () => {
     const { key, accountId } = await stack.createKey(10);
     const body = { urls: [{ url: site.url("/") }] };
@@ -101,6 +114,8 @@ describe("credits race", () => {
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 202)).toHaveLength(5);
     expect(statuses.filter((s) => s === 403)).toHaveLength(45);
+    const accepted = results.filter((r) => r.status === 202).map((r) => (r.body as { jobId: string }).jobId);
+    expect(await queuedJobIds()).toEqual(accepted.sort());
     expect(await getBalance(stack.db, accountId)).toBe(0);
     const ledger = await stack.pool.query(
       "select sum(delta)::float as total, count(*)::int as n from credit_ledger where account_id = $1",
@@ -112,6 +127,7 @@ describe("credits race", () => {
   it("accepts exactly the pending-job limit out of 60 concurrent submits, with one job row and one charge each", async () => {
     const { key, accountId } = await stack.createKey(1000);
     await runCli(["accounts", "set-limits", "--account", accountId, "--pending-scrapes", "7"], stack.env);
+    const queuedBefore = await queuedJobIds();
     const body = { urls: [{ url: site.url("/") }, { url: site.url("/?b") }] };
     const results = await Promise.all(
       Array.from({ length: 60 }, () => call<{ jobId?: string; code?: string }>(`${stack.api}/scrape`, { key, body })),
@@ -121,6 +137,7 @@ describe("credits race", () => {
     expect(results.filter((r) => r.status === 429 && r.body.code === "TOO_MANY_PENDING_JOBS")).toHaveLength(53);
     const rows = await stack.pool.query<{ id: string }>("select id from jobs where account_id = $1", [accountId]);
     expect(rows.rows.map((r) => r.id).sort()).toEqual(accepted.map((r) => r.body.jobId).sort());
+    expect(await queuedJobIds()).toEqual([...queuedBefore, ...accepted.map((r) => r.body.jobId ?? "")].sort());
     const ledger = await stack.pool.query(
       "select count(distinct job_id)::int as jobs, count(*)::int as n from credit_ledger where account_id = $1 and reason = 'reserve'",
       [accountId],

@@ -1,15 +1,9 @@
 import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract";
 import { buildScrapeResult } from "./build-scrape-result.ts";
-import {
-  finishJob,
-  isDbUnavailable,
-  markJobDelayed,
-  startJobAttempt,
-  updateJobProgress,
-  type JobRow,
-} from "@orbweaver/db";
+import { finishJob, isDbUnavailable, markJobDelayed, updateJobProgress, type JobRow } from "@orbweaver/db";
 import { extractionAsksModel } from "@orbweaver/extract";
 import { UnrecoverableError, type Job } from "bullmq";
+import { claimWhenWritten } from "./claim-when-written.ts";
 import { CookiesLostError, readJobCookies } from "./job-cookies.ts";
 import { retryWhileDbDown } from "./retry-while-db-down.ts";
 import { scrapeUrl } from "./scrape-url.ts";
@@ -22,8 +16,8 @@ import { TransientJobError, type WorkerContext } from "./worker-context.ts";
  */
 export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>): Promise<void> {
   const { jobId } = bullJob.data;
-  const row = await startJobAttempt(ctx.db, jobId);
-  if (!row?.runToken) return; // finished by an earlier delivery, or unknown: nothing to do
+  const row = await claimWhenWritten(ctx, bullJob);
+  if (!row?.runToken) return; // finished by an earlier delivery, withdrawn, or never written: nothing to do
   const runToken = row.runToken;
   const log = ctx.log.child({ jobId, attempt: row.attempts });
   const request = row.request as NormalizedScrapeRequest;

@@ -21,6 +21,8 @@ export interface WorkerContext {
   proxies: ProxyRouter;
   /** Sealed per-job secrets (cookies), never stored in Postgres or the job data. */
   secrets: JobSecretsStore;
+  /** Whether the gateway took a dispatched job back (its submit was refused or not written). */
+  isWithdrawn(jobId: string): Promise<boolean>;
   /** CAPTCHA solver provider client; null when CAPTCHA_SOLVER is none (walls are reported as blocked). */
   captchaSolver: CaptchaSolver | null;
   log: Logger;

@@ -9,6 +9,7 @@ import {
   createRedisConnection,
   createScrapeQueue,
   dispatchBatch,
+  isScrapeJobWithdrawn,
   SCRAPE_QUEUE,
   type ScrapeJobData,
 } from "@orbweaver/queue";
@@ -74,6 +75,7 @@ export async function startWorker(
     blobs,
     proxies,
     secrets,
+    isWithdrawn: (jobId) => isScrapeJobWithdrawn(producerConnection, config.queuePrefix, jobId),
     captchaSolver:
       config.captcha.solver === "createtask" && config.captcha.url && config.captcha.key
         ? createCaptchaSolver({

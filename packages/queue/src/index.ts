@@ -9,3 +9,4 @@ export type { CrawlJobData, CrawlQueueOptions } from "./crawl-queue.ts";
 export { QueueUnavailableError } from "./add-fail-fast.ts";
 export { closeQueuesAndConnection } from "./close-queues.ts";
 export { announceKeyChange, readKeyEpoch, keyEpochKey } from "./key-changes.ts";
+export { withdrawScrapeJob, isScrapeJobWithdrawn } from "./withdrawn-jobs.ts";

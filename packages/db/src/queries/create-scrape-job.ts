@@ -4,6 +4,8 @@ import type { Db } from "../client.ts";
 
 /** One job for {@link createScrapeJobs}. */
 export interface CreateScrapeJobOptions {
+  /** The job's id; a fresh one when absent. */
+  id?: string;
   accountId: string;
   request: unknown;
   creditsToReserve: number;
@@ -27,7 +29,7 @@ export type CreateScrapeJobResult =
 export async function createScrapeJobs(db: Db, items: CreateScrapeJobOptions[]): Promise<CreateScrapeJobResult[]> {
   if (items.length === 0) return [];
   const payload = items.map((item) => ({
-    id: randomUUID(),
+    id: item.id ?? randomUUID(),
     accountId: item.accountId,
     request: item.request,
     credits: item.creditsToReserve,

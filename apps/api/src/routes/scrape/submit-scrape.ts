@@ -1,6 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { normalizeScrapeRequest, validateActions, type ScrapeRequest } from "@orbweaver/contract";
-import type { AccountLimits } from "@orbweaver/db";
-import { enqueueScrapeJob } from "@orbweaver/queue";
+import type { AccountLimits, CreateScrapeJobResult } from "@orbweaver/db";
+import { enqueueScrapeJob, withdrawScrapeJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
@@ -10,7 +11,7 @@ import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-o
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 
-/** Validates a scrape request beyond its JSON shape, stores the job, reserves credits, dispatches. */
+/** Validates a scrape request beyond its JSON shape; stores the job and reserves credits while it dispatches. */
 export async function submitScrape(
   deps: ApiDeps,
   opts: { accountId: string; limits: AccountLimits; body: ScrapeRequest; log: FastifyBaseLogger },
@@ -44,14 +45,43 @@ export async function submitScrape(
   });
 
   const maxPending = opts.limits.maxPendingScrapeJobs ?? config.limits.maxPendingScrapeJobs;
-  const created = await deps.jobWriter.create({
-    accountId: opts.accountId,
-    request,
-    creditsToReserve: config.limits.creditsPerUrl * request.urls.length,
-    maxPendingJobs: maxPending,
-    schemaWarnings,
-  });
+  // The job is dispatched while its row is written: the two round trips overlap instead of adding up
+  // (the 202 still waits for both). A worker that takes the job before the row is visible waits for
+  // it; a row refused or not written takes the job back.
+  const jobId = randomUUID();
+  const dispatching = (async () => {
+    if (cookies) await deps.secrets.put(jobId, cookies);
+    await enqueueScrapeJob(deps.scrapeQueue, jobId);
+  })();
+  dispatching.catch(() => undefined);
+  const withdraw = async () => {
+    const dispatched = await dispatching.then(
+      () => true,
+      () => false,
+    );
+    await Promise.all([
+      dispatched
+        ? withdrawScrapeJob(deps.scrapeQueue, { redis: deps.redis, prefix: config.queuePrefix, jobId })
+        : undefined,
+      cookies ? deps.secrets.delete(jobId) : undefined,
+    ]).catch((err: unknown) => opts.log.warn({ err, jobId }, "could not withdraw a dispatched job"));
+  };
+  let created: CreateScrapeJobResult;
+  try {
+    created = await deps.jobWriter.create({
+      id: jobId,
+      accountId: opts.accountId,
+      request,
+      creditsToReserve: config.limits.creditsPerUrl * request.urls.length,
+      maxPendingJobs: maxPending,
+      schemaWarnings,
+    });
+  } catch (err) {
+    await withdraw();
+    throw err;
+  }
   if (!created.ok) {
+    await withdraw();
     if (created.reason === "TOO_MANY_PENDING_JOBS") {
       throw new AppError(
         "TOO_MANY_PENDING_JOBS",
@@ -64,13 +94,6 @@ export async function submitScrape(
       "You have exceeded your credit limit: not enough credits for this scrape.",
     );
   }
-  await dispatchOrFail(deps, {
-    jobIds: [created.jobId],
-    log: opts.log,
-    dispatch: async () => {
-      if (cookies) await deps.secrets.put(created.jobId, cookies);
-      await enqueueScrapeJob(deps.scrapeQueue, created.jobId);
-    },
-  });
-  return { jobId: created.jobId, schemaWarnings };
+  await dispatchOrFail(deps, { jobIds: [jobId], log: opts.log, dispatch: () => dispatching });
+  return { jobId, schemaWarnings };
 }

@@ -1,0 +1,114 @@
+// A single scrape is dispatched while the gateway writes its row, so a worker can take the job before
+// the row is visible. The worker must wait for the row (not drop the job), stop at once when the
+// gateway takes the job back (a refused submit), and give up on a row that never comes.
+import { normalizeScrapeRequest } from "@orbweaver/contract";
+import { createScrapeJobs } from "@orbweaver/db";
+import { createRedisConnection, createScrapeQueue, withdrawScrapeJob } from "@orbweaver/queue";
+import { waitFor, type FixtureSite } from "@orbweaver/testkit";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollScrape } from "./helpers/http.ts";
+import { useWorkerProcesses, type Spawned } from "./helpers/spawn.ts";
+import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+let stack: TestStack;
+useStarted(
+  () => startSiteAndStack({ worker: false }),
+  (started) => ({ site, stack } = started),
+);
+const startWorkerProcess = useWorkerProcesses(() => ({ ...stack.env, LOG_LEVEL: "info", WORKER_CONCURRENCY: "1" }));
+
+let redis: Redis;
+let queue: Queue<{ jobId: string }>;
+let worker: Spawned;
+beforeAll(() => {
+  redis = createRedisConnection(stack.config.redisUrl, "producer");
+  queue = createScrapeQueue({ connection: redis, prefix: stack.config.queuePrefix });
+  worker = startWorkerProcess();
+});
+afterAll(async () => {
+  await queue?.close();
+  redis?.disconnect();
+});
+
+/** Dispatches a job id the way the gateway does, with no row behind it yet. */
+async function dispatch(jobId: string, opts: { timestamp?: number } = {}): Promise<void> {
+  await queue.add("scrape", { jobId }, { jobId, ...opts });
+}
+
+async function stateOf(jobId: string): Promise<string> {
+  const job = await queue.getJob(jobId);
+  return job ? await job.getState() : "missing";
+}
+
+/** Log lines of the worker process with this message (pino JSON). */
+function logged(msg: string, jobId: string): number {
+  return worker
+    .output()
+    .split("\n")
+    .filter((line) => line.includes(`"msg":"${msg}"`) && line.includes(jobId)).length;
+}
+
+describe("a job dispatched before its row is written", () => {
+  it("is run once its row appears, not dropped", async () => {
+    const { key, accountId } = await stack.createKey(10);
+    const jobId = randomUUID();
+    await dispatch(jobId);
+    // The worker (booting, then taking the job) waits on the missing row.
+    await waitFor(async () => (await stateOf(jobId)) === "active", {
+      timeoutMs: 60_000,
+      message: "the worker to take the job",
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const request = normalizeScrapeRequest({ urls: [{ url: site.url("/") }] });
+    const [created] = await createScrapeJobs(stack.db, [
+      { id: jobId, accountId, request, creditsToReserve: 1, maxPendingJobs: 10 },
+    ]);
+    expect(created).toEqual({ ok: true, jobId });
+    const { final } = await pollScrape(stack.api, key, jobId, 20_000);
+    expect(final.status).toBe("completed");
+    expect(final.result!.content).toContain("Welcome to Fixture Times");
+    const attempts = await stack.pool.query("select attempts from jobs where id = $1", [jobId]);
+    expect(attempts.rows[0]).toEqual({ attempts: 1 });
+    expect(logged("a dispatched job's row never appeared; dropped", jobId)).toBe(0);
+  });
+
+  it("is let go at once when the gateway withdraws it (a refused submit)", async () => {
+    const jobId = randomUUID();
+    await dispatch(jobId);
+    await waitFor(async () => (await stateOf(jobId)) === "active", { timeoutMs: 30_000, message: "an active job" });
+    await withdrawScrapeJob(queue, { redis, prefix: stack.config.queuePrefix, jobId });
+    // Well before the worker's own limit (10 s from the dispatch) ends its wait.
+    await waitFor(async () => (await stateOf(jobId)) === "completed", {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      message: "the withdrawn job to be let go",
+    });
+    expect(logged("a dispatched job's row never appeared; dropped", jobId)).toBe(0);
+    const rows = await stack.pool.query("select count(*)::int as n from jobs where id = $1", [jobId]);
+    expect(rows.rows[0]).toEqual({ n: 0 });
+  });
+
+  it("is removed from the queue when withdrawn before a worker takes it", async () => {
+    const jobId = randomUUID();
+    await queue.add("scrape", { jobId }, { jobId, delay: 60_000 });
+    await withdrawScrapeJob(queue, { redis, prefix: stack.config.queuePrefix, jobId });
+    expect(await stateOf(jobId)).toBe("missing");
+  });
+
+  it("is dropped, with a warning, once its row is overdue", async () => {
+    const jobId = randomUUID();
+    await dispatch(jobId, { timestamp: Date.now() - 11_000 });
+    await waitFor(async () => (await stateOf(jobId)) === "completed", {
+      timeoutMs: 10_000,
+      message: "the overdue job to be dropped",
+    });
+    await waitFor(() => logged("a dispatched job's row never appeared; dropped", jobId) === 1, {
+      timeoutMs: 5_000,
+      message: "the worker's warning",
+    });
+  });
+});
