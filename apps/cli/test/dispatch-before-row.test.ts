@@ -10,7 +10,7 @@ import type { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollScrape } from "./helpers/http.ts";
-import { useWorkerProcesses, type Spawned } from "./helpers/spawn.ts";
+import { loggedAboutJob, useWorkerProcesses, type Spawned } from "./helpers/spawn.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
@@ -20,6 +20,8 @@ useStarted(
   (started) => ({ site, stack } = started),
 );
 const startWorkerProcess = useWorkerProcesses(() => ({ ...stack.env, LOG_LEVEL: "info", WORKER_CONCURRENCY: "1" }));
+
+const DROPPED = "a dispatched job's row never appeared; dropped";
 
 let redis: Redis;
 let queue: Queue<{ jobId: string }>;
@@ -44,14 +46,6 @@ async function stateOf(jobId: string): Promise<string> {
   return job ? await job.getState() : "missing";
 }
 
-/** Log lines of the worker process with this message (pino JSON). */
-function logged(msg: string, jobId: string): number {
-  return worker
-    .output()
-    .split("\n")
-    .filter((line) => line.includes(`"msg":"${msg}"`) && line.includes(jobId)).length;
-}
-
 describe("a job dispatched before its row is written", () => {
   it("is run once its row appears, not dropped", async () => {
     const { key, accountId } = await stack.createKey(10);
@@ -73,7 +67,7 @@ describe("a job dispatched before its row is written", () => {
     expect(final.result!.content).toContain("Welcome to Fixture Times");
     const attempts = await stack.pool.query("select attempts from jobs where id = $1", [jobId]);
     expect(attempts.rows[0]).toEqual({ attempts: 1 });
-    expect(logged("a dispatched job's row never appeared; dropped", jobId)).toBe(0);
+    expect(loggedAboutJob(worker, jobId, DROPPED)).toBe(0);
   });
 
   it("is let go at once when the gateway withdraws it (a refused submit)", async () => {
@@ -87,7 +81,7 @@ describe("a job dispatched before its row is written", () => {
       intervalMs: 50,
       message: "the withdrawn job to be let go",
     });
-    expect(logged("a dispatched job's row never appeared; dropped", jobId)).toBe(0);
+    expect(loggedAboutJob(worker, jobId, DROPPED)).toBe(0);
     const rows = await stack.pool.query("select count(*)::int as n from jobs where id = $1", [jobId]);
     expect(rows.rows[0]).toEqual({ n: 0 });
   });
@@ -106,7 +100,7 @@ describe("a job dispatched before its row is written", () => {
       timeoutMs: 10_000,
       message: "the overdue job to be dropped",
     });
-    await waitFor(() => logged("a dispatched job's row never appeared; dropped", jobId) === 1, {
+    await waitFor(() => loggedAboutJob(worker, jobId, DROPPED) === 1, {
       timeoutMs: 5_000,
       message: "the worker's warning",
     });

@@ -5,7 +5,7 @@
 import { auditJobs, nothingLostProblems, waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { submitScrape } from "./helpers/http.ts";
-import { useWorkerProcesses, type Spawned } from "./helpers/spawn.ts";
+import { loggedAboutJob, useWorkerProcesses, type Spawned } from "./helpers/spawn.ts";
 import { startPrivatePostgresStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
@@ -28,22 +28,6 @@ useStarted(
 );
 const startWorkerProcess = useWorkerProcesses(() => ({ ...stack.env, LOG_LEVEL: "info" }));
 
-/** The pino lines a worker logged about one job with the given message. */
-function logged(worker: Spawned, jobId: string, msg: string): number {
-  return worker
-    .output()
-    .split("\n")
-    .filter((line) => {
-      if (!line.startsWith("{")) return false;
-      try {
-        const entry = JSON.parse(line) as { jobId?: string; msg?: string };
-        return entry.jobId === jobId && entry.msg === msg;
-      } catch {
-        return false;
-      }
-    }).length;
-}
-
 async function jobRow(jobId: string): Promise<{ status: string; attempts: number }> {
   const { rows } = await stack.pool.query("select status, attempts from jobs where id = $1", [jobId]);
   return rows[0] as { status: string; attempts: number };
@@ -51,7 +35,7 @@ async function jobRow(jobId: string): Promise<{ status: string; attempts: number
 
 /** Waits until `worker` has logged `msg` about the job at least once. */
 async function waitForLog(worker: Spawned, jobId: string, msg: string, message: string): Promise<void> {
-  await waitFor(() => logged(worker, jobId, msg) > 0, { timeoutMs: 60_000, intervalMs: 200, message });
+  await waitFor(() => loggedAboutJob(worker, jobId, msg) > 0, { timeoutMs: 60_000, intervalMs: 200, message });
 }
 
 /** The job completed with nothing lost and was charged once: one reserve of 2 credits in the ledger. */
@@ -110,8 +94,8 @@ describe("duplicate delivery after a lapsed lock", () => {
     await waitForLog(first, jobId, REFUSED, "the first worker's stale write to be refused");
     await waitForLog(second, jobId, COMPLETED, "the second worker to complete the job");
     expect((await jobRow(jobId)).status).toBe("completed");
-    expect(logged(second, jobId, COMPLETED)).toBe(1);
-    expect(logged(first, jobId, COMPLETED)).toBe(0);
+    expect(loggedAboutJob(second, jobId, COMPLETED)).toBe(1);
+    expect(loggedAboutJob(first, jobId, COMPLETED)).toBe(0);
 
     await expectOneResultOneCharge(jobId, accountId);
     const balance = await stack.pool.query("select credits_balance::float as b from accounts where id = $1", [
@@ -137,8 +121,8 @@ describe("duplicate delivery after a lapsed lock", () => {
     second.child.kill("SIGCONT");
 
     await waitForLog(second, jobId, REFUSED, "the second worker's stale write to be refused");
-    expect(logged(first, jobId, COMPLETED)).toBe(1);
-    expect(logged(second, jobId, COMPLETED)).toBe(0);
+    expect(loggedAboutJob(first, jobId, COMPLETED)).toBe(1);
+    expect(loggedAboutJob(second, jobId, COMPLETED)).toBe(0);
     await expectOneResultOneCharge(jobId, accountId);
 
     // Both workers are healthy after the overlap and stop cleanly.

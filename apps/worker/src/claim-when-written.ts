@@ -1,13 +1,10 @@
-import { getJob, startJobAttempt, type JobRow } from "@orbweaver/db";
+import { getJob, startJobAttempt, UNFINISHED, type JobRow } from "@orbweaver/db";
 import type { Job } from "bullmq";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WorkerContext } from "./worker-context.ts";
 
 /** How long after its dispatch a job's row may still be on its way. */
 export const ROW_WAIT_MS = 10_000;
-
-/** The statuses `startJobAttempt` claims; any other is a finished job. */
-const CLAIMABLE = new Set(["waiting", "delayed", "active"]);
 
 /**
  * Claims a scrape job's row for this attempt. The gateway dispatches a single scrape while it writes
@@ -23,7 +20,7 @@ export async function claimWhenWritten(ctx: WorkerContext, bullJob: Job<{ jobId:
     const claimed = await startJobAttempt(ctx.db, jobId);
     if (claimed) return claimed;
     const row = await getJob(ctx.db, jobId);
-    if (row && !CLAIMABLE.has(row.status)) return null;
+    if (row && !(UNFINISHED as readonly string[]).includes(row.status)) return null;
     // Committed between the claim and this read: claim it now.
     if (row) continue;
     if (await ctx.isWithdrawn(jobId)) return null;

@@ -21,6 +21,7 @@ export {
   markJobDelayed,
   finishJob,
   listStaleUnfinishedJobs,
+  UNFINISHED,
 } from "./queries/job-lifecycle.ts";
 export type { FinishJobOptions } from "./queries/job-lifecycle.ts";
 export { createBatch } from "./queries/create-batch.ts";

@@ -11,6 +11,22 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
+/** The pino lines a spawned process logged about one job with the given message. */
+export function loggedAboutJob(spawned: Spawned, jobId: string, msg: string): number {
+  return spawned
+    .output()
+    .split("\n")
+    .filter((line) => {
+      if (!line.startsWith("{")) return false;
+      try {
+        const entry = JSON.parse(line) as { jobId?: string; msg?: string };
+        return entry.jobId === jobId && entry.msg === msg;
+      } catch {
+        return false;
+      }
+    }).length;
+}
+
 /**
  * Runs `tsx apps/cli/src/main.ts ARGS` as its own process, the same command the compose services run.
  * `nodeArgs` go to node after tsx's own `--import` (a test's preload, as the soak test's gc probe).

@@ -3,7 +3,8 @@ import type { Db, Tx } from "../client.ts";
 import { accounts, creditLedger, jobs } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
 
-const UNFINISHED = ["waiting", "delayed", "active"] as const;
+/** The statuses of a job not yet finished: the ones {@link startJobAttempt} claims. */
+export const UNFINISHED = ["waiting", "delayed", "active"] as const;
 
 /**
  * Claims a job for one attempt: status active, a fresh run token. Returns null when the job is
