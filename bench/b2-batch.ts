@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import type { BenchContext } from "./lib/context.ts";
 import { formatCpuByKind, sampleCpuByKind, samplePeakRss } from "./lib/proc.ts";
 import { CHROMIUM_PATH, repoRoot, runBatch } from "./lib/stack.ts";
-import { fmt, mib, note, reportRatio } from "./lib/stats.ts";
+import { fmt, medianRound, mib, note, reportRatio } from "./lib/stats.ts";
 
 interface CrawleeResult {
   wallMs: number;
@@ -20,10 +20,10 @@ interface CrawleeResult {
   failed: number;
 }
 
-async function runCrawlee(
-  urls: string[],
-  concurrency: number,
-): Promise<CrawleeResult & { peakRss: number; cpu: Map<string, number> }> {
+type TheirRun = CrawleeResult & { peakRss: number; cpu: Map<string, number> };
+type OurRun = { doneMs: number; wallMs: number; peakRss: number; cpu: Map<string, number> };
+
+async function runCrawlee(urls: string[], concurrency: number): Promise<TheirRun> {
   const child = spawn(
     process.execPath,
     [
@@ -48,45 +48,79 @@ async function runCrawlee(
   return { ...(JSON.parse(line) as CrawleeResult), peakRss, cpu };
 }
 
+async function runOurs(
+  ctx: BenchContext,
+  opts: { api: string; key: string; urls: string[]; concurrency: number },
+): Promise<OurRun> {
+  const size = opts.urls.length;
+  // A fresh worker per run, so its peak memory is this batch's and not the last one's.
+  const worker = await ctx.useWorker({ WORKER_CONCURRENCY: String(opts.concurrency) });
+  const sampler = samplePeakRss(worker.pid);
+  const cpuSampler = sampleCpuByKind(worker.pid);
+  const ours = await runBatch(opts.api, opts.key, { urls: opts.urls }, { intervalMs: 1000 });
+  const peakRss = await sampler.stop();
+  const cpu = await cpuSampler.stop();
+  await ctx.stopWorker();
+  if (ours.batch.completedCount !== size) {
+    throw new Error(`orbweaver batch: ${ours.batch.completedCount}/${size} completed (${ours.batch.status})`);
+  }
+  return { doneMs: ours.doneMs, wallMs: ours.wallMs, peakRss, cpu };
+}
+
 export async function runB2(ctx: BenchContext): Promise<void> {
   const { api, key } = await ctx.stack();
   const c = ctx.options.concurrency;
-  let offset = 2000;
+  let offset = 10_000; // past the pages of the other benches, however many rounds
   for (const size of ctx.options.b2Sizes) {
-    const urls = Array.from({ length: size }, (_, i) => ctx.fixtures.app(offset + i));
-    offset += size;
-    // A fresh worker per size, so its peak memory is this batch's and not the last one's.
-    const worker = await ctx.useWorker({ WORKER_CONCURRENCY: String(c) });
-    const sampler = samplePeakRss(worker.pid);
-    const cpuSampler = sampleCpuByKind(worker.pid);
-    const ours = await runBatch(api.api, key, { urls }, { intervalMs: 1000 });
-    const ourPeak = await sampler.stop();
-    const ourCpu = await cpuSampler.stop();
-    await ctx.stopWorker();
-    if (ours.batch.completedCount !== size) {
-      throw new Error(`orbweaver batch: ${ours.batch.completedCount}/${size} completed (${ours.batch.status})`);
+    const rounds = [];
+    for (let r = 0; r < ctx.options.rounds; r++) {
+      // Each round its own pages; the side that goes first alternates, so a drift of the machine's
+      // speed within the run does not favour one side.
+      const urls = Array.from({ length: size }, (_, i) => ctx.fixtures.app(offset + i));
+      offset += size;
+      const runTheirs = async () => {
+        const theirs = await runCrawlee(urls, c);
+        if (theirs.ok !== size)
+          throw new Error(`crawlee: ${theirs.ok}/${size} pages rendered, ${theirs.failed} failed`);
+        return theirs;
+      };
+      const runOur = () => runOurs(ctx, { api: api.api, key, urls, concurrency: c });
+      let ours: OurRun;
+      let theirs: TheirRun;
+      if (r % 2 === 0) {
+        ours = await runOur();
+        theirs = await runTheirs();
+      } else {
+        theirs = await runTheirs();
+        ours = await runOur();
+      }
+      rounds.push({ ours, theirs, wall: ours.doneMs / theirs.wallMs, rss: ours.peakRss / theirs.peakRss });
     }
-    const theirs = await runCrawlee(urls, c);
-    if (theirs.ok !== size) throw new Error(`crawlee: ${theirs.ok}/${size} pages rendered, ${theirs.failed} failed`);
+    const mid = medianRound(rounds, (x) => x.wall);
+    const midRss = medianRound(rounds, (x) => x.rss);
     reportRatio({
       id: "B2",
       what: `batch ${size} wall`,
-      ours: `orbweaver ${fmt(ours.doneMs / 1000, 1)} s`,
-      theirs: `crawlee ${fmt(theirs.wallMs / 1000, 1)} s`,
-      ratio: ours.doneMs / theirs.wallMs,
+      ours: `orbweaver ${fmt(mid.ours.doneMs / 1000, 1)} s`,
+      theirs: `crawlee ${fmt(mid.theirs.wallMs / 1000, 1)} s`,
+      ratio: mid.wall,
       target: { op: "≤", value: 1.0 },
     });
     reportRatio({
       id: "B2",
       what: `batch ${size} peak RSS`,
-      ours: `orbweaver ${mib(ourPeak)}`,
-      theirs: `crawlee ${mib(theirs.peakRss)}`,
-      ratio: ourPeak / theirs.peakRss,
+      ours: `orbweaver ${mib(midRss.ours.peakRss)}`,
+      theirs: `crawlee ${mib(midRss.theirs.peakRss)}`,
+      ratio: midRss.rss,
     });
+    const { ours, theirs } = mid;
+    note(
+      `median of ${rounds.length} rounds (each both sides, alternating which goes first): wall ${rounds.map((x) => fmt(x.wall, 2)).join(", ")}; peak RSS ${rounds.map((x) => fmt(x.rss, 2)).join(", ")}; details below from the median round`,
+    );
     note(
       `concurrency ${c} both; crawlee from its first navigation (without its Chromium launch): ${fmt(theirs.afterLaunchMs / 1000, 1)} s → ratio ${fmt(ours.doneMs / theirs.afterLaunchMs, 2)}`,
     );
-    note(`CPU by process (sampled every 50 ms): orbweaver worker tree ${formatCpuByKind(ourCpu)}`);
+    note(`CPU by process (sampled every 50 ms): orbweaver worker tree ${formatCpuByKind(ours.cpu)}`);
     note(`CPU by process: crawlee tree ${formatCpuByKind(theirs.cpu)}`);
     note(
       `orbweaver to the poll (every 1 s) that saw the batch done: ${fmt(ours.wallMs / 1000, 1)} s → ratio ${fmt(ours.wallMs / theirs.wallMs, 2)}`,

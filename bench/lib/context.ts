@@ -18,6 +18,11 @@ export interface BenchOptions {
   b3Seconds: number;
   /** Largest HTML size in B4, bytes. */
   b4MaxBytes: number;
+  /**
+   * Rounds of B2 and B3: each round measures both sides back to back (the side that goes first
+   * alternates), and the ratio printed is the median of the rounds' ratios.
+   */
+  rounds: number;
   /** Worker concurrency for B1, B2 and B6 (and the Crawlee side of B2). */
   concurrency: number;
 }

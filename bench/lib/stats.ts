@@ -9,6 +9,14 @@ export function percentile(xs: number[], p: number): number {
 
 export const median = (xs: number[]): number => percentile(xs, 50);
 
+/** The round whose ratio is the median of all the rounds' ratios (the lower middle one of an even count). */
+export function medianRound<T>(rounds: T[], ratio: (round: T) => number): T {
+  const sorted = [...rounds].sort((a, b) => ratio(a) - ratio(b));
+  const mid = sorted[Math.ceil(sorted.length / 2) - 1];
+  if (mid === undefined) throw new Error("no rounds");
+  return mid;
+}
+
 /** Least-squares slope of log(y) against log(x): the scaling exponent (1 = linear). */
 export function logLogSlope(points: Array<[number, number]>): number {
   const pts = points.map(([x, y]) => [Math.log(x), Math.log(y)] as const);

@@ -1,4 +1,4 @@
-import type { KeyAccount } from "@orbweaver/db";
+import { hashApiKey, type KeyAccount } from "@orbweaver/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { AppError } from "../errors.ts";
@@ -11,6 +11,20 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization?.trim();
   const match = auth ? /^Bearer\s+(.+)$/i.exec(auth) : null;
   return match?.[1]?.trim() || undefined;
+}
+
+const keyHashes = new WeakMap<FastifyRequest, string>();
+
+/** The presented key's `hashApiKey` (the rate limiter's bucket, the key cache's entry), hashed once per request. */
+export function presentedKeyHash(request: FastifyRequest): string | undefined {
+  const key = presentedKey(request);
+  if (!key) return undefined;
+  let hash = keyHashes.get(request);
+  if (!hash) {
+    hash = hashApiKey(key);
+    keyHashes.set(request, hash);
+  }
+  return hash;
 }
 
 const lookups = new WeakMap<FastifyRequest, Promise<KeyAccount | null>>();
@@ -29,7 +43,7 @@ export function accountOfRequest(
   if (!key) return undefined;
   let lookup = lookups.get(request);
   if (!lookup) {
-    lookup = app.keyCache.lookup(key, epoch);
+    lookup = app.keyCache.lookup(key, epoch, presentedKeyHash(request));
     lookups.set(request, lookup);
   }
   return lookup;

@@ -1,10 +1,9 @@
-import { hashApiKey } from "@orbweaver/db";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { keyEpochKey } from "@orbweaver/queue";
 import { AppError } from "../errors.ts";
 import { createRateCounter } from "../use-cases/rate-counter.ts";
-import { accountOfRequest, presentedKey } from "./auth.ts";
+import { accountOfRequest, presentedKey, presentedKeyHash } from "./auth.ts";
 
 /** Counts one unknown key sent from an IP (the window opens on the first). */
 const BAD_KEY_SCRIPT = `
@@ -34,7 +33,7 @@ export default fp(
 
     app.addHook("onRequest", async (request, reply) => {
       const key = presentedKey(request);
-      const bucket = key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
+      const bucket = key ? `key:${presentedKeyHash(request)}` : `ip:${request.ip}`;
       const counterKey = `${queuePrefix}:ratelimit:${bucket}`;
       const badKeys = `${queuePrefix}:ratelimit:badkeys:${request.ip}`;
       // null: Redis unreachable, so no counting, and key lookups go to Postgres (epoch unknown).

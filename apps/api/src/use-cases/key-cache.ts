@@ -18,8 +18,9 @@ export interface KeyCache {
   /**
    * The active key's account and limits, or null for an unknown or revoked key. `epoch`: the key
    * epoch when the caller already read it this request (null: Redis unreachable); read when omitted.
+   * `hash`: the key's `hashApiKey`, when the caller already computed it.
    */
-  lookup(key: string, epoch?: string | null): Promise<KeyAccount | null>;
+  lookup(key: string, epoch?: string | null, hash?: string): Promise<KeyAccount | null>;
   /**
    * True when the key authenticated through this cache before, under any epoch (no Postgres read).
    * A key change clears the cache, not this: it tells a key someone was given from one invented.
@@ -43,13 +44,13 @@ export function createKeyCache(opts: KeyCacheOptions): KeyCache {
   let seenEpoch: string | null = null;
 
   return {
-    async lookup(key, known) {
+    async lookup(key, known, keyHash) {
       const epoch = known !== undefined ? known : await readKeyEpoch(opts.redis, opts.prefix).catch(() => null);
       if (epoch !== seenEpoch) {
         entries.clear();
         seenEpoch = epoch;
       }
-      const hash = hashApiKey(key);
+      const hash = keyHash ?? hashApiKey(key);
       const remember = (account: KeyAccount | null): KeyAccount | null => {
         if (account) {
           if (seenValid.size >= maxEntries * 10) seenValid.clear();
