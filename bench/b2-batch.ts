@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import type { BenchContext } from "./lib/context.ts";
 import { formatCpuByKind, sampleCpuByKind, samplePeakRss } from "./lib/proc.ts";
 import { CHROMIUM_PATH, repoRoot, runBatch } from "./lib/stack.ts";
-import { fmt, medianRound, mib, note, reportRatio } from "./lib/stats.ts";
+import { fmt, inRoundOrder, medianRound, mib, note, reportRatio } from "./lib/stats.ts";
 
 interface CrawleeResult {
   wallMs: number;
@@ -74,8 +74,7 @@ export async function runB2(ctx: BenchContext): Promise<void> {
   for (const size of ctx.options.b2Sizes) {
     const rounds = [];
     for (let r = 0; r < ctx.options.rounds; r++) {
-      // Each round its own pages; the side that goes first alternates, so a drift of the machine's
-      // speed within the run does not favour one side.
+      // Each round its own pages; the side that goes first alternates.
       const urls = Array.from({ length: size }, (_, i) => ctx.fixtures.app(offset + i));
       offset += size;
       const runTheirs = async () => {
@@ -85,15 +84,7 @@ export async function runB2(ctx: BenchContext): Promise<void> {
         return theirs;
       };
       const runOur = () => runOurs(ctx, { api: api.api, key, urls, concurrency: c });
-      let ours: OurRun;
-      let theirs: TheirRun;
-      if (r % 2 === 0) {
-        ours = await runOur();
-        theirs = await runTheirs();
-      } else {
-        theirs = await runTheirs();
-        ours = await runOur();
-      }
+      const [ours, theirs] = await inRoundOrder<[OurRun, TheirRun]>(r, [runOur, runTheirs]);
       rounds.push({ ours, theirs, wall: ours.doneMs / theirs.wallMs, rss: ours.peakRss / theirs.peakRss });
     }
     const mid = medianRound(rounds, (x) => x.wall);

@@ -23,7 +23,7 @@ import {
   submitScrape,
   usedPrefixes,
 } from "./lib/stack.ts";
-import { fmt, medianRound, note, reportRatio } from "./lib/stats.ts";
+import { fmt, inRoundOrder, medianRound, note, reportRatio } from "./lib/stats.ts";
 
 interface Load {
   rps: number;
@@ -103,31 +103,17 @@ export async function runB3(ctx: BenchContext): Promise<void> {
     // the submits fill the jobs table.
     const polls = [];
     for (let r = 0; r < ctx.options.rounds; r++) {
-      let ours: Load;
-      let bare: Load;
-      if (r % 2 === 0) {
-        ours = await ourPollRun();
-        bare = await barePollRun();
-      } else {
-        bare = await barePollRun();
-        ours = await ourPollRun();
-      }
+      const [ours, bare] = await inRoundOrder<[Load, Load]>(r, [ourPollRun, barePollRun]);
       polls.push({ ours, bare, ratio: ours.rps / bare.rps });
     }
     const submits = [];
     for (let r = 0; r < ctx.options.rounds; r++) {
-      let ours: Load;
-      let spread: Load;
-      let bare: Load;
-      if (r % 2 === 0) {
-        ours = await ourSubmitRun();
-        bare = await bareSubmitRun();
-        spread = await spreadSubmitRun();
-      } else {
-        spread = await spreadSubmitRun();
-        bare = await bareSubmitRun();
-        ours = await ourSubmitRun();
-      }
+      // The bare route between our two runs, whichever goes first.
+      const [ours, bare, spread] = await inRoundOrder<[Load, Load, Load]>(r, [
+        ourSubmitRun,
+        bareSubmitRun,
+        spreadSubmitRun,
+      ]);
       // Tens of thousands of queued jobs: ended (no later worker may run them) before the next round.
       await failUnfinishedJobs();
       submits.push({ ours, spread, bare, ratio: ours.rps / bare.rps, spreadRatio: spread.rps / bare.rps });

@@ -9,6 +9,22 @@ export function percentile(xs: number[], p: number): number {
 
 export const median = (xs: number[]): number => percentile(xs, 50);
 
+/**
+ * Runs the sides of round `round` one after the other, in the order given in even rounds and in the
+ * reverse order in odd ones (so a drift of the machine's speed favours no side); answers in the
+ * order given.
+ */
+export async function inRoundOrder<T extends unknown[]>(
+  round: number,
+  sides: { [K in keyof T]: () => Promise<T[K]> },
+): Promise<T> {
+  const order = sides.map((_, i) => i);
+  if (round % 2 === 1) order.reverse();
+  const results: unknown[] = [];
+  for (const i of order) results[i] = await (sides[i] as () => Promise<unknown>)();
+  return results as T;
+}
+
 /** The round whose ratio is the median of all the rounds' ratios (the lower middle one of an even count). */
 export function medianRound<T>(rounds: T[], ratio: (round: T) => number): T {
   const sorted = [...rounds].sort((a, b) => ratio(a) - ratio(b));
