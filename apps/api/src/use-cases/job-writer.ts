@@ -27,7 +27,7 @@ type Waiting = { job: CreateScrapeJobOptions; resolve(r: CreateScrapeJobResult):
  * one write at a time, so its submits never wait on its own lock. Writes run one at a time while
  * they end in time: each costs Postgres about as much again as 10 of its jobs (the call, the locks,
  * the commit), so fewer and larger ones carry more submits (with 50 accounts under load, 4 writes in
- * flight carried ~30 % fewer than one). A write past STALL_MS lets the next one start beside it, up
+ * flight carried a quarter to a third fewer than one). A write past STALL_MS lets the next one start beside it, up
  * to MAX_IN_FLIGHT. A lone submit is written at once, with no added wait. Every submit still gets
  * its own answer, decided in arrival order.
  */
