@@ -48,7 +48,7 @@ async function runCrawlee(urls: string[], concurrency: number): Promise<TheirRun
   return { ...(JSON.parse(line) as CrawleeResult), peakRss, cpu };
 }
 
-async function runOurs(
+async function runOrbweaverBatch(
   ctx: BenchContext,
   opts: { api: string; key: string; urls: string[]; concurrency: number },
 ): Promise<OurRun> {
@@ -77,14 +77,14 @@ export async function runB2(ctx: BenchContext): Promise<void> {
       // Each round its own pages; the side that goes first alternates.
       const urls = Array.from({ length: size }, (_, i) => ctx.fixtures.app(offset + i));
       offset += size;
-      const runTheirs = async () => {
+      const theirSide = async () => {
         const theirs = await runCrawlee(urls, c);
         if (theirs.ok !== size)
           throw new Error(`crawlee: ${theirs.ok}/${size} pages rendered, ${theirs.failed} failed`);
         return theirs;
       };
-      const runOur = () => runOurs(ctx, { api: api.api, key, urls, concurrency: c });
-      const [ours, theirs] = await inRoundOrder<[OurRun, TheirRun]>(r, [runOur, runTheirs]);
+      const ourSide = () => runOrbweaverBatch(ctx, { api: api.api, key, urls, concurrency: c });
+      const [ours, theirs] = await inRoundOrder<[OurRun, TheirRun]>(r, [ourSide, theirSide]);
       rounds.push({ ours, theirs, wall: ours.doneMs / theirs.wallMs, rss: ours.peakRss / theirs.peakRss });
     }
     const mid = medianRound(rounds, (x) => x.wall);
