@@ -1,3 +1,4 @@
+import { createRedisConnection, createScrapeQueue } from "@orbweaver/queue";
 import { waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
 import { ledgerGap, pollBatch } from "./helpers/batch.ts";
@@ -104,5 +105,59 @@ describe("worker processes", () => {
     expect(await worker.exited, worker.output()).toBe(0);
     const row = (await stack.pool.query("select status from jobs where id = $1", [submit.body.jobId])).rows[0];
     expect(row.status).toBe("completed");
+  });
+
+  it("on SIGTERM hands jobs still waiting for a browser slot back to the queue unclaimed; another worker runs them", async () => {
+    const { key, accountId } = await stack.createKey(20);
+    const redis = createRedisConnection(stack.config.redisUrl, "producer");
+    const queue = createScrapeQueue({ connection: redis, prefix: stack.config.queuePrefix });
+    try {
+      const worker = startWorkerProcess();
+      // WORKER_CONCURRENCY is 2: two jobs load their pages, the worker takes two more that wait for a slot.
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+          key,
+          body: { urls: [{ url: site.url(`/slow?ms=4000&n=${i}`) }] },
+        });
+        expect(submit.status).toBe(202);
+        ids.push(submit.body.jobId);
+      }
+      await waitFor(
+        async () => (await Promise.all(ids.map((id) => queue.getJobState(id)))).every((s) => s === "active"),
+        { timeoutMs: 30_000, message: "the worker to take all four jobs" },
+      );
+      const statuses = async () =>
+        (await stack.pool.query("select id, status, attempts from jobs where id = any($1)", [ids])).rows;
+      expect((await statuses()).filter((r) => r.status === "active")).toHaveLength(2);
+      worker.child.kill("SIGTERM");
+      expect(await worker.exited, worker.output()).toBe(0);
+      const after = await statuses();
+      expect(after.filter((r) => r.status === "completed")).toHaveLength(2);
+      const handedBack = after.filter((r) => r.status === "waiting");
+      expect(handedBack).toHaveLength(2);
+      for (const r of handedBack) {
+        expect(r.attempts).toBe(0);
+        expect(await queue.getJobState(r.id)).toBe("waiting");
+      }
+
+      const second = startWorkerProcess();
+      for (const id of ids) {
+        const { final } = await pollScrape(stack.api, key, id, 60_000);
+        expect(final.status, JSON.stringify(final)).toBe("completed");
+      }
+      expect((await statuses()).map((r) => r.attempts)).toEqual([1, 1, 1, 1]);
+      const charges = await stack.pool.query(
+        "select count(*)::int as n from credit_ledger where account_id = $1 and reason = 'reserve'",
+        [accountId],
+      );
+      expect(charges.rows[0].n).toBe(4);
+      expect(await ledgerGap(stack.pool, accountId, 20)).toBe(0);
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 });

@@ -2,7 +2,8 @@ import type { NormalizedScrapeRequest, ScrapeResult } from "@orbweaver/contract"
 import { buildScrapeResult } from "./build-scrape-result.ts";
 import { finishJob, isDbUnavailable, markJobDelayed, updateJobProgress, type JobRow } from "@orbweaver/db";
 import { extractionAsksModel } from "@orbweaver/extract";
-import { UnrecoverableError, type Job } from "bullmq";
+import { E_CANCELED } from "async-mutex";
+import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import { claimWhenWritten } from "./claim-when-written.ts";
 import { CookiesLostError, readJobCookies } from "./job-cookies.ts";
 import { retryWhileDbDown } from "./retry-while-db-down.ts";
@@ -14,7 +15,30 @@ import { TransientJobError, type WorkerContext } from "./worker-context.ts";
  * settle credits. Transient failures are rethrown for BullMQ's retry (the row shows `delayed`);
  * the last attempt, or a permanent failure, settles the job as failed with nothing charged.
  */
-export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>): Promise<void> {
+export async function processScrapeJob(
+  ctx: WorkerContext,
+  bullJob: Job<{ jobId: string }>,
+  token?: string,
+): Promise<void> {
+  // One of the worker's browser slots from the claim until the pages are read (see browserSlots).
+  let releaseSlot: () => void;
+  try {
+    [, releaseSlot] = await ctx.browserSlots.acquire();
+  } catch (err) {
+    // The worker is stopping (its waits for a slot were cancelled): the job, not claimed yet, goes
+    // back to the queue for another worker, without counting as an attempt.
+    if (err !== E_CANCELED || !token) throw err;
+    await bullJob.moveToWait(token);
+    throw new WaitingError();
+  }
+  try {
+    await runScrapeJob(ctx, bullJob, releaseSlot);
+  } finally {
+    releaseSlot();
+  }
+}
+
+async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>, releaseSlot: () => void) {
   const { jobId } = bullJob.data;
   const row = await claimWhenWritten(ctx, bullJob);
   if (!row?.runToken) return; // finished by an earlier delivery, withdrawn, or never written: nothing to do
@@ -72,6 +96,8 @@ export async function processScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId:
       ),
       ctx.config.jobs.jobTimeoutMs,
     );
+    // The pages are read and their contexts closing: the model call and the write need no browser.
+    releaseSlot();
     const successes = outcomes.filter((o) => o.page.success).length;
     if (successes === 0) {
       const error = outcomes.map((o) => `${o.page.url}: ${o.page.error ?? "failed"}`).join("; ");

@@ -1,4 +1,5 @@
 import type { BrowserPool, CaptchaSolver, EgressProxy } from "@orbweaver/browser";
+import type { Semaphore } from "async-mutex";
 import type { Config } from "@orbweaver/config";
 import type { Db } from "@orbweaver/db";
 import type { Llm, MarkdownConverter } from "@orbweaver/extract";
@@ -26,6 +27,12 @@ export interface WorkerContext {
   /** CAPTCHA solver provider client; null when CAPTCHA_SOLVER is none (walls are reported as blocked). */
   captchaSolver: CaptchaSolver | null;
   log: Logger;
+  /**
+   * WORKER_CONCURRENCY slots: a scrape job holds one from its claim until its pages are read. The
+   * worker takes twice as many jobs from the queue, so building a result (the model call) and
+   * writing it run beside other jobs' pages instead of keeping the browser waiting.
+   */
+  browserSlots: Semaphore;
 }
 
 /** A failure worth another attempt (browser crash, infrastructure); everything else is final. */

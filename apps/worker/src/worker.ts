@@ -13,6 +13,7 @@ import {
   SCRAPE_QUEUE,
   type ScrapeJobData,
 } from "@orbweaver/queue";
+import { Semaphore } from "async-mutex";
 import { Worker } from "bullmq";
 import { pino, type Logger } from "pino";
 import { startCrawlWorker } from "./crawl/start-crawl-worker.ts";
@@ -29,7 +30,7 @@ export async function startWorker(
   const log = opts.logger ?? pino(loggerOptions(config, "worker"));
   const dbHandle = createDb({
     url: config.databaseUrl,
-    max: config.workerConcurrency + 2,
+    max: config.workerConcurrency * 2 + 2,
     statementTimeoutMs: config.dbStatementTimeoutMs,
   });
   const proxies = createProxyRouter(config.proxyPool, log);
@@ -86,6 +87,7 @@ export async function startWorker(
           })
         : null,
     log,
+    browserSlots: new Semaphore(config.workerConcurrency),
   };
   const queue = createScrapeQueue({
     connection: producerConnection,
@@ -105,9 +107,9 @@ export async function startWorker(
   const topUps = new Set<Promise<void>>();
   const worker = new Worker<ScrapeJobData>(
     SCRAPE_QUEUE,
-    async (job) => {
+    async (job, token) => {
       try {
-        await processScrapeJob(context, job);
+        await processScrapeJob(context, job, token);
       } finally {
         const topUp = topUpBatch(job.data.jobId).catch((err: unknown) => log.warn({ err }, "batch top-up failed"));
         topUps.add(topUp);
@@ -117,7 +119,8 @@ export async function startWorker(
     {
       connection: workerConnection,
       prefix: config.queuePrefix,
-      concurrency: config.workerConcurrency,
+      // Half of them at most in the browser (browserSlots); the others building or writing a result.
+      concurrency: config.workerConcurrency * 2,
       lockDuration: config.jobs.lockMs,
       stalledInterval: config.jobs.stalledIntervalMs,
       maxStalledCount: 2,
@@ -151,6 +154,8 @@ export async function startWorker(
       reconciler.stop();
       // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
       const graceful = Promise.all([worker.close(), crawlWorker.close()]);
+      // Jobs taken but still waiting for a browser slot go back to the queue unclaimed.
+      context.browserSlots.cancel();
       const timedOut = await Promise.race([
         graceful.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), config.jobs.shutdownTimeoutMs).unref()),

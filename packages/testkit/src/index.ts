@@ -10,6 +10,7 @@ export type {
   ChatRequestView,
   ContentReply,
   DelayReply,
+  WaitReply,
   ErrorReply,
   HangReply,
   RawReply,

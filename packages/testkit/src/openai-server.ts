@@ -44,7 +44,10 @@ export interface OpenAIServer {
   close(): Promise<void>;
 }
 
-type FinalReply = Exclude<ScriptedReply, { delayMs: number } | { rejectJsonSchema: true }>;
+type FinalReply = Exclude<
+  ScriptedReply,
+  { delayMs: number } | { until: Promise<unknown> } | { rejectJsonSchema: true }
+>;
 
 const BUILTIN_REPLY: ContentReply = { content: "{}" };
 
@@ -101,6 +104,10 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       } else if ("delayMs" in reply) {
         await delay(reply.delayMs, res);
         // Client already gave up: don't consume further queued replies for it.
+        if (res.destroyed) return { hang: true };
+        reply = reply.then ?? fallback();
+      } else if ("until" in reply) {
+        await Promise.race([reply.until.catch(() => undefined), new Promise((r) => res.once("close", r))]);
         if (res.destroyed) return { hang: true };
         reply = reply.then ?? fallback();
       } else {

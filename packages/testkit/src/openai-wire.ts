@@ -36,6 +36,12 @@ export interface DelayReply {
   then?: ScriptedReply;
 }
 
+/** Waits until `until` settles, then answers with `then` (or the default reply when omitted). */
+export interface WaitReply {
+  until: Promise<unknown>;
+  then?: ScriptedReply;
+}
+
 /** Never answers; the socket stays open until the client gives up or close(). */
 export interface HangReply {
   hang: true;
@@ -59,7 +65,8 @@ export interface RejectJsonSchemaReply {
   rejectJsonSchema: true;
 }
 
-export type ScriptedReply = ContentReply | ErrorReply | DelayReply | HangReply | RawReply | RejectJsonSchemaReply;
+export type ScriptedReply =
+  ContentReply | ErrorReply | DelayReply | WaitReply | HangReply | RawReply | RejectJsonSchemaReply;
 
 export interface RecordedRequest {
   method: string;

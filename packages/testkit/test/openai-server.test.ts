@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startOpenAIServer } from "../src/index.ts";
+import { startOpenAIServer, waitFor } from "../src/index.ts";
 import type { OpenAIServer } from "../src/index.ts";
 
 let server: OpenAIServer;
@@ -133,6 +133,18 @@ describe("openai test server", () => {
     expect((await chat()).choices[0]?.message.content).toBe("late");
     expect(Date.now() - start).toBeGreaterThanOrEqual(140);
     await expect(chat({}, { timeout: 200 })).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+  });
+
+  it("holds a reply until its promise settles", async () => {
+    let release!: () => void;
+    server.enqueue({ until: new Promise<void>((r) => (release = r)), then: { content: "released" } });
+    let answered = false;
+    const reply = chat().then((r) => ((answered = true), r));
+    await waitFor(() => server.requests.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(false);
+    release();
+    expect((await reply).choices[0]?.message.content).toBe("released");
   });
 
   it("hangs until the client gives up", async () => {
