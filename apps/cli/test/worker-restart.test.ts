@@ -129,7 +129,12 @@ describe("worker processes", () => {
       );
       const statuses = async () =>
         (await stack.pool.query("select id, status, attempts from jobs where id = any($1)", [ids])).rows;
-      expect((await statuses()).filter((r) => r.status === "active")).toHaveLength(2);
+      // Two claimed (their pages loading), two taken but unclaimed: nothing is written for them yet.
+      await waitFor(async () => (await statuses()).filter((r) => r.status === "active").length === 2, {
+        timeoutMs: 30_000,
+        message: "two jobs to be claimed",
+      });
+      expect((await statuses()).filter((r) => r.status === "waiting")).toHaveLength(2);
       worker.child.kill("SIGTERM");
       expect(await worker.exited, worker.output()).toBe(0);
       const after = await statuses();
