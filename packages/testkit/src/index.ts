@@ -10,7 +10,6 @@ export type {
   ChatRequestView,
   ContentReply,
   DelayReply,
-  WaitReply,
   ErrorReply,
   HangReply,
   RawReply,
@@ -19,6 +18,7 @@ export type {
   ResponseFormat,
   ScriptedReply,
   TokenUsage,
+  WaitReply,
 } from "./openai-wire.ts";
 export { waitFor, within } from "./wait-for.ts";
 export type { WaitForOptions } from "./wait-for.ts";
