@@ -101,13 +101,10 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       if ("rejectJsonSchema" in reply) {
         if (chat.response_format?.type === "json_schema") return { status: 400, error: { ...JSON_SCHEMA_REJECTION } };
         reply = queue.shift() ?? fallback();
-      } else if ("delayMs" in reply) {
-        await delay(reply.delayMs, res);
+      } else if ("delayMs" in reply || "until" in reply) {
+        if ("delayMs" in reply) await delay(reply.delayMs, res);
+        else await Promise.race([reply.until.catch(() => undefined), new Promise((r) => res.once("close", r))]);
         // Client already gave up: don't consume further queued replies for it.
-        if (res.destroyed) return { hang: true };
-        reply = reply.then ?? fallback();
-      } else if ("until" in reply) {
-        await Promise.race([reply.until.catch(() => undefined), new Promise((r) => res.once("close", r))]);
         if (res.destroyed) return { hang: true };
         reply = reply.then ?? fallback();
       } else {
