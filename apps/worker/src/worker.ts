@@ -95,9 +95,11 @@ export async function startWorker(
     attempts: config.jobs.attempts,
   });
   // After every attempt: a finished job's sealed cookies are deleted, and a batch gets its next items.
+  // A job without a row keeps them: a row written after the worker gave up waiting is dispatched again
+  // by the reconciler and runs with them (a withdrawn job's are deleted by the gateway; the rest expire).
   const topUpBatch = async (jobId: string) => {
     const row = await getJob(dbHandle.db, jobId);
-    if (!row || ["completed", "failed", "cancelled"].includes(row.status)) await secrets.delete(jobId);
+    if (row && ["completed", "failed", "cancelled"].includes(row.status)) await secrets.delete(jobId);
     if (row?.batchId) {
       await dispatchBatch(dbHandle.db, queue, { batchId: row.batchId, concurrency: config.limits.batchConcurrency });
     }
