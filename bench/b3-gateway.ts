@@ -7,7 +7,8 @@
 // (an advisory lock guards the pending-job limit and the balance), so the submit run is repeated
 // with one account per connection to show what the gateway does across accounts. Each round
 // (--rounds, default 3) measures both sides back to back, the side that goes first alternating, and
-// ends the jobs it queued; the ratios printed are the medians of the rounds'.
+// ends the jobs it queued; the ratios printed are the medians of the rounds'. Each run also reads
+// from /proc the CPU time per request of the gateway, Postgres, Redis and autocannon (this process).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -23,16 +24,27 @@ import {
   submitScrape,
   usedPrefixes,
 } from "./lib/stack.ts";
+import { cpuSecondsOf } from "./lib/proc.ts";
 import { fmt, inRoundOrder, medianRound, note, reportRatio } from "./lib/stats.ts";
 
 interface Load {
   rps: number;
   p99: number;
   total: number;
+  /** CPU µs per request of the gateway, Postgres, Redis and the load generator (autocannon, in this process). */
+  cpuUs: Map<string, number>;
 }
 
 async function load(
-  opts: { url: string; method: "GET" | "POST"; headers: Record<string, string>; body?: string; keys?: string[] },
+  opts: {
+    url: string;
+    method: "GET" | "POST";
+    headers: Record<string, string>;
+    body?: string;
+    keys?: string[];
+    /** The gateway's process. */
+    pid: number;
+  },
   seconds: number,
 ): Promise<Load> {
   const keys = opts.keys;
@@ -51,11 +63,26 @@ async function load(
         : {}),
     });
   };
+  const cpu = () =>
+    cpuSecondsOf({
+      pids: { gateway: opts.pid, "load generator": process.pid },
+      commands: ["postgres", "redis-server"],
+    });
   await run(Math.max(1, Math.round(seconds / 4)));
+  const before = await cpu();
   const r = await run(seconds);
+  const after = await cpu();
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad > 0) throw new Error(`${opts.method} ${opts.url}: ${bad} of ${r.requests.total} answers were not 2xx`);
-  return { rps: r.requests.average, p99: r.latency.p99, total: r.requests.total };
+  const cpuUs = new Map([...after].map(([k, v]) => [k, ((v - (before.get(k) ?? 0)) * 1e6) / r.requests.total]));
+  return { rps: r.requests.average, p99: r.latency.p99, total: r.requests.total, cpuUs };
+}
+
+/** "291 µs (gateway 137, postgres 73, redis-server 45, load generator 33)": parts of at least 1 µs. */
+function formatCpu(cpuUs: Map<string, number>): string {
+  const parts = [...cpuUs].filter(([, us]) => us >= 1).sort((a, b) => b[1] - a[1]);
+  const total = parts.reduce((sum, [, us]) => sum + us, 0);
+  return `${fmt(total)} µs (${parts.map(([k, us]) => `${k} ${fmt(us)}`).join(", ")})`;
 }
 
 export async function runB3(ctx: BenchContext): Promise<void> {
@@ -89,15 +116,18 @@ export async function runB3(ctx: BenchContext): Promise<void> {
     const body = JSON.stringify({ urls: [{ url: ctx.fixtures.article(3001) }] });
     const json = { "content-type": "application/json" };
     const s = ctx.options.b3Seconds;
+    const barePid = bare.pid ?? -1;
     const ourPollRun = () =>
-      load({ url: `${api.api}/scrape/${jobId}`, method: "GET", headers: { "x-api-key": key } }, s);
-    const barePollRun = () => load({ url: `http://127.0.0.1:${port}/poll/${bareId}`, method: "GET", headers: {} }, s);
+      load({ url: `${api.api}/scrape/${jobId}`, method: "GET", headers: { "x-api-key": key }, pid: api.pid }, s);
+    const barePollRun = () =>
+      load({ url: `http://127.0.0.1:${port}/poll/${bareId}`, method: "GET", headers: {}, pid: barePid }, s);
     const ourSubmitRun = () =>
-      load({ url: `${api.api}/scrape`, method: "POST", headers: { ...json, "x-api-key": key }, body }, s);
+      load({ url: `${api.api}/scrape`, method: "POST", headers: { ...json, "x-api-key": key }, body, pid: api.pid }, s);
     const bareSubmitRun = () =>
-      load({ url: `http://127.0.0.1:${port}/submit`, method: "POST", headers: json, body }, s);
+      load({ url: `http://127.0.0.1:${port}/submit`, method: "POST", headers: json, body, pid: barePid }, s);
     const keys = (await createBenchAccounts(50)).map((a) => a.key);
-    const spreadSubmitRun = () => load({ url: `${api.api}/scrape`, method: "POST", headers: json, body, keys }, s);
+    const spreadSubmitRun = () =>
+      load({ url: `${api.api}/scrape`, method: "POST", headers: json, body, keys, pid: api.pid }, s);
 
     // Rounds of both sides back to back, the side that goes first alternating. Polls first, before
     // the submits fill the jobs table.
@@ -143,6 +173,9 @@ export async function runB3(ctx: BenchContext): Promise<void> {
     );
     note(
       `submit with one account per connection (50 accounts): ${fmt(spread.spread.rps)} req/s (p99 ${fmt(spread.spread.p99)} ms) → ratio ${fmt(spread.spreadRatio, 2)} (median; rounds ${submits.map((x) => fmt(x.spreadRatio, 2)).join(", ")})`,
+    );
+    note(
+      `CPU per submit (median round): orbweaver ${formatCpu(submit.ours.cpuUs)} / bare ${formatCpu(submit.bare.cpuUs)}`,
     );
     note(
       `autocannon, 50 connections, ${s} s per side after a warm-up; all answers 2xx; poll body ${pollBody.length} bytes on both sides`,

@@ -8,6 +8,8 @@ const PAGE_BYTES = 4096;
 
 interface ProcStat {
   pid: number;
+  /** The command name (`/proc/<pid>/comm`: postgres, redis-server, node…). */
+  comm: string;
   ppid: number;
   /** utime + stime + cutime + cstime, in ticks: own CPU and that of reaped children. */
   cpuTicks: number;
@@ -25,6 +27,7 @@ async function readStat(pid: number): Promise<ProcStat | undefined> {
   // f[0] is field 3 (state): ppid field 4, utime 14, stime 15, cutime 16, cstime 17, rss 24.
   return {
     pid,
+    comm: raw.slice(raw.indexOf("(") + 1, raw.lastIndexOf(")")),
     ppid: n(1),
     cpuTicks: n(11) + n(12) + n(13) + n(14),
     ownTicks: n(11) + n(12),
@@ -62,6 +65,24 @@ export async function processTree(root: number): Promise<ProcStat[]> {
 export async function treeCpuSeconds(root: number): Promise<number> {
   const tree = await processTree(root);
   return tree.reduce((sum, s) => sum + s.cpuTicks, 0) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds used so far (own time) by each of `pids` (named) and by all processes of each command
+ * name in `commands` (e.g. every postgres backend), keyed by those names; take the difference of two
+ * readings. A process that ends between two readings drops out of the second.
+ */
+export async function cpuSecondsOf(opts: {
+  pids: Record<string, number>;
+  commands: string[];
+}): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const names = new Map(Object.entries(opts.pids).map(([name, pid]) => [pid, name]));
+  for (const s of await allStats()) {
+    const name = names.get(s.pid) ?? (opts.commands.includes(s.comm) ? s.comm : undefined);
+    if (name) out.set(name, (out.get(name) ?? 0) + s.ownTicks / CLOCK_TICKS);
+  }
+  return out;
 }
 
 /** Sum of the resident set sizes of the tree (shared pages count once per process). */
