@@ -8,7 +8,15 @@ import { createJobWriter } from "../src/use-cases/job-writer.ts";
 
 const handle = createDb({ url: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/orbweaver_test" });
 const { db, pool } = handle;
-afterAll(() => handle.close());
+afterAll(async () => {
+  // The jobs written here are never run: settled, so that no later test's reconciler adopts them.
+  await pool.query(
+    `update jobs set status = 'failed', error = 'The test ended', finished_at = now(), updated_at = now()
+      where status not in ('completed', 'failed', 'cancelled')
+        and account_id in (select id from accounts where name like 'writer-%')`,
+  );
+  await handle.close();
+});
 
 const job = (accountId: string, n: number): CreateScrapeJobOptions => ({
   accountId,
