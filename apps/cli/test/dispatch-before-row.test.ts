@@ -52,6 +52,19 @@ async function stateOf(jobId: string): Promise<string> {
   return job ? await job.getState() : "missing";
 }
 
+/** Dispatches a job 11 s old with no row, and waits until the worker has dropped it with its warning. */
+async function dispatchOverdue(jobId: string, timeoutMs: number): Promise<void> {
+  await dispatch(jobId, { timestamp: Date.now() - 11_000 });
+  await waitFor(async () => (await stateOf(jobId)) === "completed", {
+    timeoutMs,
+    message: "the overdue job to be dropped",
+  });
+  await waitFor(() => loggedAboutJob(worker, jobId, DROPPED) === 1, {
+    timeoutMs: 5_000,
+    message: "the worker's warning",
+  });
+}
+
 describe("a job dispatched before its row is written", () => {
   it("is run once its row appears, not dropped", async () => {
     const { key, accountId } = await stack.createKey(10);
@@ -101,15 +114,7 @@ describe("a job dispatched before its row is written", () => {
 
   it("is dropped, with a warning, once its row is overdue", async () => {
     const jobId = randomUUID();
-    await dispatch(jobId, { timestamp: Date.now() - 11_000 });
-    await waitFor(async () => (await stateOf(jobId)) === "completed", {
-      timeoutMs: 10_000,
-      message: "the overdue job to be dropped",
-    });
-    await waitFor(() => loggedAboutJob(worker, jobId, DROPPED) === 1, {
-      timeoutMs: 5_000,
-      message: "the worker's warning",
-    });
+    await dispatchOverdue(jobId, 10_000);
   });
 
   it("keeps its sealed cookies when dropped: a row written later, dispatched again, runs with them", async () => {
@@ -119,15 +124,7 @@ describe("a job dispatched before its row is written", () => {
     const secret = await getInstanceSecret(stack.db, stack.config.secret);
     const secrets = createJobSecretsStore({ redis, prefix: stack.config.queuePrefix, secret });
     await secrets.put(jobId, { header: "session=written-late" });
-    await dispatch(jobId, { timestamp: Date.now() - 11_000 });
-    await waitFor(async () => (await stateOf(jobId)) === "completed", {
-      timeoutMs: 30_000,
-      message: "the overdue job to be dropped",
-    });
-    await waitFor(() => loggedAboutJob(worker, jobId, DROPPED) === 1, {
-      timeoutMs: 5_000,
-      message: "the worker's warning",
-    });
+    await dispatchOverdue(jobId, 30_000);
     // The row arrives after the worker gave up on it.
     const request = normalizeScrapeRequest({ urls: [{ url: site.url("/cookies") }] });
     request.withCookies = true;

@@ -1,7 +1,7 @@
 import { BrowserPool, createCaptchaSolver, startEgressProxy } from "@orbweaver/browser";
 import { createBlobStore } from "@orbweaver/storage";
 import { loggerOptions, type Config } from "@orbweaver/config";
-import { createDb, getInstanceSecret, getJob } from "@orbweaver/db";
+import { createDb, getInstanceSecret, getJob, UNFINISHED } from "@orbweaver/db";
 import { createLlm, createMarkdownConverter } from "@orbweaver/extract";
 import {
   closeQueuesAndConnection,
@@ -99,7 +99,7 @@ export async function startWorker(
   // by the reconciler and runs with them (a withdrawn job's are deleted by the gateway; the rest expire).
   const topUpBatch = async (jobId: string) => {
     const row = await getJob(dbHandle.db, jobId);
-    if (row && ["completed", "failed", "cancelled"].includes(row.status)) await secrets.delete(jobId);
+    if (row && !(UNFINISHED as readonly string[]).includes(row.status)) await secrets.delete(jobId);
     if (row?.batchId) {
       await dispatchBatch(dbHandle.db, queue, { batchId: row.batchId, concurrency: config.limits.batchConcurrency });
     }
