@@ -139,6 +139,25 @@ describe("bad input", () => {
     }
   });
 
+  it("names what a field accepts when it takes one of a few values or types, once per field", async () => {
+    const output = await scrape({ ...ok(), output: "pdf", scrapeMode: "slow" });
+    expect(output.status).toBe(400);
+    expectEnvelope(output.body);
+    expect(output.body.message).toBe("Invalid request: body.output must be one of: json, markdown, text, table");
+    expect(output.body.errors).toEqual([
+      "body.output must be one of: json, markdown, text, table",
+      "body.scrapeMode must be one of: default, fast",
+    ]);
+    // A batch URL is a string or an object: an array is neither.
+    const batch = await call<Envelope>(`${stack.api}/batch/scrape`, { key, body: { urls: [site.url("/"), []] } });
+    expect(batch.status).toBe(400);
+    expect(batch.body.errors).toEqual(["body.urls.1 must be a string or an object"]);
+    // An object alternative that fails inside keeps Ajv's own messages, which say where.
+    const nested = await call<Envelope>(`${stack.api}/batch/scrape`, { key, body: { urls: [{ url: [] }] } });
+    expect(nested.status).toBe(400);
+    expect(nested.body.errors).toContain("body.urls.0.url must be string");
+  });
+
   it("answers unknown routes and unknown, malformed or foreign job ids with 404", async () => {
     const route = await call<Envelope>(`${stack.api}/nowhere`, { key });
     expect(route.status).toBe(404);

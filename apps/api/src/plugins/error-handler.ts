@@ -20,9 +20,80 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; message: string }>
  */
 export const MAX_LISTED_ERRORS = 20;
 
-function capErrors(errors: string[] | undefined): string[] | undefined {
-  if (!errors || errors.length <= MAX_LISTED_ERRORS) return errors;
-  return [...errors.slice(0, MAX_LISTED_ERRORS), `… and ${errors.length - MAX_LISTED_ERRORS} more`];
+/** Ajv errors read into messages, at most: enough for MAX_LISTED_ERRORS, the rest are only counted. */
+const DESCRIBED_PROBLEMS = 100;
+
+function capErrors(errors: string[] | undefined, unread = 0): string[] | undefined {
+  if (!errors || errors.length + unread <= MAX_LISTED_ERRORS) return errors;
+  return [...errors.slice(0, MAX_LISTED_ERRORS), `… and ${errors.length + unread - MAX_LISTED_ERRORS} more`];
+}
+
+type ValidationProblem = FastifyError["validation"] extends (infer V)[] | undefined ? V : never;
+
+/**
+ * Ajv's errors as one message per problem. A field that takes one of a few values or types (an
+ * `anyOf` of `const`s and `type`s, like `output`) fails each alternative separately; those errors
+ * become one that names what the field accepts: `must be one of: json, markdown, text, table`.
+ */
+export function describeValidation(problems: ValidationProblem[]): Array<{ instancePath: string; message: string }> {
+  const at = (instancePath: string, schemaPath: string) => `${instancePath}\u0000${schemaPath}`;
+  // The unions that failed, by where they are in the value and in the schema.
+  const unions = new Map<string, { union: ValidationProblem; choices: ValidationProblem[]; plain: boolean }>();
+  for (const p of problems) {
+    if (p.keyword === "anyOf" || p.keyword === "oneOf")
+      unions.set(at(p.instancePath, p.schemaPath), { union: p, choices: [], plain: true });
+  }
+  if (unions.size > 0) {
+    for (const p of problems) {
+      // A choice of the union right above it: a `const`, `enum` or `type` of one alternative, at the same place.
+      const choice = /^(.*)\/\d+\/(const|enum|type)$/.exec(p.schemaPath);
+      const direct = choice ? unions.get(at(p.instancePath, choice[1] ?? "")) : undefined;
+      direct?.choices.push(p);
+      // Any other error inside an alternative (a property of an object alternative, a nested union)
+      // means the union is not a plain choice of values: its errors stay as Ajv wrote them.
+      const places = p.instancePath.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/"));
+      for (const m of p.schemaPath.matchAll(/\/(?:anyOf|oneOf)\/\d+/g)) {
+        const unionPath = p.schemaPath.slice(0, m.index + m[0].lastIndexOf("/"));
+        for (const place of places) {
+          const outer = unions.get(at(place, unionPath));
+          if (outer && outer !== direct) outer.plain = false;
+        }
+      }
+    }
+  }
+  /** Each error of a merged union → the union's message, on the first of them (in Ajv's order) only. */
+  const merged = new Map<ValidationProblem, string | undefined>();
+  for (const { union, choices, plain } of unions.values()) {
+    if (!plain || choices.length === 0) continue;
+    const values = choices.flatMap((p) => {
+      const params = p.params as { allowedValue?: unknown; allowedValues?: unknown[] };
+      return p.keyword === "const" ? [params.allowedValue] : p.keyword === "enum" ? (params.allowedValues ?? []) : [];
+    });
+    const types = choices.flatMap((p) =>
+      p.keyword === "type" ? String((p.params as { type?: unknown }).type).split(",") : [],
+    );
+    const typed = types.map((t) => `${/^[aeiou]/.test(t) ? "an" : "a"} ${t}`).join(" or ");
+    const message =
+      values.length > 0
+        ? `must be one of: ${values.map(String).join(", ")}${typed ? `, or ${typed}` : ""}`
+        : `must be ${typed}`;
+    merged.set(choices[0] ?? union, message);
+    for (const p of [union, ...choices.slice(1)]) if (!merged.has(p)) merged.set(p, undefined);
+  }
+  const described: Array<{ instancePath: string; message: string }> = [];
+  for (const p of problems) {
+    if (merged.has(p)) {
+      const message = merged.get(p);
+      if (message) described.push({ instancePath: p.instancePath, message });
+      continue;
+    }
+    const allowed = (p.params as { allowedValues?: unknown[] }).allowedValues;
+    described.push({
+      instancePath: p.instancePath,
+      message: `${p.message ?? "is invalid"}${allowed ? ` (${allowed.join(", ")})` : ""}`,
+    });
+  }
+  return described;
 }
 
 /** One error path: every error leaves in the contract's envelope; 5xx never echo internals. */
@@ -42,14 +113,15 @@ export default fp(
         );
       }
       if (err.validation) {
-        const errors = err.validation.map((v) => {
-          const where = `${err.validationContext ?? "body"}${v.instancePath.replace(/\//g, ".")}`;
-          const allowed = (v.params as { allowedValues?: unknown[] }).allowedValues;
-          return `${where} ${v.message ?? "is invalid"}${allowed ? ` (${allowed.join(", ")})` : ""}`;
+        const read = err.validation.slice(0, DESCRIBED_PROBLEMS);
+        const errors = describeValidation(read).map(({ instancePath, message }) => {
+          return `${err.validationContext ?? "body"}${instancePath.replace(/\//g, ".")} ${message}`;
         });
-        return reply
-          .status(400)
-          .send(errorBody(`Invalid request: ${errors[0] ?? "bad input"}`, { errors: capErrors(errors) }));
+        return reply.status(400).send(
+          errorBody(`Invalid request: ${errors[0] ?? "bad input"}`, {
+            errors: capErrors(errors, err.validation.length - read.length),
+          }),
+        );
       }
       const known = err.code ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
       if (known) return reply.status(known.status).send(errorBody(known.message));

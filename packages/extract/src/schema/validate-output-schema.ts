@@ -71,7 +71,9 @@ function metaSchemaErrors(schema: SchemaNode): string[] {
   for (const err of ajv.errors ?? []) {
     if (seen.has(err.instancePath)) continue;
     seen.add(err.instancePath);
-    errors.push(`schema${err.instancePath} ${err.message ?? "is invalid"}`);
+    // An enum names its values: `type: "decimal"` is answered with the types there are.
+    const allowed = (err.params as { allowedValues?: unknown[] }).allowedValues;
+    errors.push(`schema${err.instancePath} ${err.message ?? "is invalid"}${allowed ? ` (${allowed.join(", ")})` : ""}`);
   }
   return errors;
 }

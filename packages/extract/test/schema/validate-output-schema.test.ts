@@ -46,7 +46,9 @@ describe("validateOutputSchema", () => {
     const result = validateOutputSchema({ type: "object", properties: { price: { type: "decimal" } } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors).toContain("schema/properties/price/type must be equal to one of the allowed values");
+    expect(result.errors).toContain(
+      "schema/properties/price/type must be equal to one of the allowed values (array, boolean, integer, null, number, object, string)",
+    );
     // One error per location, not Ajv's anyOf noise.
     expect(result.errors).toHaveLength(1);
   });
