@@ -6,7 +6,7 @@
 // Polls run first, before the submits fill the jobs table. Submits of one account are serialised
 // (an advisory lock guards the pending-job limit and the balance), so the submit run is repeated
 // with one account per connection to show what the gateway does across accounts. Each round
-// (--rounds, default 3) measures both sides back to back, the side that goes first alternating, and
+// (--b3-rounds, default 5) measures both sides back to back, the side that goes first alternating, and
 // ends the jobs it queued; the ratios printed are the medians of the rounds'. Each run also reads
 // from /proc the CPU time per request of the gateway, Postgres, Redis and autocannon (this process).
 import autocannon from "autocannon";
@@ -132,12 +132,12 @@ export async function runB3(ctx: BenchContext): Promise<void> {
     // Rounds of both sides back to back, the side that goes first alternating. Polls first, before
     // the submits fill the jobs table.
     const polls = [];
-    for (let r = 0; r < ctx.options.rounds; r++) {
+    for (let r = 0; r < ctx.options.b3Rounds; r++) {
       const [ours, bare] = await inRoundOrder<[Load, Load]>(r, [ourPollRun, barePollRun]);
       polls.push({ ours, bare, ratio: ours.rps / bare.rps });
     }
     const submits = [];
-    for (let r = 0; r < ctx.options.rounds; r++) {
+    for (let r = 0; r < ctx.options.b3Rounds; r++) {
       // The bare route between our two runs, whichever goes first.
       const [ours, bare, spread] = await inRoundOrder<[Load, Load, Load]>(r, [
         ourSubmitRun,

@@ -1,5 +1,6 @@
 // `pnpm bench [B1 … B6] [--quick] [--b1-pages N] [--b2-sizes 50,200] [--b5-concurrency 1,2,4,8]
-//  [--b5-pages N] [--b6-pages N] [--b3-seconds N] [--b4-max-bytes N] [--rounds N] [--concurrency N]`
+//  [--b5-pages N] [--b6-pages N] [--b3-seconds N] [--b4-max-bytes N] [--rounds N] [--b3-rounds N]
+//  [--concurrency N]`
 // Runs the chosen benchmarks (all by default) against Orbweaver started as real processes and
 // prints one line per ratio, then all ratio lines again as a summary. See bench/README.md.
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]): { ids: string[]; options: BenchOptions } {
     b3Seconds: quick ? 3 : 10,
     b4MaxBytes: quick ? 300_000 : 2_000_000,
     rounds: quick ? 1 : 3,
+    b3Rounds: quick ? 1 : 5,
     concurrency: 2,
   };
   const ids: string[] = [];
@@ -66,6 +68,7 @@ function parseArgs(argv: string[]): { ids: string[]; options: BenchOptions } {
     else if (arg === "--b3-seconds") options.b3Seconds = Number(value());
     else if (arg === "--b4-max-bytes") options.b4MaxBytes = Number(value());
     else if (arg === "--rounds") options.rounds = Math.max(1, Math.round(Number(value())));
+    else if (arg === "--b3-rounds") options.b3Rounds = Math.max(1, Math.round(Number(value())));
     else if (arg === "--concurrency") options.concurrency = Number(value());
     else throw new Error(`unknown argument ${arg}`);
   }

@@ -19,10 +19,15 @@ export interface BenchOptions {
   /** Largest HTML size in B4, bytes. */
   b4MaxBytes: number;
   /**
-   * Rounds of B2 and B3: each round measures both sides back to back (the side that goes first
+   * Rounds of B2: each round measures both sides back to back (the side that goes first
    * alternates), and the ratio printed is the median of the rounds' ratios.
    */
   rounds: number;
+  /**
+   * Rounds of B3, as for B2. More by default: a round costs about a minute, and B3's rounds of one
+   * run spread by ±0.1–0.2 (0.37–0.66 in one run of three), so a median of three can be a lucky draw.
+   */
+  b3Rounds: number;
   /** Worker concurrency for B1, B2 and B6 (and the Crawlee side of B2). */
   concurrency: number;
 }
