@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
 
@@ -40,6 +41,9 @@ export const jobs = pgTable(
     index("jobs_account_status_idx").on(t.accountId, t.status),
     index("jobs_account_created_idx").on(t.accountId, t.createdAt),
     index("jobs_status_updated_idx").on(t.status, t.updatedAt),
-    index("jobs_batch_idx").on(t.batchId, t.status),
+    // Batch items only: a single scrape (most inserts) adds no entry (see migration 0012).
+    index("jobs_batch_idx")
+      .on(t.batchId, t.status)
+      .where(sql`${t.batchId} is not null`),
   ],
 );
