@@ -19,10 +19,11 @@ import { pino, type Logger } from "pino";
 import { startCrawlWorker } from "./crawl/start-crawl-worker.ts";
 import { processScrapeJob } from "./process-scrape-job.ts";
 import { createProxyRouter } from "./proxy-router.ts";
+import { startBlobSweeper } from "./blob-sweeper.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
-/** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer and the reconciler. */
+/** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer, the reconciler and (BLOB_RETENTION_MS) the file sweeper. */
 export async function startWorker(
   config: Config,
   opts: { logger?: Logger } = {},
@@ -146,6 +147,17 @@ export async function startWorker(
     lockKey: `${config.queuePrefix}:reconciler-lock`,
     onCrawlGivenUp: crawlWorker.announceFailure,
   });
+  const blobSweeper =
+    config.blobRetention.maxAgeMs > 0
+      ? startBlobSweeper({
+          blobs,
+          redis: producerConnection,
+          log,
+          maxAgeMs: config.blobRetention.maxAgeMs,
+          intervalMs: config.blobRetention.sweepIntervalMs,
+          lockKey: `${config.queuePrefix}:blob-sweep-lock`,
+        })
+      : undefined;
   await worker.waitUntilReady();
   await crawlWorker.worker.waitUntilReady();
   log.info({ concurrency: config.workerConcurrency }, "worker ready");
@@ -154,6 +166,7 @@ export async function startWorker(
   const close = () =>
     (closing ??= (async () => {
       reconciler.stop();
+      blobSweeper?.stop();
       // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
       const graceful = Promise.all([worker.close(), crawlWorker.close()]);
       // Jobs taken but still waiting for a browser slot go back to the queue unclaimed.

@@ -217,6 +217,8 @@ const envSchema = z.object({
   CREDITS_PER_URL: num(2, 0),
   SCRAPE_RESULT_RETENTION_MS: int(3_600_000, 0),
   FAILED_SCRAPE_RETENTION_MS: int(86_400_000, 0),
+  BLOB_RETENTION_MS: int(0, 0),
+  BLOB_SWEEP_INTERVAL_MS: int(3_600_000, 100, 86_400_000),
   INVALID_KEY_STATUS: intOneOf(403, [401, 403] as const),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
@@ -292,6 +294,11 @@ export type Config = {
         /** Prefix of every object key, without surrounding slashes; "" for none. */
         prefix: string;
       };
+  /**
+   * Screenshots and crawled page files older than `maxAgeMs` are deleted by a sweep every
+   * `sweepIntervalMs` (one worker sweeps at a time); 0 keeps them. Links to a deleted file answer 404.
+   */
+  blobRetention: { maxAgeMs: number; sweepIntervalMs: number };
   chromiumPath: string;
   workerConcurrency: number;
   network: { allowPrivateNetwork: boolean; allowHosts: string[] };
@@ -446,6 +453,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
             prefix: e.S3_PREFIX,
           }
         : { driver: "local" },
+    blobRetention: { maxAgeMs: e.BLOB_RETENTION_MS, sweepIntervalMs: e.BLOB_SWEEP_INTERVAL_MS },
     chromiumPath: e.CHROMIUM_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     network: { allowPrivateNetwork: e.ALLOW_PRIVATE_NETWORK, allowHosts: e.ALLOW_HOSTS },

@@ -138,6 +138,15 @@ describe("loadConfig", () => {
     });
   });
 
+  it("keeps blobs for good by default; BLOB_RETENTION_MS turns the hourly sweep on", () => {
+    expect(loadConfig({}).blobRetention).toEqual({ maxAgeMs: 0, sweepIntervalMs: 3_600_000 });
+    expect(
+      loadConfig({ BLOB_RETENTION_MS: String(7 * 86_400_000), BLOB_SWEEP_INTERVAL_MS: "600000" }).blobRetention,
+    ).toEqual({ maxAgeMs: 7 * 86_400_000, sweepIntervalMs: 600_000 });
+    expect(() => loadConfig({ BLOB_RETENTION_MS: "-1" })).toThrow(/BLOB_RETENTION_MS/);
+    expect(() => loadConfig({ BLOB_SWEEP_INTERVAL_MS: "0" })).toThrow(/BLOB_SWEEP_INTERVAL_MS/);
+  });
+
   it("refuses STORAGE_DRIVER=s3 without a bucket, half credentials and bad S3 values", () => {
     expect(() => loadConfig({ STORAGE_DRIVER: "s3" })).toThrow(/S3_BUCKET: required when STORAGE_DRIVER is s3/);
     expect(() => loadConfig({ STORAGE_DRIVER: "s3", S3_BUCKET: " " })).toThrow(/S3_BUCKET/);

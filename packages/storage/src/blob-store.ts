@@ -18,6 +18,11 @@ export interface BlobStore {
   get(key: string): Promise<{ body: Readable; size: number; contentType: string } | null>;
   /** Deleting a blob that does not exist is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Deletes every blob of this store (its root or prefix only) last written before `cutoff`, and
+   * answers how many went. For retention (`BLOB_RETENTION_MS`); a blob written meanwhile is kept.
+   */
+  deleteOlderThan(cutoff: Date): Promise<number>;
   /** Releases connections (S3); the store is not used afterwards. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -24,6 +25,9 @@ export interface S3BlobStoreOptions {
   /** Key prefix (a "folder") for every blob, without leading or trailing slash; default none. */
   prefix?: string | undefined;
 }
+
+/** Object deletes a retention sweep sends side by side. */
+const DELETES_AT_ONCE = 8;
 
 /** A missing object: HeadObject answers a bare 404 (`NotFound`), GetObject `NoSuchKey`. */
 function isNotFound(err: unknown): boolean {
@@ -101,6 +105,28 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
     },
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: objectKey(key) }));
+    },
+    async deleteOlderThan(cutoff) {
+      // One DeleteObject per key, a few at a time: DeleteObjects needs a checksum header that several
+      // S3-compatible stores refuse. A lifecycle rule on the bucket does the same job without a sweep.
+      let deleted = 0;
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket, Prefix: prefix ? `${prefix}/` : undefined, ContinuationToken: token }),
+        );
+        const old = (page.Contents ?? []).flatMap((o) =>
+          o.Key && o.LastModified && o.LastModified.getTime() < cutoff.getTime() ? [o.Key] : [],
+        );
+        for (let i = 0; i < old.length; i += DELETES_AT_ONCE) {
+          await Promise.all(
+            old.slice(i, i + DELETES_AT_ONCE).map((Key) => client.send(new DeleteObjectCommand({ Bucket, Key }))),
+          );
+        }
+        deleted += old.length;
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return deleted;
     },
     async close() {
       client.destroy();

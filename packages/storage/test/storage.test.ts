@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -30,6 +31,29 @@ describe("local blob store", () => {
     const store = createLocalBlobStore(dir);
     await store.put("screenshots/j/0.png", Buffer.from("png bytes"), "image/png");
     expect(await readFile(join(dir, "screenshots/j/0.png"), "utf8")).toBe("png bytes");
+  });
+
+  it("sweeps left-over temp files with old blobs, and removes folders only once they have stood empty", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "blobs-sweep-"));
+    dirs.push(dir);
+    const store = createLocalBlobStore(dir);
+    const longAgo = new Date(Date.now() - 2 * 3600_000);
+    await store.put("screenshots/a/0.png", "a", "image/png");
+    await store.put("screenshots/b/0.png", "b", "image/png");
+    await writeFile(join(dir, "screenshots/a/1.png.123.456.tmp"), "half written");
+    for (const f of ["screenshots/a/0.png", "screenshots/a/1.png.123.456.tmp"])
+      await utimes(join(dir, f), longAgo, longAgo);
+    const cutoff = new Date(Date.now() - 3600_000);
+    expect(await store.deleteOlderThan(cutoff)).toBe(2);
+    expect(await readdir(join(dir, "screenshots/a"))).toEqual([]);
+    // Emptied just now: the folder stays (a write may be about to use it) until it has stood a while.
+    expect(await store.deleteOlderThan(cutoff)).toBe(0);
+    expect(existsSync(join(dir, "screenshots/a"))).toBe(true);
+    await utimes(join(dir, "screenshots/a"), longAgo, longAgo);
+    expect(await store.deleteOlderThan(cutoff)).toBe(0);
+    expect(existsSync(join(dir, "screenshots/a"))).toBe(false);
+    expect(await readFile(join(dir, "screenshots/b/0.png"), "utf8")).toBe("b");
+    expect(existsSync(dir)).toBe(true);
   });
 
   it("is what createBlobStore builds by default, under DATA_DIR/blobs", async () => {

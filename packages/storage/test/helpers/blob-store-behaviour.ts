@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { buffer, text } from "node:stream/consumers";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import type { BlobStore } from "../../src/index.ts";
 
@@ -99,6 +100,28 @@ export function describeBlobStoreBehaviour(name: string, makeStore: MakeStore): 
       expect(await text((await a.get("crawl/shared/1.md"))!.body)).toBe("from a");
       await b.delete("crawl/shared/1.md");
       expect(await text((await a.get("crawl/shared/1.md"))!.body)).toBe("from a");
+    });
+
+    it("deletes the blobs last written before a cutoff, its own only, and keeps newer ones", async () => {
+      const store = await makeStore("sweep");
+      const other = await makeStore("sweep-other");
+      await store.put("screenshots/old/0.png", "old shot", "image/png");
+      await store.put("crawl/old/p.md", "old page", "text/markdown");
+      await other.put("screenshots/old/0.png", "another store's", "image/png");
+      // Object stores keep modification times to the second.
+      await sleep(1100);
+      const cutoff = new Date();
+      await sleep(1100);
+      await store.put("screenshots/new/0.png", "new shot", "image/png");
+      expect(await store.deleteOlderThan(cutoff)).toBe(2);
+      expect(await store.get("screenshots/old/0.png")).toBeNull();
+      expect(await store.get("crawl/old/p.md")).toBeNull();
+      expect(await text((await store.get("screenshots/new/0.png"))!.body)).toBe("new shot");
+      expect(await text((await other.get("screenshots/old/0.png"))!.body)).toBe("another store's");
+      expect(await store.deleteOlderThan(cutoff)).toBe(0);
+      // Written again under a swept key and folder: an ordinary blob.
+      await store.put("screenshots/old/0.png", "again", "image/png");
+      expect(await text((await store.get("screenshots/old/0.png"))!.body)).toBe("again");
     });
 
     it("refuses keys that would escape its root", async () => {

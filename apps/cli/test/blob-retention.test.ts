@@ -1,0 +1,110 @@
+import { utimes } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createLocalBlobStore, type BlobStore } from "@orbweaver/storage";
+import type { FixtureSite } from "@orbweaver/testkit";
+import { startBlobSweeper } from "@orbweaver/worker";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { call, pollScrape } from "./helpers/http.ts";
+import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
+
+let site: FixtureSite;
+let stack: TestStack;
+let key: string;
+
+// Files are kept an hour here; the sweep runs every 300 ms so a test sees it.
+useStarted(
+  () => startSiteAndStack({ env: { BLOB_RETENTION_MS: "3600000", BLOB_SWEEP_INTERVAL_MS: "300" } }),
+  (started) => {
+    ({ site, stack } = started);
+  },
+);
+
+async function screenshotScrape(): Promise<{ jobId: string; link: string; file: string }> {
+  if (!key) key = (await stack.createKey(100)).key;
+  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+    key,
+    body: { urls: [{ url: site.url("/news") }], screenshot: true },
+  });
+  expect(submit.status).toBe(202);
+  const { final } = await pollScrape(stack.api, key, submit.body.jobId);
+  expect(final.status).toBe("completed");
+  const url = new URL(final.result!.screenshots[0]!);
+  const blobKey = decodeURIComponent(url.pathname.replace(/^\/files\//, ""));
+  return {
+    jobId: submit.body.jobId,
+    link: `${stack.origin}${url.pathname}${url.search}`,
+    file: join(stack.config.dataDir, "blobs", blobKey),
+  };
+}
+
+describe("file retention (BLOB_RETENTION_MS)", () => {
+  it("deletes a screenshot once it is older than the retention; newer ones and the result stay", async () => {
+    const old = await screenshotScrape();
+    const fresh = await screenshotScrape();
+    expect((await fetch(old.link)).status).toBe(200);
+    // Two hours old, past the hour kept.
+    const longAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(old.file, longAgo, longAgo);
+    let status = 200;
+    for (let i = 0; i < 100 && status === 200; i++) {
+      await sleep(100);
+      status = (await fetch(old.link)).status;
+    }
+    expect(status).toBe(404);
+    // Several sweeps later the newer screenshot is still served.
+    await sleep(1000);
+    const kept = await fetch(fresh.link);
+    expect(kept.status).toBe(200);
+    expect(
+      Buffer.from(await kept.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe("PNG");
+    // The job itself is untouched: its result still names the (now missing) file.
+    const again = await call<{ status: string; result: { screenshots: string[] } }>(
+      `${stack.api}/scrape/${old.jobId}`,
+      {
+        key,
+      },
+    );
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe("completed");
+    expect(again.body.result.screenshots).toHaveLength(1);
+  });
+
+  it("sweeps once per interval however many workers tick", async () => {
+    const sweeps: Date[] = [];
+    const store = createLocalBlobStore(join(stack.config.dataDir, "blobs"));
+    const counting: BlobStore = {
+      ...store,
+      deleteOlderThan: (cutoff) => {
+        sweeps.push(cutoff);
+        return store.deleteOlderThan(cutoff);
+      },
+    };
+    const redis = new Redis(stack.config.redisUrl);
+    const log = pino({ level: "silent" });
+    const lockKey = `${stack.config.queuePrefix}:test-sweep-lock`;
+    const make = () =>
+      startBlobSweeper({ blobs: counting, redis, log, maxAgeMs: 3600_000, intervalMs: 60_000, lockKey });
+    const sweepers = [make(), make(), make()];
+    try {
+      for (const s of sweepers) s.stop();
+      const answers = await Promise.all(sweepers.map((s) => s.runOnce()));
+      // The start-up ticks were stopped before they ran; of three passes at once, one sweeps.
+      expect(answers.filter((a) => a !== null)).toHaveLength(1);
+      expect(sweeps).toHaveLength(1);
+      expect(Date.now() - 3600_000 - sweeps[0]!.getTime()).toBeLessThan(5_000);
+      expect(await sweepers[0]!.runOnce()).toBeNull();
+      await redis.del(lockKey);
+      expect(await sweepers[1]!.runOnce()).toBe(0);
+      expect(sweeps).toHaveLength(2);
+    } finally {
+      await redis.del(lockKey);
+      redis.disconnect();
+    }
+  });
+});
