@@ -7,6 +7,7 @@ import { startBlobSweeper } from "@orbweaver/worker";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { crawl, onOrigin, type CrawlPage } from "./helpers/crawl.ts";
 import { call, pollScrape } from "./helpers/http.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
@@ -73,6 +74,32 @@ describe("file retention (BLOB_RETENTION_MS)", () => {
     expect(again.status).toBe(200);
     expect(again.body.status).toBe("completed");
     expect(again.body.result.screenshots).toHaveLength(1);
+  });
+
+  it("deletes a crawl's page files once they are older; the crawl and its pages stay, their links 404", async () => {
+    if (!key) key = (await stack.createKey(100)).key;
+    const done = await crawl(stack.api, key, { baseUrl: site.url("/site/"), maxPages: 2 });
+    const pages = done.result!;
+    expect(pages).toHaveLength(2);
+    const [first, second] = pages as [CrawlPage, CrawlPage];
+    for (const link of [first.html_url!, first.markdown_url!, second.markdown_url!]) {
+      expect((await fetch(onOrigin(stack.origin, link))).status).toBe(200);
+    }
+    const longAgo = new Date(Date.now() - 2 * 3600_000);
+    for (const blobKey of [first.htmlKey!, first.markdownKey!]) {
+      await utimes(join(stack.config.dataDir, "blobs", blobKey), longAgo, longAgo);
+    }
+    let status = 200;
+    for (let i = 0; i < 100 && status === 200; i++) {
+      await sleep(100);
+      status = (await fetch(onOrigin(stack.origin, first.markdown_url!))).status;
+    }
+    expect(status).toBe(404);
+    expect((await fetch(onOrigin(stack.origin, first.html_url!))).status).toBe(404);
+    expect((await fetch(onOrigin(stack.origin, second.markdown_url!))).status).toBe(200);
+    const after = await call<{ pages: CrawlPage[] }>(`${stack.api}/crawl/${done.jobId}/pages`, { key });
+    expect(after.status).toBe(200);
+    expect(after.body.pages.map((p) => [p.id, p.status])).toEqual(pages.map((p) => [p.id, "success"]));
   });
 
   it("sweeps once per interval however many workers tick", async () => {

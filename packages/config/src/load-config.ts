@@ -217,7 +217,10 @@ const envSchema = z.object({
   CREDITS_PER_URL: num(2, 0),
   SCRAPE_RESULT_RETENTION_MS: int(3_600_000, 0),
   FAILED_SCRAPE_RETENTION_MS: int(86_400_000, 0),
-  BLOB_RETENTION_MS: int(0, 0),
+  // 0 keeps files; otherwise at least an hour, the life of a signed file link.
+  BLOB_RETENTION_MS: int(0, 0).refine((v) => v === 0 || v >= 3_600_000, {
+    message: "expected 0 (keep files) or at least 3600000 (an hour, the life of a file link)",
+  }),
   BLOB_SWEEP_INTERVAL_MS: int(3_600_000, 100, 86_400_000),
   INVALID_KEY_STATUS: intOneOf(403, [401, 403] as const),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),

@@ -144,6 +144,9 @@ describe("loadConfig", () => {
       loadConfig({ BLOB_RETENTION_MS: String(7 * 86_400_000), BLOB_SWEEP_INTERVAL_MS: "600000" }).blobRetention,
     ).toEqual({ maxAgeMs: 7 * 86_400_000, sweepIntervalMs: 600_000 });
     expect(() => loadConfig({ BLOB_RETENTION_MS: "-1" })).toThrow(/BLOB_RETENTION_MS/);
+    // Shorter than a file link lives: a link just handed out could already be dead.
+    expect(() => loadConfig({ BLOB_RETENTION_MS: "60000" })).toThrow(/BLOB_RETENTION_MS.*at least 3600000/);
+    expect(loadConfig({ BLOB_RETENTION_MS: "3600000" }).blobRetention.maxAgeMs).toBe(3_600_000);
     expect(() => loadConfig({ BLOB_SWEEP_INTERVAL_MS: "0" })).toThrow(/BLOB_SWEEP_INTERVAL_MS/);
   });
 
