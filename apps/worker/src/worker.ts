@@ -19,11 +19,11 @@ import { pino, type Logger } from "pino";
 import { startCrawlWorker } from "./crawl/start-crawl-worker.ts";
 import { processScrapeJob } from "./process-scrape-job.ts";
 import { createProxyRouter } from "./proxy-router.ts";
-import { startBlobSweeper } from "./blob-sweeper.ts";
+import { startRetentionSweeper } from "./retention-sweeper.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
-/** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer, the reconciler and (BLOB_RETENTION_MS) the file sweeper. */
+/** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer, the reconciler and the retention sweeper (BLOB_RETENTION_MS, JOB_RETENTION_MS). */
 export async function startWorker(
   config: Config,
   opts: { logger?: Logger } = {},
@@ -147,15 +147,16 @@ export async function startWorker(
     lockKey: `${config.queuePrefix}:reconciler-lock`,
     onCrawlGivenUp: crawlWorker.announceFailure,
   });
-  const blobSweeper =
-    config.blobRetention.maxAgeMs > 0
-      ? startBlobSweeper({
-          blobs,
+  const { filesMaxAgeMs, workMaxAgeMs, sweepIntervalMs } = config.retention;
+  const retention =
+    filesMaxAgeMs > 0 || workMaxAgeMs > 0
+      ? startRetentionSweeper({
+          files: filesMaxAgeMs > 0 ? { blobs, maxAgeMs: filesMaxAgeMs } : undefined,
+          work: workMaxAgeMs > 0 ? { db: dbHandle.db, maxAgeMs: workMaxAgeMs } : undefined,
           redis: producerConnection,
           log,
-          maxAgeMs: config.blobRetention.maxAgeMs,
-          intervalMs: config.blobRetention.sweepIntervalMs,
-          lockKey: `${config.queuePrefix}:blob-sweep-lock`,
+          intervalMs: sweepIntervalMs,
+          lockKey: `${config.queuePrefix}:retention-sweep-lock`,
         })
       : undefined;
   await worker.waitUntilReady();
@@ -166,7 +167,7 @@ export async function startWorker(
   const close = () =>
     (closing ??= (async () => {
       reconciler.stop();
-      blobSweeper?.stop();
+      retention?.stop();
       // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
       const graceful = Promise.all([worker.close(), crawlWorker.close()]);
       // Jobs taken but still waiting for a browser slot go back to the queue unclaimed.

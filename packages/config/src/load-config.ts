@@ -221,7 +221,11 @@ const envSchema = z.object({
   BLOB_RETENTION_MS: int(0, 0).refine((v) => v === 0 || v >= 3_600_000, {
     message: "expected 0 (keep files) or at least 3600000 (an hour, the life of a file link)",
   }),
-  BLOB_SWEEP_INTERVAL_MS: int(3_600_000, 100, 86_400_000),
+  // 0 keeps finished work; otherwise at least a day (a failed scrape stays readable for 24 hours).
+  JOB_RETENTION_MS: int(0, 0).refine((v) => v === 0 || v >= 86_400_000, {
+    message: "expected 0 (keep finished work) or at least 86400000 (a day)",
+  }),
+  RETENTION_SWEEP_INTERVAL_MS: int(3_600_000, 100, 86_400_000),
   INVALID_KEY_STATUS: intOneOf(403, [401, 403] as const),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   PAGE_TIMEOUT_MS: int(30_000, 1000),
@@ -298,10 +302,11 @@ export type Config = {
         prefix: string;
       };
   /**
-   * Screenshots and crawled page files older than `maxAgeMs` are deleted by a sweep every
-   * `sweepIntervalMs` (one worker sweeps at a time); 0 keeps them. Links to a deleted file answer 404.
+   * A sweep every `sweepIntervalMs` (one worker sweeps at a time) deletes stored files (screenshots,
+   * crawled pages) last written more than `filesMaxAgeMs` ago, and finished scrapes, batches and
+   * crawls older than `workMaxAgeMs`; 0 keeps them. Links to a deleted file answer 404.
    */
-  blobRetention: { maxAgeMs: number; sweepIntervalMs: number };
+  retention: { filesMaxAgeMs: number; workMaxAgeMs: number; sweepIntervalMs: number };
   chromiumPath: string;
   workerConcurrency: number;
   network: { allowPrivateNetwork: boolean; allowHosts: string[] };
@@ -456,7 +461,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
             prefix: e.S3_PREFIX,
           }
         : { driver: "local" },
-    blobRetention: { maxAgeMs: e.BLOB_RETENTION_MS, sweepIntervalMs: e.BLOB_SWEEP_INTERVAL_MS },
+    retention: {
+      filesMaxAgeMs: e.BLOB_RETENTION_MS,
+      workMaxAgeMs: e.JOB_RETENTION_MS,
+      sweepIntervalMs: e.RETENTION_SWEEP_INTERVAL_MS,
+    },
     chromiumPath: e.CHROMIUM_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     network: { allowPrivateNetwork: e.ALLOW_PRIVATE_NETWORK, allowHosts: e.ALLOW_HOSTS },

@@ -138,16 +138,22 @@ describe("loadConfig", () => {
     });
   });
 
-  it("keeps blobs for good by default; BLOB_RETENTION_MS turns the hourly sweep on", () => {
-    expect(loadConfig({}).blobRetention).toEqual({ maxAgeMs: 0, sweepIntervalMs: 3_600_000 });
+  it("keeps files and finished work for good by default; the retention settings turn the sweep on", () => {
+    expect(loadConfig({}).retention).toEqual({ filesMaxAgeMs: 0, workMaxAgeMs: 0, sweepIntervalMs: 3_600_000 });
     expect(
-      loadConfig({ BLOB_RETENTION_MS: String(7 * 86_400_000), BLOB_SWEEP_INTERVAL_MS: "600000" }).blobRetention,
-    ).toEqual({ maxAgeMs: 7 * 86_400_000, sweepIntervalMs: 600_000 });
+      loadConfig({
+        BLOB_RETENTION_MS: String(7 * 86_400_000),
+        JOB_RETENTION_MS: String(90 * 86_400_000),
+        RETENTION_SWEEP_INTERVAL_MS: "600000",
+      }).retention,
+    ).toEqual({ filesMaxAgeMs: 7 * 86_400_000, workMaxAgeMs: 90 * 86_400_000, sweepIntervalMs: 600_000 });
     expect(() => loadConfig({ BLOB_RETENTION_MS: "-1" })).toThrow(/BLOB_RETENTION_MS/);
     // Shorter than a file link lives: a link just handed out could already be dead.
     expect(() => loadConfig({ BLOB_RETENTION_MS: "60000" })).toThrow(/BLOB_RETENTION_MS.*at least 3600000/);
-    expect(loadConfig({ BLOB_RETENTION_MS: "3600000" }).blobRetention.maxAgeMs).toBe(3_600_000);
-    expect(() => loadConfig({ BLOB_SWEEP_INTERVAL_MS: "0" })).toThrow(/BLOB_SWEEP_INTERVAL_MS/);
+    expect(loadConfig({ BLOB_RETENTION_MS: "3600000" }).retention.filesMaxAgeMs).toBe(3_600_000);
+    // Shorter than a failed scrape stays readable.
+    expect(() => loadConfig({ JOB_RETENTION_MS: "3600000" })).toThrow(/JOB_RETENTION_MS.*at least 86400000/);
+    expect(() => loadConfig({ RETENTION_SWEEP_INTERVAL_MS: "0" })).toThrow(/RETENTION_SWEEP_INTERVAL_MS/);
   });
 
   it("refuses STORAGE_DRIVER=s3 without a bucket, half credentials and bad S3 values", () => {

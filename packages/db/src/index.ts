@@ -71,3 +71,4 @@ export {
   recordIdempotentJob,
   type IdempotencyKeyRef,
 } from "./queries/idempotency-keys.ts";
+export { pruneFinishedWork, type PrunedWork } from "./queries/prune-finished-work.ts";

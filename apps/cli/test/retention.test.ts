@@ -2,12 +2,13 @@ import { utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLocalBlobStore, type BlobStore } from "@orbweaver/storage";
-import type { FixtureSite } from "@orbweaver/testkit";
-import { startBlobSweeper } from "@orbweaver/worker";
+import { waitFor, type FixtureSite } from "@orbweaver/testkit";
+import { startRetentionSweeper } from "@orbweaver/worker";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { crawl, onOrigin, type CrawlPage } from "./helpers/crawl.ts";
+import { pollBatch } from "./helpers/batch.ts";
 import { call, pollScrape } from "./helpers/http.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
@@ -15,9 +16,12 @@ let site: FixtureSite;
 let stack: TestStack;
 let key: string;
 
-// Files are kept an hour here; the sweep runs every 300 ms so a test sees it.
+// Files are kept an hour here and finished work a day; the sweep runs every 300 ms so a test sees it.
 useStarted(
-  () => startSiteAndStack({ env: { BLOB_RETENTION_MS: "3600000", BLOB_SWEEP_INTERVAL_MS: "300" } }),
+  () =>
+    startSiteAndStack({
+      env: { BLOB_RETENTION_MS: "3600000", JOB_RETENTION_MS: "86400000", RETENTION_SWEEP_INTERVAL_MS: "300" },
+    }),
   (started) => {
     ({ site, stack } = started);
   },
@@ -41,7 +45,7 @@ async function screenshotScrape(): Promise<{ jobId: string; link: string; file: 
   };
 }
 
-describe("file retention (BLOB_RETENTION_MS)", () => {
+describe("retention of stored files (BLOB_RETENTION_MS)", () => {
   it("deletes a screenshot once it is older than the retention; newer ones and the result stay", async () => {
     const old = await screenshotScrape();
     const fresh = await screenshotScrape();
@@ -116,7 +120,13 @@ describe("file retention (BLOB_RETENTION_MS)", () => {
     const log = pino({ level: "silent" });
     const lockKey = `${stack.config.queuePrefix}:test-sweep-lock`;
     const make = () =>
-      startBlobSweeper({ blobs: counting, redis, log, maxAgeMs: 3600_000, intervalMs: 60_000, lockKey });
+      startRetentionSweeper({
+        files: { blobs: counting, maxAgeMs: 3600_000 },
+        redis,
+        log,
+        intervalMs: 60_000,
+        lockKey,
+      });
     const sweepers = [make(), make(), make()];
     try {
       for (const s of sweepers) s.stop();
@@ -127,11 +137,81 @@ describe("file retention (BLOB_RETENTION_MS)", () => {
       expect(Date.now() - 3600_000 - sweeps[0]!.getTime()).toBeLessThan(5_000);
       expect(await sweepers[0]!.runOnce()).toBeNull();
       await redis.del(lockKey);
-      expect(await sweepers[1]!.runOnce()).toBe(0);
+      expect(await sweepers[1]!.runOnce()).toEqual({ files: 0, scrapes: 0, batches: 0, crawls: 0 });
       expect(sweeps).toHaveLength(2);
     } finally {
       await redis.del(lockKey);
       redis.disconnect();
     }
+  });
+});
+
+/** Moves rows' clocks back, as if they had finished `days` ago. */
+async function age(table: "jobs" | "batches", where: "id" | "batch_id", ids: string[], days: number) {
+  await stack.pool.query(
+    `update ${table} set finished_at = now() - $2::interval, updated_at = now() - $2::interval,
+            created_at = now() - $2::interval
+      where ${where} = any($1::uuid[])`,
+    [ids, `${days} days`],
+  );
+}
+
+describe("retention of finished work (JOB_RETENTION_MS)", () => {
+  it("deletes scrapes, batches and crawls finished before it; newer work and the credit ledger stay", async () => {
+    const { key: own, accountId } = await stack.createKey(100);
+    const scrape = async () => {
+      const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+        key: own,
+        body: { urls: [{ url: site.url("/news") }] },
+      });
+      expect(submit.status).toBe(202);
+      expect((await pollScrape(stack.api, own, submit.body.jobId)).final.status).toBe("completed");
+      return submit.body.jobId;
+    };
+    const oldScrape = await scrape();
+    const newScrape = await scrape();
+    const batch = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key: own,
+      body: { urls: [site.url("/product/1")] },
+    });
+    expect(batch.status).toBe(202);
+    expect((await pollBatch(stack.api, own, batch.body.batchId)).status).toBe("completed");
+    const crawled = await crawl(stack.api, own, { baseUrl: site.url("/site/"), maxPages: 1 });
+    const ledgerBefore = await stack.pool.query("select count(*)::int as n from credit_ledger where account_id = $1", [
+      accountId,
+    ]);
+
+    await age("jobs", "id", [oldScrape, crawled.jobId], 2);
+    await age("jobs", "batch_id", [batch.body.batchId], 2);
+    await age("batches", "id", [batch.body.batchId], 2);
+
+    const gone = async (path: string) => (await call(`${stack.api}${path}`, { key: own })).status === 404;
+    await waitFor(async () => ((await gone(`/scrape-logs/${oldScrape}`)) ? true : undefined), {
+      timeoutMs: 15_000,
+      message: "the old scrape's log to go",
+    });
+    await waitFor(
+      async () =>
+        (await gone(`/batch/scrape/${batch.body.batchId}`)) && (await gone(`/crawl/${crawled.jobId}`))
+          ? true
+          : undefined,
+      { timeoutMs: 15_000, message: "the old batch and crawl to go" },
+    );
+    expect(await gone(`/crawl/${crawled.jobId}/pages`)).toBe(true);
+    const left = await stack.pool.query(
+      "select (select count(*) from crawl_pages where crawl_id = $1)::int as pages, (select count(*) from batch_items where batch_id = $2)::int as items",
+      [crawled.jobId, batch.body.batchId],
+    );
+    expect(left.rows[0]).toEqual({ pages: 0, items: 0 });
+
+    // The newer scrape is untouched, the account's ledger whole, its usage answered.
+    const kept = await call<{ status: string }>(`${stack.api}/scrape-logs/${newScrape}`, { key: own });
+    expect(kept.status).toBe(200);
+    expect((await call(`${stack.api}/scrape/${newScrape}`, { key: own })).status).toBe(200);
+    const ledgerAfter = await stack.pool.query("select count(*)::int as n from credit_ledger where account_id = $1", [
+      accountId,
+    ]);
+    expect(ledgerAfter.rows[0]).toEqual(ledgerBefore.rows[0]);
+    expect((await call(`${stack.api}/usage-stats?range=7d`, { key: own })).status).toBe(200);
   });
 });
