@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { crawl, onOrigin, type CrawlPage } from "./helpers/crawl.ts";
 import { pollBatch } from "./helpers/batch.ts";
-import { call, pollScrape } from "./helpers/http.ts";
+import { call, scrapeAndWait } from "./helpers/http.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 let site: FixtureSite;
@@ -29,17 +29,12 @@ useStarted(
 
 async function screenshotScrape(): Promise<{ jobId: string; link: string; file: string }> {
   if (!key) key = (await stack.createKey(100)).key;
-  const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
-    key,
-    body: { urls: [{ url: site.url("/news") }], screenshot: true },
-  });
-  expect(submit.status).toBe(202);
-  const { final } = await pollScrape(stack.api, key, submit.body.jobId);
+  const final = await scrapeAndWait(stack.api, key, { urls: [{ url: site.url("/news") }], screenshot: true });
   expect(final.status).toBe("completed");
   const url = new URL(final.result!.screenshots[0]!);
   const blobKey = decodeURIComponent(url.pathname.replace(/^\/files\//, ""));
   return {
-    jobId: submit.body.jobId,
+    jobId: final.jobId,
     link: `${stack.origin}${url.pathname}${url.search}`,
     file: join(stack.config.dataDir, "blobs", blobKey),
   };
@@ -160,13 +155,9 @@ describe("retention of finished work (JOB_RETENTION_MS)", () => {
   it("deletes scrapes, batches and crawls finished before it; newer work and the credit ledger stay", async () => {
     const { key: own, accountId } = await stack.createKey(100);
     const scrape = async () => {
-      const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
-        key: own,
-        body: { urls: [{ url: site.url("/news") }] },
-      });
-      expect(submit.status).toBe(202);
-      expect((await pollScrape(stack.api, own, submit.body.jobId)).final.status).toBe("completed");
-      return submit.body.jobId;
+      const final = await scrapeAndWait(stack.api, own, { urls: [{ url: site.url("/news") }] });
+      expect(final.status).toBe("completed");
+      return final.jobId;
     };
     const oldScrape = await scrape();
     const newScrape = await scrape();

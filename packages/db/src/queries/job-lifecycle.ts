@@ -1,10 +1,16 @@
 import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
-import { accounts, creditLedger, jobs } from "../schema/index.ts";
+import { accounts, creditLedger, jobs, type JobStatus } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
 
 /** The statuses of a job not yet finished: the ones {@link startJobAttempt} claims. */
 export const UNFINISHED = ["waiting", "delayed", "active"] as const;
+
+/** The statuses a job ends in: every other {@link JobStatus}. */
+export const FINISHED = ["completed", "failed", "cancelled"] as const satisfies readonly Exclude<
+  JobStatus,
+  (typeof UNFINISHED)[number]
+>[];
 
 /**
  * Claims a job for one attempt: status active, a fresh run token. Returns null when the job is

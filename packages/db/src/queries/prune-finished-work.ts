@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
+import { FINISHED as FINISHED_STATUSES } from "./job-lifecycle.ts";
 
 /** How many of each were deleted by {@link pruneFinishedWork}. */
 export interface PrunedWork {
@@ -8,7 +9,10 @@ export interface PrunedWork {
   crawls: number;
 }
 
-const FINISHED = sql`('completed', 'failed', 'cancelled')`;
+const FINISHED = sql`(${sql.join(
+  FINISHED_STATUSES.map((s) => sql`${s}`),
+  sql`, `,
+)})`;
 
 /**
  * Deletes work that finished, and was last touched, before `before` (JOB_RETENTION_MS): single
