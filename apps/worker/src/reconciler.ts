@@ -17,6 +17,7 @@ import {
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { everyInterval } from "./every-interval.ts";
 
 /** Options for {@link startReconciler}. */
 export interface ReconcilerOptions {
@@ -92,17 +93,11 @@ export function startReconciler(opts: ReconcilerOptions): { stop(): void; runOnc
     await purgeIdempotencyKeys(opts.db);
     return redispatched;
   };
-  // One pass at a time per process: while Redis is down a pass waits on it, and passes must not pile up.
-  let inFlight = false;
-  const timer = setInterval(() => {
-    if (inFlight) return;
-    inFlight = true;
-    runOnce()
-      .catch((err: unknown) => opts.log.warn({ err }, "reconcile pass failed"))
-      .finally(() => (inFlight = false));
-  }, opts.intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer), runOnce };
+  const stop = everyInterval(runOnce, {
+    intervalMs: opts.intervalMs,
+    onError: (err) => opts.log.warn({ err }, "reconcile pass failed"),
+  });
+  return { stop, runOnce };
 }
 
 const LIVE_STATES = ["active", "waiting", "delayed", "prioritized", "waiting-children"];

@@ -2,6 +2,7 @@ import { pruneFinishedWork, type Db, type PrunedWork } from "@orbweaver/db";
 import type { BlobStore } from "@orbweaver/storage";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { everyInterval } from "./every-interval.ts";
 
 /** Options for {@link startRetentionSweeper}; at least one of `files` and `work` is set. */
 export interface RetentionSweeperOptions {
@@ -46,25 +47,17 @@ export function startRetentionSweeper(opts: RetentionSweeperOptions): {
     }
     return result;
   };
-  let inFlight = false;
   let stopped = false;
-  const tick = () => {
-    if (inFlight) return;
-    inFlight = true;
-    runOnce()
-      // A sweep cut short by shutdown (its store or pool closed) is not worth a warning; the next one resumes.
-      .catch((err: unknown) => stopped || opts.log.warn({ err }, "retention sweep failed"))
-      .finally(() => (inFlight = false));
-  };
-  const first = setTimeout(tick, 0);
-  const timer = setInterval(tick, opts.intervalMs);
-  first.unref();
-  timer.unref();
+  const stopTimers = everyInterval(runOnce, {
+    intervalMs: opts.intervalMs,
+    immediately: true,
+    // A sweep cut short by shutdown (its store or pool closed) is not worth a warning; the next one resumes.
+    onError: (err) => stopped || opts.log.warn({ err }, "retention sweep failed"),
+  });
   return {
     stop: () => {
       stopped = true;
-      clearTimeout(first);
-      clearInterval(timer);
+      stopTimers();
     },
     runOnce,
   };
