@@ -22,6 +22,7 @@ export {
   finishJob,
   listStaleUnfinishedJobs,
   UNFINISHED,
+  FINISHED,
 } from "./queries/job-lifecycle.ts";
 export type { FinishJobOptions } from "./queries/job-lifecycle.ts";
 export { createBatch } from "./queries/create-batch.ts";

@@ -2,6 +2,7 @@ import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
+import { UNFINISHED } from "./job-lifecycle.ts";
 
 /** The crawl's settings as stored (everything of §8.1 except cookies, which are never stored). */
 export type CrawlSettings = Omit<
@@ -41,13 +42,7 @@ export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<Cre
     const [pending] = await tx
       .select({ n: count() })
       .from(jobs)
-      .where(
-        and(
-          eq(jobs.accountId, opts.accountId),
-          eq(jobs.kind, "crawl"),
-          inArray(jobs.status, ["waiting", "delayed", "active"]),
-        ),
-      );
+      .where(and(eq(jobs.accountId, opts.accountId), eq(jobs.kind, "crawl"), inArray(jobs.status, [...UNFINISHED])));
     if ((pending?.n ?? 0) >= opts.maxPendingCrawls) return { ok: false, reason: "TOO_MANY_PENDING_JOBS" } as const;
 
     const reserve = opts.creditsToReserve;

@@ -2,8 +2,7 @@ import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { CrawlJob } from "./crawl-read.ts";
-
-const UNFINISHED = ["waiting", "delayed", "active"] as const;
+import { UNFINISHED } from "./job-lifecycle.ts";
 
 /** The union progress object of §8.2 (D16). */
 export interface CrawlProgress {

@@ -2,8 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { accounts, crawlPages, crawls, creditLedger, jobs } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
-
-const UNFINISHED = ["waiting", "delayed", "active"] as const;
+import { UNFINISHED } from "./job-lifecycle.ts";
 
 /** What a crawl cost once settled. */
 export interface CrawlSettlement {

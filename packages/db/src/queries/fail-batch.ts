@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { batches, jobs } from "../schema/index.ts";
 import { refundReservations } from "./refund-reservations.ts";
+import { UNFINISHED } from "./job-lifecycle.ts";
 
 /**
  * Marks a batch as failed as a whole (it could not be dispatched): every unfinished item is failed
@@ -14,7 +15,7 @@ export async function failBatch(db: Db, opts: { batchId: string; error: string }
     const failed = await tx
       .update(jobs)
       .set({ status: "failed", error: opts.error, finishedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(jobs.batchId, batch.id), inArray(jobs.status, ["waiting", "delayed", "active"])))
+      .where(and(eq(jobs.batchId, batch.id), inArray(jobs.status, [...UNFINISHED])))
       .returning({ id: jobs.id, reserved: jobs.creditsReserved });
     await refundReservations(tx, { accountId: batch.accountId, jobs: failed });
     await tx

@@ -3,6 +3,7 @@ import type { Db } from "../client.ts";
 import { jobs } from "../schema/index.ts";
 import type { JobStatus } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
+import { UNFINISHED } from "./job-lifecycle.ts";
 
 /** Log status of §9: success | error | in_progress (D29: `failed` is read as `error`). */
 export type LogStatus = "success" | "error" | "in_progress";
@@ -10,7 +11,7 @@ export type LogStatus = "success" | "error" | "in_progress";
 export const LOG_STATUS_JOB_STATES: Record<LogStatus, JobStatus[]> = {
   success: ["completed"],
   error: ["failed", "cancelled"],
-  in_progress: ["waiting", "delayed", "active"],
+  in_progress: [...UNFINISHED],
 };
 
 export interface ListScrapeLogsOptions {

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { getBalance, getCrawl, getCrawlPage, saveCrawlPageRetry } from "@orbweaver/db";
+import { UNFINISHED, getBalance, getCrawl, getCrawlPage, saveCrawlPageRetry } from "@orbweaver/db";
 import { extractContent } from "@orbweaver/extract";
 import type { BlobStore } from "@orbweaver/storage";
 import type { FastifyBaseLogger } from "fastify";
@@ -40,7 +40,7 @@ export async function retryCrawlPage(
   if (!page || !["success", "failed", "processing"].includes(page.status)) {
     throw new AppError("NOT_FOUND", "Crawl page not found");
   }
-  if (["waiting", "delayed", "active"].includes(found.job.status) || page.status === "processing") {
+  if ((UNFINISHED as readonly string[]).includes(found.job.status) || page.status === "processing") {
     throw new AppError("VALIDATION_ERROR", "The crawl is still running; retry a page once it has finished.");
   }
   const markdown = page.status === "success" ? await readText(deps.blobs, page.markdownKey) : null;

@@ -5,7 +5,7 @@ import {
   ScrapeStatusResponse,
   ScrapeSubmitResponse,
 } from "@orbweaver/contract";
-import { getJob } from "@orbweaver/db";
+import { FINISHED as FINISHED_STATUSES, getJob } from "@orbweaver/db";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
@@ -25,7 +25,7 @@ const errors = {
   503: ErrorEnvelope,
 };
 
-const FINISHED = new Set(["completed", "failed", "cancelled"]);
+const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 
 const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const finished = createFinishedJobCache();
