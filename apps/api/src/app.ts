@@ -5,8 +5,9 @@ import { loggerOptions } from "@orbweaver/config";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ApiDeps } from "./deps.ts";
 import authPlugin from "./plugins/auth.ts";
-import errorHandler from "./plugins/error-handler.ts";
+import errorHandler, { clientErrorHandler } from "./plugins/error-handler.ts";
 import jsonBody from "./plugins/json-body.ts";
+import nulCharacters from "./plugins/nul-characters.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
 import batchRoutes from "./routes/batch/index.ts";
 import crawlRoutes from "./routes/crawl/index.ts";
@@ -30,6 +31,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     logger: opts.logger === undefined ? loggerOptions(config, "api") : (opts.logger as FastifyServerOptions["logger"]),
     bodyLimit: config.limits.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    clientErrorHandler,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, useDefaults: true, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -38,6 +40,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   app.decorate("keyCache", createKeyCache({ db: deps.db, redis: deps.redis, prefix: config.queuePrefix }));
   await app.register(errorHandler);
   await app.register(jsonBody);
+  await app.register(nulCharacters);
   await app.register(swagger, {
     openapi: {
       info: { title: "Orbweaver (Spidra-compatible API)", version: "0.1.0" },

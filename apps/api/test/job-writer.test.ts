@@ -1,7 +1,7 @@
 // The gateway's group commit for single scrapes (createJobWriter), against the real Postgres:
 // submits that arrive while a write runs are written together in the next one, and a write held up
 // on one account's lock does not hold up the other accounts' submits.
-import { createAccount, createDb, type CreateScrapeJobOptions, type Db } from "@orbweaver/db";
+import { createAccount, createDb, isDbValueRefused, type CreateScrapeJobOptions, type Db } from "@orbweaver/db";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { createJobWriter } from "../src/use-cases/job-writer.ts";
@@ -88,5 +88,29 @@ describe("job writer", () => {
       await holder.query("rollback").catch(() => undefined);
       holder.release();
     }
+  });
+
+  it("a value Postgres cannot store fails only the submit that brought it, not the others of its group", async () => {
+    const accounts = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => createAccount(db, { name: `writer-nul-${i}`, credits: 5 })),
+    );
+    const ids = accounts.map((a) => a.accountId);
+    const writer = createJobWriter(db);
+    const BAD = 7;
+    // The first is written at once; the other 11 are written together, the 8th with a NUL in its request.
+    const settled = await Promise.allSettled(
+      ids.map((id, i) =>
+        writer.create(
+          i === BAD
+            ? { ...job(id, i), request: { urls: [{ url: "https://example.com/" }], prompt: "a\u0000b" } }
+            : job(id, i),
+        ),
+      ),
+    );
+    expect(settled.map((s) => s.status)).toEqual(ids.map((_, i) => (i === BAD ? "rejected" : "fulfilled")));
+    const refused = settled[BAD] as PromiseRejectedResult;
+    expect(isDbValueRefused(refused.reason)).toBe(true);
+    expect(await jobsOf(ids)).toBe(ids.length - 1);
+    expect(await jobsOf([ids[BAD]!])).toBe(0);
   });
 });

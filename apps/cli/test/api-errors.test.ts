@@ -99,8 +99,8 @@ describe("bad input", () => {
     ],
     ["a bad scroll", { urls: [{ url: "http://x.test", actions: [{ type: "scroll", to: "lots" }] }] }, 400, /scroll/],
     [
-      "forEach over the cap",
-      { urls: [{ url: "http://x.test", actions: [{ type: "forEach", observe: "rows", maxItems: 51 }] }] },
+      "forEach with no items to take",
+      { urls: [{ url: "http://x.test", actions: [{ type: "forEach", observe: "rows", maxItems: 0 }] }] },
       400,
       /maxItems/,
     ],
@@ -118,6 +118,7 @@ describe("bad input", () => {
     const malformed = await call<Envelope>(`${stack.api}/scrape`, { key, rawBody: "{nope" });
     expect(malformed.status).toBe(400);
     expectEnvelope(malformed.body);
+    expect(malformed.body.errors).toEqual([malformed.body.message]);
     const empty = await call<Envelope>(`${stack.api}/scrape`, { key, rawBody: "" });
     expect(empty.status).toBe(400);
     expectEnvelope(empty.body);
@@ -184,6 +185,101 @@ describe("bad input", () => {
 
   it("tolerates a double slash and a trailing slash in paths", async () => {
     expect((await call(`${stack.origin}/api//scrape`, { key, body: ok() })).status).toBe(202);
+  });
+});
+
+describe("NUL characters and oversized requests", () => {
+  it("refuses a NUL character in a body field, a body key, a query value or a path with 400 naming where", async () => {
+    const nul = "a\u0000b";
+    const cases: Array<[string, Promise<{ status: number; body: Envelope }>, string]> = [
+      ["a scrape prompt", scrape({ ...ok(), prompt: nul }), "body.prompt"],
+      [
+        "an action's value",
+        scrape({ urls: [{ url: site.url("/"), actions: [{ type: "click", value: nul }] }] }),
+        "body.urls[0].actions[0].value",
+      ],
+      [
+        "a schema's property name",
+        scrape({ ...ok(), schema: { type: "object", properties: { [nul]: { type: "string" } } } }),
+        "body.schema.properties (a key)",
+      ],
+      [
+        "a batch prompt",
+        call<Envelope>(`${stack.api}/batch/scrape`, { key, body: { urls: [site.url("/")], prompt: nul } }),
+        "body.prompt",
+      ],
+      [
+        "a crawl instruction",
+        call<Envelope>(`${stack.api}/crawl`, {
+          key,
+          body: { baseUrl: site.url("/"), crawlInstruction: "all", transformInstruction: nul },
+        }),
+        "body.transformInstruction",
+      ],
+      ["a log search", call<Envelope>(`${stack.api}/scrape-logs?searchTerm=a%00b`, { key }), "query.searchTerm"],
+      ["a job id", call<Envelope>(`${stack.api}/scrape/a%00b`, { key }), "params.jobId"],
+    ];
+    for (const [name, answer, where] of cases) {
+      const res = await answer;
+      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(400);
+      expectEnvelope(res.body);
+      expect(res.body.message).toBe(`${where} must not contain the NUL character (\\u0000)`);
+      expect(res.body.errors).toEqual([res.body.message]);
+    }
+    // The text "\u0000" (an escaped backslash in JSON) is no NUL character: accepted.
+    expect((await scrape({ ...ok(), prompt: "the escape \\u0000 in C" })).status).toBe(202);
+  });
+
+  it("one tenant's NUL characters do not fail another tenant's submits sent at the same time", async () => {
+    const others = await Promise.all(Array.from({ length: 8 }, () => stack.createKey(100)));
+    const sender = await stack.createKey(100);
+    for (let round = 0; round < 3; round++) {
+      const [valid, refused] = await Promise.all([
+        Promise.all(others.map((o) => scrape(ok(), o.key))),
+        Promise.all(Array.from({ length: 6 }, () => scrape({ ...ok(), prompt: "a\u0000b" }, sender.key))),
+      ]);
+      expect(valid.map((r) => r.status)).toEqual(others.map(() => 202));
+      expect(refused.map((r) => r.status)).toEqual(refused.map(() => 400));
+    }
+  });
+
+  it("answers a request whose headers or query string are too large with 431 in the envelope", async () => {
+    const res = await call<Envelope>(`${stack.api}/scrape-logs?searchTerm=${"x".repeat(20_000)}`, { key });
+    expect(res.status).toBe(431);
+    expectEnvelope(res.body);
+  });
+});
+
+describe("a retried batch, with no worker to run it", () => {
+  it("is running, not pending, from the retry until its retried items are done", async () => {
+    const { key: own } = await stack.createKey(100);
+    const submit = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key: own,
+      body: { urls: [site.url("/a"), site.url("/b")] },
+    });
+    expect(submit.status).toBe(202);
+    const { batchId } = submit.body;
+    type Batch = { status: string; failedCount: number; items: Array<{ status: string }> };
+    const read = async () => (await call<Batch>(`${stack.api}/batch/scrape/${batchId}`, { key: own })).body;
+    const listed = async () =>
+      (
+        await call<{ jobs: Array<{ uuid: string; status: string }> }>(`${stack.api}/batch/scrape`, { key: own })
+      ).body.jobs.find((b) => b.uuid === batchId)?.status;
+    expect((await read()).status).toBe("pending");
+    // Both items fail, as a worker would fail them.
+    await stack.pool.query(
+      `update jobs set status = 'failed', error = 'HTTP 503', attempts = 1, started_at = now(), finished_at = now(), updated_at = now()
+        where batch_id = $1`,
+      [batchId],
+    );
+    expect(await read()).toMatchObject({ status: "completed", failedCount: 2 });
+    const retry = await call(`${stack.api}/batch/scrape/${batchId}/retry`, { key: own, body: {} });
+    expect(retry.status).toBe(202);
+    const after = await read();
+    expect(after).toMatchObject({ status: "running", failedCount: 0 });
+    expect(after.items.map((i) => i.status)).toEqual(["pending", "pending"]);
+    expect(await listed()).toBe("running");
+    await call(`${stack.api}/batch/scrape/${batchId}`, { key: own, method: "DELETE" });
   });
 });
 

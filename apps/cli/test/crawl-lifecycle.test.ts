@@ -156,6 +156,17 @@ describe("extract and retry", () => {
     });
     const page = done.result![0]!;
     expect(page.data).toEqual({ title: "From the model" });
+    const usage = async () => {
+      const res = await call<{ data: Array<{ tokens: number; credits: number }> }>(
+        `${stack.api}/usage-stats?range=7d`,
+        {
+          key,
+        },
+      );
+      const sum = (f: "tokens" | "credits") => res.body.data.reduce((n, row) => n + row[f], 0);
+      return { tokens: sum("tokens"), credits: sum("credits") };
+    };
+    const before = await usage();
     reply = { content: { title: "Second pass" }, usage: { prompt_tokens: 400, completion_tokens: 20 } };
     const url = `${stack.api}/crawl/${done.jobId}/retry/${page.id}`;
     const ok = await call<Record<string, unknown>>(url, {
@@ -173,6 +184,10 @@ describe("extract and retry", () => {
     });
     const stored = (await pagesOf(key, done.jobId)).find((p) => p.id === page.id)!;
     expect(stored.data).toEqual({ title: "Second pass" });
+    // The usage statistics count the re-extraction's tokens and credits (on the crawl's day).
+    const after = await usage();
+    expect(after.tokens - before.tokens).toBe(420);
+    expect(after.credits - before.credits).toBeCloseTo(0.42, 6);
 
     reply = { status: 500 };
     const failed = await call<Record<string, unknown>>(url, { key, body: {} });

@@ -68,11 +68,11 @@ function validateForEach(a: Record<string, unknown>, at: string, depth: number):
     errors.push(`${at}: forEach needs "observe" (or "value"/"selector") naming the elements`);
   if (a.mode !== undefined && !["inline", "navigate", "click"].includes(a.mode as string))
     errors.push(`${at}: forEach "mode" must be inline, navigate or click`);
-  if (
-    a.maxItems !== undefined &&
-    !(Number.isInteger(a.maxItems) && (a.maxItems as number) >= 1 && (a.maxItems as number) <= FOR_EACH_MAX_ITEMS)
-  )
-    errors.push(`${at}: forEach "maxItems" must be an integer from 1 to ${FOR_EACH_MAX_ITEMS}`);
+  // Caps, not limits (§6 "hard cap"): a larger value asks for as many as allowed, and gets the cap.
+  if (a.maxItems !== undefined && !(Number.isInteger(a.maxItems) && (a.maxItems as number) >= 1))
+    errors.push(
+      `${at}: forEach "maxItems" must be a whole number of at least 1 (values above ${FOR_EACH_MAX_ITEMS} mean ${FOR_EACH_MAX_ITEMS})`,
+    );
   if (
     a.waitAfterClick !== undefined &&
     !(Number.isInteger(a.waitAfterClick) && (a.waitAfterClick as number) >= 0 && (a.waitAfterClick as number) <= 60_000)
@@ -82,11 +82,10 @@ function validateForEach(a: Record<string, unknown>, at: string, depth: number):
     const p = a.pagination as Record<string, unknown> | null;
     if (typeof p !== "object" || p === null || !isText(p.nextSelector))
       errors.push(`${at}: forEach "pagination" needs "nextSelector"`);
-    else if (
-      p.maxPages !== undefined &&
-      !(Number.isInteger(p.maxPages) && (p.maxPages as number) >= 0 && (p.maxPages as number) <= PAGINATION_MAX_PAGES)
-    )
-      errors.push(`${at}: forEach "pagination.maxPages" must be an integer from 0 to ${PAGINATION_MAX_PAGES}`);
+    else if (p.maxPages !== undefined && !(Number.isInteger(p.maxPages) && (p.maxPages as number) >= 0))
+      errors.push(
+        `${at}: forEach "pagination.maxPages" must be a whole number of at least 0 (values above ${PAGINATION_MAX_PAGES} mean ${PAGINATION_MAX_PAGES})`,
+      );
   }
   if (a.actions !== undefined) {
     if (!Array.isArray(a.actions)) errors.push(`${at}: forEach "actions" must be an array`);

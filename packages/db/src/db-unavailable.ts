@@ -44,3 +44,19 @@ export function isDbUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * SQLSTATE 22P05 (a `\u0000` escape in jsonb, or a character the encoding lacks) and 22021 (a NUL
+ * or invalid byte in text): a value Postgres cannot store, which only a request can bring.
+ */
+const VALUE_REFUSED_SQLSTATE = new Set(["22P05", "22021"]);
+
+/** True when Postgres refused a written value it cannot store (see VALUE_REFUSED_SQLSTATE). */
+export function isDbValueRefused(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    if (VALUE_REFUSED_SQLSTATE.has((current as { code?: unknown }).code as string)) return true;
+    current = current.cause;
+  }
+  return false;
+}

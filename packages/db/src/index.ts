@@ -1,5 +1,5 @@
 export { createDb } from "./client.ts";
-export { isDbUnavailable } from "./db-unavailable.ts";
+export { isDbUnavailable, isDbValueRefused } from "./db-unavailable.ts";
 export type { Db, DbHandle, CreateDbOptions } from "./client.ts";
 export { runMigrations, ensureDatabase, migrationsFolder } from "./migrate.ts";
 export { generateApiKey, hashApiKey } from "./api-key.ts";

@@ -9,6 +9,8 @@ import {
   cookiesPage,
   homePage,
   jsRedirectPage,
+  LOAD_MORE_MAX,
+  LOAD_MORE_STEP,
   loadMorePage,
   metaRedirectPage,
   spaPage,
@@ -158,7 +160,13 @@ function route(
   }
   if (path === "/form") return send(res, 200, formPage());
   if (path === "/search") return send(res, 200, searchResultsPage(params));
-  if (path === "/load-more") return send(res, 200, loadMorePage());
+  if (path === "/load-more") {
+    return send(
+      res,
+      200,
+      loadMorePage(intParam(params, "step", LOAD_MORE_STEP), intParam(params, "max", LOAD_MORE_MAX)),
+    );
+  }
   if (path === "/team") return send(res, 200, teamPage(params.get("escape") !== "0"));
   if (path === "/faq") return send(res, 200, faqPage());
   if (path === "/subresource") {

@@ -1,7 +1,8 @@
 import { ERROR_CODES } from "@orbweaver/contract";
 import type { FastifyError, FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { isDbUnavailable } from "@orbweaver/db";
+import type { Duplex } from "node:stream";
+import { isDbUnavailable, isDbValueRefused } from "@orbweaver/db";
 import { BlobStoreUnavailableError } from "@orbweaver/storage";
 import { AppError, errorBody } from "../errors.ts";
 
@@ -96,6 +97,28 @@ export function describeValidation(problems: ValidationProblem[]): Array<{ insta
   return described;
 }
 
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses before Fastify sees it (headers
+ * or a query string past the size limit, a malformed request line, a request that timed out) gets
+ * the contract's envelope too, then the connection is closed as Node does.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, reason, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", "The request took too long to arrive"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "The request's headers (or its query string) are too large"]
+        : [400, "Bad Request", "The request is not valid HTTP"];
+  const body = JSON.stringify(errorBody(message, { errors: status === 400 ? [message] : undefined }));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 /** One error path: every error leaves in the contract's envelope; 5xx never echo internals. */
 export default fp(
   async function errorHandler(app: FastifyInstance) {
@@ -124,9 +147,20 @@ export default fp(
         );
       }
       const known = err.code ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
-      if (known) return reply.status(known.status).send(errorBody(known.message));
-      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-        return reply.status(err.statusCode).send(errorBody(err.message));
+      const client =
+        known ??
+        (err.statusCode && err.statusCode >= 400 && err.statusCode < 500
+          ? { status: err.statusCode, message: err.message }
+          : undefined);
+      if (client) {
+        return reply
+          .status(client.status)
+          .send(errorBody(client.message, { errors: client.status === 400 ? [client.message] : undefined }));
+      }
+      // A value no check before the write caught and Postgres cannot store: the request's fault.
+      if (isDbValueRefused(err)) {
+        const message = "The request holds a character the database cannot store";
+        return reply.status(400).send(errorBody(message, { errors: [message] }));
       }
       // Postgres or the file store down or restarting: a temporary condition the client should retry, not a bug.
       if (isDbUnavailable(err) || err instanceof BlobStoreUnavailableError) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { AppError } from "../errors.ts";
+import { nulCharacterError, nulPath } from "./nul-characters.ts";
 
 /**
  * Deepest nesting of objects and arrays a request body may have. The deepest legitimate body (an
@@ -37,7 +38,8 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
  * JSON bodies: clients send `Content-Type: application/json` with no body on retries and DELETEs
  * (Go SDK, n8n), so an empty body parses as "no body" instead of failing. The size limit
  * (`BODY_LIMIT_BYTES`) is enforced by Fastify while the body streams in, before this parser runs;
- * nesting beyond {@link MAX_JSON_DEPTH} is refused before parsing, prototype-poisoning keys by the parser.
+ * nesting beyond {@link MAX_JSON_DEPTH} is refused before parsing, prototype-poisoning keys by the parser,
+ * a NUL character anywhere (key or value) after it (400 naming where).
  */
 export default fp(
   async function jsonBody(app: FastifyInstance) {
@@ -54,7 +56,13 @@ export default fp(
           undefined,
         );
       }
-      void secureParse(req, text, done);
+      // Postgres stores no NUL character; in JSON text one is always the escape \u0000.
+      if (!text.includes("\\u0000")) return void secureParse(req, text, done);
+      void secureParse(req, text, (err, parsed) => {
+        const path = err ? null : nulPath(parsed, "body");
+        if (path) return done(nulCharacterError(path), undefined);
+        done(err, parsed);
+      });
     });
   },
   { name: "json-body" },

@@ -1,4 +1,10 @@
-import { createScrapeJobs, type CreateScrapeJobOptions, type CreateScrapeJobResult, type Db } from "@orbweaver/db";
+import {
+  createScrapeJobs,
+  isDbValueRefused,
+  type CreateScrapeJobOptions,
+  type CreateScrapeJobResult,
+  type Db,
+} from "@orbweaver/db";
 
 /** Most jobs written in one transaction. */
 const MAX_GROUP = 100;
@@ -78,6 +84,12 @@ export function createJobWriter(db: Db): JobWriter {
       );
       group.forEach((w, i) => w.resolve(results[i] ?? { ok: false, reason: "INSUFFICIENT_CREDITS" }));
     } catch (err) {
+      // A value Postgres cannot store fails the whole statement: the group's other submits, of other
+      // accounts too, are written one by one so that only the one that brought it fails.
+      if (group.length > 1 && isDbValueRefused(err)) {
+        for (const w of group) await write([w]);
+        return;
+      }
       for (const w of group) w.reject(err);
     }
   }

@@ -25,14 +25,15 @@ export interface ItemCounts {
 }
 
 /**
- * pending: no item started; running: at least one started and not all terminal; completed: every
- * item terminal, even when some failed (never `partial`, D24). `cancelled`/`failed` are the batch's own.
+ * pending: no item started; running: at least one started and not all terminal, or a retry's items
+ * not done yet (§7.3: a retried batch is `running`); completed: every item terminal, even when some
+ * failed (never `partial`, D24). `cancelled`/`failed` are the batch's own.
  */
-export function deriveBatchStatus(state: string, counts: ItemCounts): BatchStatus {
-  if (state === "cancelled") return "cancelled";
-  if (state === "failed") return "failed";
+export function deriveBatchStatus(batch: { state: string; retriedAt: Date | null }, counts: ItemCounts): BatchStatus {
+  if (batch.state === "cancelled") return "cancelled";
+  if (batch.state === "failed") return "failed";
   const terminal = counts.completed + counts.failed + counts.cancelled;
   if (counts.total > 0 && terminal >= counts.total) return "completed";
-  if (counts.running > 0 || terminal > 0) return "running";
+  if (counts.running > 0 || terminal > 0 || batch.retriedAt !== null) return "running";
   return "pending";
 }

@@ -23,7 +23,7 @@ export async function cancelBatch(db: Db, opts: { batchId: string; accountId: st
       .for("update");
     if (!batch) return { ok: false, reason: "NOT_FOUND" } as const;
     const itemJobs = await tx.select({ status: jobs.status }).from(jobs).where(eq(jobs.batchId, batch.id));
-    const status = deriveBatchStatus(batch.state, countItems(itemJobs.map((j) => j.status)));
+    const status = deriveBatchStatus(batch, countItems(itemJobs.map((j) => j.status)));
     if (status === "completed" || status === "failed" || status === "cancelled") {
       return { ok: false, reason: "ALREADY_TERMINAL", status } as const;
     }

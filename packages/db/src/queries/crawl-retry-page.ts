@@ -1,11 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import type { Db, Tx } from "../client.ts";
 import { accounts, crawlPages, creditLedger, jobs } from "../schema/index.ts";
 
 /**
  * Stores a page's re-extraction (POST /crawl/{id}/retry/{pageId}) and charges its model tokens in
  * one transaction, as far as the balance goes. The charge is added to the crawl's `credits_used`,
- * so the account's ledger still balances against its jobs. A failed extraction keeps the page's
+ * so the account's ledger still balances against its jobs, and the tokens to the crawl's stats. A failed extraction keeps the page's
  * previous data but its tokens are still charged (the model was called).
  */
 export async function saveCrawlPageRetry(
@@ -31,29 +31,48 @@ export async function saveCrawlPageRetry(
         updatedAt: sql`now()`,
       })
       .where(and(eq(crawlPages.id, opts.pageId), eq(crawlPages.crawlId, opts.crawlId)));
-    if (opts.charge <= 0) return { creditsUsed: 0 };
-    const [account] = await tx
-      .select({ balance: accounts.creditsBalance })
-      .from(accounts)
-      .where(eq(accounts.id, opts.accountId))
-      .for("update");
-    const amount = Math.min(opts.charge, account?.balance ?? 0);
-    if (amount <= 0) return { creditsUsed: 0 };
-    // No job id: a page may be retried many times, and (job_id, reason) is unique per job.
-    await tx.insert(creditLedger).values({
-      accountId: opts.accountId,
-      delta: -amount,
-      reason: "charge",
-      note: `crawl ${opts.crawlId} page ${opts.pageId} re-extraction`,
-    });
-    await tx
-      .update(accounts)
-      .set({ creditsBalance: sql`${accounts.creditsBalance} - ${amount}` })
-      .where(eq(accounts.id, opts.accountId));
-    await tx
-      .update(jobs)
-      .set({ creditsUsed: sql`${jobs.creditsUsed} + ${amount}`, updatedAt: sql`now()` })
-      .where(eq(jobs.id, opts.crawlId));
+    const amount = opts.charge > 0 ? await chargeUpTo(tx, opts) : 0;
+    // The crawl's tokens and credits include its pages' re-extractions (usage statistics sum them).
+    const tokens = opts.inputTokens + opts.outputTokens;
+    if (tokens > 0 || amount > 0) {
+      await tx
+        .update(jobs)
+        .set({
+          stats: sql`coalesce(${jobs.stats}, '{}'::jsonb) || jsonb_build_object(
+            'inputTokens', coalesce((${jobs.stats} ->> 'inputTokens')::bigint, 0) + ${opts.inputTokens}::bigint,
+            'outputTokens', coalesce((${jobs.stats} ->> 'outputTokens')::bigint, 0) + ${opts.outputTokens}::bigint,
+            'totalTokens', coalesce((${jobs.stats} ->> 'totalTokens')::bigint, 0) + ${tokens}::bigint)`,
+          creditsUsed: sql`${jobs.creditsUsed} + ${amount}`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(jobs.id, opts.crawlId));
+    }
     return { creditsUsed: amount };
   });
+}
+
+/** Debits `opts.charge`, or what is left of the balance if less, with its ledger entry; returns the amount. */
+async function chargeUpTo(
+  tx: Tx,
+  opts: { crawlId: string; pageId: string; accountId: string; charge: number },
+): Promise<number> {
+  const [account] = await tx
+    .select({ balance: accounts.creditsBalance })
+    .from(accounts)
+    .where(eq(accounts.id, opts.accountId))
+    .for("update");
+  const amount = Math.min(opts.charge, account?.balance ?? 0);
+  if (amount <= 0) return 0;
+  // No job id: a page may be retried many times, and (job_id, reason) is unique per job.
+  await tx.insert(creditLedger).values({
+    accountId: opts.accountId,
+    delta: -amount,
+    reason: "charge",
+    note: `crawl ${opts.crawlId} page ${opts.pageId} re-extraction`,
+  });
+  await tx
+    .update(accounts)
+    .set({ creditsBalance: sql`${accounts.creditsBalance} - ${amount}` })
+    .where(eq(accounts.id, opts.accountId));
+  return amount;
 }

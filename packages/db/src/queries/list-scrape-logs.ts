@@ -32,12 +32,17 @@ export async function listScrapeLogs(db: Db, opts: ListScrapeLogsOptions): Promi
   const conditions: SQL[] = [eq(jobs.accountId, opts.accountId), eq(jobs.kind, "scrape")];
   if (opts.status) conditions.push(inArray(jobs.status, LOG_STATUS_JOB_STATES[opts.status]));
   if (opts.channel) conditions.push(eq(jobs.channel, opts.channel));
-  if (opts.dateStart) conditions.push(gte(jobs.createdAt, sql`${opts.dateStart}::date`));
-  if (opts.dateEnd) conditions.push(lt(jobs.createdAt, sql`${opts.dateEnd}::date + 1`));
+  // UTC days whatever the database's time zone, as the usage statistics count them.
+  if (opts.dateStart)
+    conditions.push(gte(jobs.createdAt, sql`(${opts.dateStart}::date)::timestamp at time zone 'utc'`));
+  if (opts.dateEnd) conditions.push(lt(jobs.createdAt, sql`(${opts.dateEnd}::date + 1)::timestamp at time zone 'utc'`));
   if (opts.searchTerm) {
     const pattern = `%${opts.searchTerm.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // The URLs themselves, not the JSON around them (its keys and actions would match "url" or "click").
+    const urls = sql`case when jsonb_typeof(${jobs.request} -> 'urls') = 'array' then ${jobs.request} -> 'urls' else '[]'::jsonb end`;
     const search = or(
-      ilike(sql`(${jobs.request} -> 'urls')::text`, pattern),
+      sql`exists (select 1 from jsonb_array_elements(${urls}) as u(v)
+                   where coalesce(u.v ->> 'url', u.v #>> '{}') ilike ${pattern})`,
       ilike(sql`coalesce(${jobs.request} ->> 'prompt', '')`, pattern),
     );
     if (search) conditions.push(search);

@@ -67,7 +67,7 @@ export async function retryBatch(
     }
     await tx
       .update(batches)
-      .set({ state: "active", finishedAt: null, updatedAt: sql`now()` })
+      .set({ state: "active", finishedAt: null, retriedAt: sql`now()`, updatedAt: sql`now()` })
       .where(eq(batches.id, batch.id));
     return { ok: true, retriedCount: failed.length, jobIds } as const;
   });

@@ -24,6 +24,8 @@ export const batches = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
+    /** When its failed items were last retried: a retried batch has run, so it is never `pending` again. */
+    retriedAt: timestamp("retried_at", { withTimezone: true }),
   },
   (t) => [index("batches_account_created_idx").on(t.accountId, t.createdAt)],
 );

@@ -74,7 +74,7 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { rows, total } = await listBatches(deps.db, { accountId: request.account.accountId, page, limit });
       return {
         jobs: rows.map(({ batch, counts, lastFinishedAt }) => {
-          const status = deriveBatchStatus(batch.state, counts);
+          const status = deriveBatchStatus(batch, counts);
           const finished = batch.finishedAt ?? (status === "completed" ? lastFinishedAt : null);
           return {
             uuid: batch.id,

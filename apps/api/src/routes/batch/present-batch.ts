@@ -10,7 +10,7 @@ export function presentBatch(
   signBlob: (ref: string | null) => string | null,
 ): BatchStatusResponse {
   const counts = countItems(items.map((i) => i.job.status));
-  const status = deriveBatchStatus(batch.state, counts);
+  const status = deriveBatchStatus(batch, counts);
   const lastFinished = items.reduce<Date | null>(
     (max, i) => (i.job.finishedAt && (!max || i.job.finishedAt > max) ? i.job.finishedAt : max),
     null,
