@@ -59,6 +59,14 @@ function requestSchema(schema: object): { schema: SchemaNode; wrapped: boolean }
   return { schema: wrapper, wrapped: true };
 }
 
+/** `value` with every NUL character removed from its strings and its keys. */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll("\0", "");
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll("\0", ""), withoutNul(v)]));
+}
+
 function schemaInPrompt(schema: SchemaNode): string {
   return (
     "\n\nYour reply must be one JSON object conforming to this JSON Schema " +
@@ -101,7 +109,8 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
     if (responseFormat) params.response_format = responseFormat;
     const completion = await client.chat.completions.create(params);
     const choice = completion.choices[0];
-    const text = choice?.message.content ?? "";
+    // A NUL character is never content, and Postgres cannot store one (results are jsonb).
+    const text = (choice?.message.content ?? "").replaceAll("\0", "");
     const usage: LlmUsage = {
       inputTokens: completion.usage?.prompt_tokens ?? estimateTokens(system + user),
       outputTokens: completion.usage?.completion_tokens ?? estimateTokens(text),
@@ -112,7 +121,8 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
   const parse = (reply: Awaited<ReturnType<typeof chat>>, wrapped: boolean) => {
     const parsed = parseJsonReply(reply.text);
     if (!parsed.ok) throw new LlmInvalidJsonError(reply.text, reply.usage, reply.finishReason);
-    const { value } = parsed;
+    // The \u0000 escapes of the JSON decode to NUL characters: removed as the raw ones are.
+    const value = reply.text.includes("\\u0000") ? withoutNul(parsed.value) : parsed.value;
     // In JSON mode the model may skip the wrapper; accept both shapes.
     const unwrapped = wrapped && isPlainObject(value) && WRAP_KEY in value ? value[WRAP_KEY] : value;
     return { value: unwrapped, usage: reply.usage };
