@@ -7,7 +7,7 @@ import type { ApiDeps } from "./deps.ts";
 import authPlugin from "./plugins/auth.ts";
 import errorHandler, { clientErrorHandler } from "./plugins/error-handler.ts";
 import jsonBody from "./plugins/json-body.ts";
-import nulCharacters from "./plugins/nul-characters.ts";
+import storableText from "./plugins/storable-text.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
 import batchRoutes from "./routes/batch/index.ts";
 import crawlRoutes from "./routes/crawl/index.ts";
@@ -40,7 +40,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   app.decorate("keyCache", createKeyCache({ db: deps.db, redis: deps.redis, prefix: config.queuePrefix }));
   await app.register(errorHandler);
   await app.register(jsonBody);
-  await app.register(nulCharacters);
+  await app.register(storableText);
   await app.register(swagger, {
     openapi: {
       info: { title: "Orbweaver (Spidra-compatible API)", version: "0.1.0" },

@@ -82,13 +82,17 @@ describe("§5.3: prompt, output and schema", () => {
     expect(before - after).toBeCloseTo(4, 5);
   });
 
-  it("removes NUL characters from the model's answers (Postgres cannot store them) instead of failing the job", async () => {
+  it("removes NUL characters and unpaired surrogates from the model's answers (Postgres cannot store them) instead of failing the job", async () => {
     model.enqueue({ content: { name: "Trail\u0000blazer", ["ta\u0000gs"]: ["a\u0000", "b"] } });
     const json = await scrape({ urls: [product()], prompt: "Name and tags" });
     expect(json.result!.content).toEqual({ name: "Trailblazer", tags: ["a", "b"] });
     model.enqueue({ content: "Trail\u0000blazer is a backpack." });
     const text = await scrape({ urls: [product()], prompt: "Describe it", output: "markdown" });
     expect(text.result!.content).toBe("Trailblazer is a backpack.");
+    // An unpaired surrogate becomes U+FFFD, as UTF-8 encoding would make it; a pair stays.
+    model.enqueue({ content: { name: "Trail\ud800blazer \ud83d\ude00" } });
+    const lone = await scrape({ urls: [product()], prompt: "Name" });
+    expect(lone.result!.content).toEqual({ name: "Trail\ufffdblazer \ud83d\ude00" });
   });
 
   it('says "Processing content with AI..." in progress while the model works', async () => {

@@ -230,6 +230,39 @@ describe("NUL characters and oversized requests", () => {
     expect((await scrape({ ...ok(), prompt: "the escape \\u0000 in C" })).status).toBe(202);
   });
 
+  it("refuses an unpaired surrogate (JSON's \\ud800 alone) with 400 naming where, and takes a pair", async () => {
+    const lone = "a\ud800b";
+    const cases: Array<[Promise<{ status: number; body: Envelope }>, string]> = [
+      [scrape({ ...ok(), prompt: lone }), "body.prompt"],
+      [
+        scrape({ ...ok(), schema: { type: "object", properties: { ["x\udc00"]: { type: "string" } } } }),
+        "body.schema.properties (a key)",
+      ],
+      [
+        call<Envelope>(`${stack.api}/batch/scrape`, { key, body: { urls: [site.url("/")], prompt: lone } }),
+        "body.prompt",
+      ],
+    ];
+    for (const [answer, where] of cases) {
+      const res = await answer;
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expectEnvelope(res.body);
+      expect(res.body.message).toBe(
+        `${where} must be well-formed Unicode (it holds an unpaired surrogate such as \\ud800)`,
+      );
+    }
+    // A pair is one character (here an emoji), however it is written in the JSON.
+    expect((await scrape({ ...ok(), prompt: "smile \ud83d\ude00" })).status).toBe(202);
+    expect(
+      (
+        await call(`${stack.api}/scrape`, {
+          key,
+          rawBody: `{"urls":[{"url":"${site.url("/")}"}],"prompt":"\\ud83d\\ude00"}`,
+        })
+      ).status,
+    ).toBe(202);
+  });
+
   it("one tenant's NUL characters do not fail another tenant's submits sent at the same time", async () => {
     const others = await Promise.all(Array.from({ length: 8 }, () => stack.createKey(100)));
     const sender = await stack.createKey(100);

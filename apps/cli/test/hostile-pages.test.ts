@@ -3,6 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOSTILE_CONTENT_MARKER, startHostileSite, waitFor, type HostileSite } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crawl } from "./helpers/crawl.ts";
 import { call, type PollBody } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
 
@@ -238,6 +239,35 @@ describe("a 100 MB page", () => {
     const { final } = await scrape("/big?mb=50&length=1", "fast");
     expectFailed(final, /Content-Length 52428800 exceeds/);
     expect(site.bytesSent("/big") - sentBefore).toBeLessThan(30 * MB);
+  });
+});
+
+describe("text Postgres cannot store", () => {
+  /** No NUL character and no unpaired surrogate anywhere in a stored text. */
+  const expectStorable = (text: string) => {
+    expect(text).not.toContain("\u0000");
+    expect(text.isWellFormed(), JSON.stringify(text)).toBe(true);
+  };
+
+  it.each<Mode>(["browser", "fast"])("a page with NUL characters and half emoji is returned (%s)", async (mode) => {
+    const { final } = await scrape("/broken-text", mode);
+    expectContent(final, mode === "browser" ? "a whole one: (\ud83d\ude00)" : "Static text");
+    const page = final.result!.data[0]!;
+    expectStorable(page.markdownContent);
+    expectStorable(page.title);
+    expect(page.title).toContain("Broken");
+    // Half an emoji is the replacement character, as UTF-8 encoding makes it; a NUL is dropped.
+    if (mode === "browser") expect(page.markdownContent).toContain("Half an emoji: (\ufffd), a NUL: ()");
+    await expectNextJobPasses();
+  });
+
+  it("a crawl of such a page stores it", async () => {
+    const final = await crawl(stack.api, key, { baseUrl: site.url("/broken-text-app"), maxPages: 1 });
+    const page = final.result![0]!;
+    expect(page.status).toBe("success");
+    expectStorable(page.title ?? "");
+    expectStorable(String(page.data));
+    expect(String(page.data)).toContain("Half an emoji: (\ufffd)");
   });
 });
 

@@ -46,10 +46,11 @@ export function isDbUnavailable(err: unknown): boolean {
 }
 
 /**
- * SQLSTATE 22P05 (a `\u0000` escape in jsonb, or a character the encoding lacks) and 22021 (a NUL
- * or invalid byte in text): a value Postgres cannot store, which only a request can bring.
+ * SQLSTATE 22P05 (a `\u0000` escape in jsonb, or a character the encoding lacks), 22021 (a NUL or
+ * invalid byte in text) and 22P02 (text that is not what its type reads, such as JSON with an
+ * unpaired surrogate escape): a value Postgres cannot store, which a request's content can bring.
  */
-const VALUE_REFUSED_SQLSTATE = new Set(["22P05", "22021"]);
+const VALUE_REFUSED_SQLSTATE = new Set(["22P05", "22021", "22P02"]);
 
 /** True when Postgres refused a written value it cannot store (see VALUE_REFUSED_SQLSTATE). */
 export function isDbValueRefused(err: unknown): boolean {

@@ -36,6 +36,18 @@ ${script ? `<script>${script}</script>` : ""}
 </body></html>`;
 }
 
+const BROKEN_TEXT_BODY = `<p>References: (&#0;) (&#xD800;) (&#xDFFF;).</p><p id="broken">Static text.</p>`;
+const BROKEN_TEXT_SCRIPT = `
+document.title = "Broken \\ud83d text \\u0000 here";
+document.getElementById("broken").textContent = "Half an emoji: (\\ud83d), a NUL: (\\u0000), a whole one: (\\ud83d\\ude00).";
+`;
+
+const BROKEN_TEXT_APP = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>App</title></head><body>
+<div id="app"></div><script>
+document.getElementById("app").innerHTML = ${JSON.stringify(page("Broken text", BROKEN_TEXT_BODY).replace(/^[\s\S]*<body>|<\/body>[\s\S]*$/g, ""))};
+${BROKEN_TEXT_SCRIPT}
+</script></body></html>`;
+
 /** Dialogs while parsing (each one blocks the parser until dismissed), then an endless interval of them. */
 const DIALOG_SCRIPT = `
 window.onbeforeunload = function (e) { e.preventDefault(); e.returnValue = "stay"; return "stay"; };
@@ -119,6 +131,13 @@ export async function startHostileSite(opts: { host?: string; port?: number } = 
     switch (path) {
       case "/ok":
         return send(res, path, page(url.searchParams.get("title") ?? "A calm page", "<p>Nothing to see.</p>"));
+      // Text Postgres cannot store: character references in the HTML (a parser makes them U+FFFD),
+      // and, once the script runs, a NUL character and half an emoji in the title and the text.
+      case "/broken-text":
+        return send(res, path, page("Broken text", BROKEN_TEXT_BODY, BROKEN_TEXT_SCRIPT));
+      // The same text on a page that only its script fills (so it is read in the browser).
+      case "/broken-text-app":
+        return send(res, path, BROKEN_TEXT_APP);
       // Accepts the connection and never answers.
       case "/hang":
         return;

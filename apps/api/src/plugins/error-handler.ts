@@ -159,7 +159,7 @@ export default fp(
       }
       // A value no check before the write caught and Postgres cannot store: the request's fault.
       if (isDbValueRefused(err)) {
-        const message = "The request holds a character the database cannot store";
+        const message = "The request holds a value the database cannot store";
         return reply.status(400).send(errorBody(message, { errors: [message] }));
       }
       // Postgres or the file store down or restarting: a temporary condition the client should retry, not a bug.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { AppError } from "../errors.ts";
-import { nulCharacterError, nulPath } from "./nul-characters.ts";
+import { findUnstorableText, MAY_HOLD_UNSTORABLE_TEXT, unstorableTextError } from "./storable-text.ts";
 
 /**
  * Deepest nesting of objects and arrays a request body may have. The deepest legitimate body (an
@@ -39,7 +39,7 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
  * (Go SDK, n8n), so an empty body parses as "no body" instead of failing. The size limit
  * (`BODY_LIMIT_BYTES`) is enforced by Fastify while the body streams in, before this parser runs;
  * nesting beyond {@link MAX_JSON_DEPTH} is refused before parsing, prototype-poisoning keys by the parser,
- * a NUL character anywhere (key or value) after it (400 naming where).
+ * text Postgres cannot store (a NUL character, an unpaired surrogate) anywhere after it (400 naming where).
  */
 export default fp(
   async function jsonBody(app: FastifyInstance) {
@@ -56,11 +56,10 @@ export default fp(
           undefined,
         );
       }
-      // Postgres stores no NUL character; in JSON text one is always the escape \u0000.
-      if (!text.includes("\\u0000")) return void secureParse(req, text, done);
+      if (!MAY_HOLD_UNSTORABLE_TEXT.test(text)) return void secureParse(req, text, done);
       void secureParse(req, text, (err, parsed) => {
-        const path = err ? null : nulPath(parsed, "body");
-        if (path) return done(nulCharacterError(path), undefined);
+        const found = err ? null : findUnstorableText(parsed, "body");
+        if (found) return done(unstorableTextError(found), undefined);
         done(err, parsed);
       });
     });

@@ -3,6 +3,7 @@ import type { Db } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { CrawlJob } from "./crawl-read.ts";
 import { UNFINISHED } from "./job-lifecycle.ts";
+import { storableJson } from "../schema/storable-columns.ts";
 
 /** The union progress object of §8.2 (D16). */
 export interface CrawlProgress {
@@ -65,7 +66,7 @@ export async function markCrawlDelayed(
     .update(jobs)
     .set({
       status: "delayed",
-      progress: sql`coalesce(${jobs.progress}, '{}'::jsonb) || ${JSON.stringify({ status: "retrying", message: `Retrying after error: ${opts.error}` })}::jsonb`,
+      progress: sql`coalesce(${jobs.progress}, '{}'::jsonb) || ${storableJson(JSON.stringify({ status: "retrying", message: `Retrying after error: ${opts.error}` }))}::jsonb`,
       updatedAt: sql`now()`,
     })
     .where(and(eq(jobs.id, opts.crawlId), eq(jobs.runToken, opts.runToken), eq(jobs.status, "active")));
@@ -73,7 +74,7 @@ export async function markCrawlDelayed(
 
 /** Adds a note for the client (once), e.g. that the model could not choose links. */
 export async function addCrawlNote(db: Db, opts: { crawlId: string; note: string }): Promise<void> {
-  const note = JSON.stringify([opts.note]);
+  const note = storableJson(JSON.stringify([opts.note]));
   await db
     .update(crawls)
     .set({ notes: sql`${crawls.notes} || ${note}::jsonb` })

@@ -1,5 +1,6 @@
-import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, integer, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
+import { jsonb } from "./storable-columns.ts";
 
 /**
  * A batch of scrape jobs (§7). Its reported status is derived from its items except for the two

@@ -1,16 +1,6 @@
-import {
-  bigint,
-  boolean,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { crawls } from "./crawls.ts";
+import { jsonb, storableText } from "./storable-columns.ts";
 
 /**
  * queued (in the frontier) | processing (claimed by an attempt) | success | failed |
@@ -43,12 +33,12 @@ export const crawlPages = pgTable(
     /** Run token of the crawl attempt that claimed the page. */
     runToken: uuid("run_token"),
     attempts: integer("attempts").notNull().default(0),
-    title: text("title"),
+    title: storableText("title"),
     data: jsonb("data"),
     /** Storage keys of the page HTML and Markdown (links are signed when read). */
     htmlKey: text("html_key"),
     markdownKey: text("markdown_key"),
-    errorMessage: text("error_message"),
+    errorMessage: storableText("error_message"),
     aiExtractionFailed: boolean("ai_extraction_failed").notNull().default(false),
     inputTokens: integer("input_tokens").notNull().default(0),
     outputTokens: integer("output_tokens").notNull().default(0),

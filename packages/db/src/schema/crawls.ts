@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
 import { jobs } from "./jobs.ts";
+import { jsonb } from "./storable-columns.ts";
 
 /**
  * The configuration of a crawl (§8.1). Its lifecycle — status, progress, attempts, run token and

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, integer, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
+import { jsonb, storableText } from "./storable-columns.ts";
 
 /** waiting | delayed | active | completed | failed (contract §5.4), and cancelled for batch items. */
 export type JobStatus = "waiting" | "delayed" | "active" | "completed" | "failed" | "cancelled";
@@ -24,7 +25,7 @@ export const jobs = pgTable(
     request: jsonb("request").notNull(),
     progress: jsonb("progress"),
     result: jsonb("result"),
-    error: text("error"),
+    error: storableText("error"),
     stats: jsonb("stats"),
     schemaWarnings: jsonb("schema_warnings").$type<string[]>(),
     creditsReserved: numeric("credits_reserved", { precision: 14, scale: 4, mode: "number" }).notNull().default(0),

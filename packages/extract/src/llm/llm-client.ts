@@ -59,12 +59,18 @@ function requestSchema(schema: object): { schema: SchemaNode; wrapped: boolean }
   return { schema: wrapper, wrapped: true };
 }
 
-/** `value` with every NUL character removed from its strings and its keys. */
-function withoutNul(value: unknown): unknown {
-  if (typeof value === "string") return value.replaceAll("\0", "");
-  if (Array.isArray(value)) return value.map(withoutNul);
+/**
+ * Text Postgres can store (results are jsonb): without NUL characters, which are never content,
+ * and with any unpaired surrogate replaced by U+FFFD, as a UTF-8 encoder would.
+ */
+const storable = (text: string): string => text.replaceAll("\0", "").toWellFormed();
+
+/** `value` with {@link storable} applied to its strings and its keys. */
+function storableValue(value: unknown): unknown {
+  if (typeof value === "string") return storable(value);
+  if (Array.isArray(value)) return value.map(storableValue);
   if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll("\0", ""), withoutNul(v)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableValue(v)]));
 }
 
 function schemaInPrompt(schema: SchemaNode): string {
@@ -109,8 +115,7 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
     if (responseFormat) params.response_format = responseFormat;
     const completion = await client.chat.completions.create(params);
     const choice = completion.choices[0];
-    // A NUL character is never content, and Postgres cannot store one (results are jsonb).
-    const text = (choice?.message.content ?? "").replaceAll("\0", "");
+    const text = storable(choice?.message.content ?? "");
     const usage: LlmUsage = {
       inputTokens: completion.usage?.prompt_tokens ?? estimateTokens(system + user),
       outputTokens: completion.usage?.completion_tokens ?? estimateTokens(text),
@@ -121,8 +126,8 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
   const parse = (reply: Awaited<ReturnType<typeof chat>>, wrapped: boolean) => {
     const parsed = parseJsonReply(reply.text);
     if (!parsed.ok) throw new LlmInvalidJsonError(reply.text, reply.usage, reply.finishReason);
-    // The \u0000 escapes of the JSON decode to NUL characters: removed as the raw ones are.
-    const value = reply.text.includes("\\u0000") ? withoutNul(parsed.value) : parsed.value;
+    // Escapes in the JSON (\u0000, a lone \ud800) decode to what `storable` removes from raw text.
+    const value = /\\u(?:0000|[dD][89a-fA-F])/.test(reply.text) ? storableValue(parsed.value) : parsed.value;
     // In JSON mode the model may skip the wrapper; accept both shapes.
     const unwrapped = wrapped && isPlainObject(value) && WRAP_KEY in value ? value[WRAP_KEY] : value;
     return { value: unwrapped, usage: reply.usage };
