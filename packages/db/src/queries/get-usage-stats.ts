@@ -47,7 +47,7 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
              count(*) filter (where kind = 'crawl')::int as crawls,
              coalesce(sum((stats ->> 'totalTokens')::bigint), 0)::bigint as tokens,
              coalesce(sum((stats ->> 'captchaSolvedCount')::int), 0)::int as captchas,
-             avg((stats ->> 'durationMs')::float) filter (where status = 'completed') as latency,
+             avg((stats ->> 'durationMs')::float) filter (where status = 'completed' and kind = 'scrape') as latency,
              coalesce(sum(credits_used), 0)::float as credits,
              coalesce(sum((stats ->> 'proxyBytes')::bigint), 0)::bigint as proxy_bytes
         from jobs
