@@ -261,6 +261,14 @@ describe("text Postgres cannot store", () => {
     await expectNextJobPasses();
   });
 
+  it("a crawl keeps a page whose script breaks the reading of its links, without its links", async () => {
+    const okBefore = site.hits("/ok");
+    const final = await crawl(stack.api, key, { baseUrl: site.url("/tampered-links-app"), maxPages: 3 });
+    expect(final.result!.map((p) => [new URL(p.url).pathname, p.status])).toEqual([["/tampered-links-app", "success"]]);
+    expect(String(final.result![0]!.data)).toContain(HOSTILE_CONTENT_MARKER);
+    expect(site.hits("/ok")).toBe(okBefore);
+  });
+
   it("a crawl of such a page stores it", async () => {
     const final = await crawl(stack.api, key, { baseUrl: site.url("/broken-text-app"), maxPages: 1 });
     const page = final.result![0]!;

@@ -46,17 +46,22 @@ export function isDbUnavailable(err: unknown): boolean {
 }
 
 /**
- * SQLSTATE 22P05 (a `\u0000` escape in jsonb, or a character the encoding lacks), 22021 (a NUL or
- * invalid byte in text) and 22P02 (text that is not what its type reads, such as JSON with an
- * unpaired surrogate escape): a value Postgres cannot store, which a request's content can bring.
+ * SQLSTATE 22P05 (a `\u0000` escape in jsonb, or a character the encoding lacks) and 22021 (a NUL
+ * or invalid byte in text): a value Postgres cannot store, which a request's content can bring.
  */
-const VALUE_REFUSED_SQLSTATE = new Set(["22P05", "22021", "22P02"]);
+const VALUE_REFUSED_SQLSTATE = new Set(["22P05", "22021"]);
 
-/** True when Postgres refused a written value it cannot store (see VALUE_REFUSED_SQLSTATE). */
+/**
+ * True when Postgres refused a written value it cannot store (see VALUE_REFUSED_SQLSTATE), or JSON
+ * it cannot read (22P02 on type json: an unpaired surrogate escape). Other 22P02s (a failed cast)
+ * are the server's own faults and stay errors.
+ */
 export function isDbValueRefused(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
-    if (VALUE_REFUSED_SQLSTATE.has((current as { code?: unknown }).code as string)) return true;
+    const code = (current as { code?: unknown }).code;
+    if (VALUE_REFUSED_SQLSTATE.has(code as string)) return true;
+    if (code === "22P02" && /type json/.test(current.message)) return true;
     current = current.cause;
   }
   return false;

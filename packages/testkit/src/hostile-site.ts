@@ -48,6 +48,12 @@ document.getElementById("app").innerHTML = ${JSON.stringify(page("Broken text", 
 ${BROKEN_TEXT_SCRIPT}
 </script></body></html>`;
 
+const TAMPERED_LINKS_APP = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>App</title></head><body>
+<div id="app"></div><script>
+document.getElementById("app").innerHTML = ${JSON.stringify(page("Tampered links", '<p><a href="/ok">A calm page</a></p>').replace(/^[\s\S]*<body>|<\/body>[\s\S]*$/g, ""))};
+Object.defineProperty(HTMLAnchorElement.prototype, "href", { get: function () { throw new Error("no\\u0000links"); } });
+</script></body></html>`;
+
 /** Dialogs while parsing (each one blocks the parser until dismissed), then an endless interval of them. */
 const DIALOG_SCRIPT = `
 window.onbeforeunload = function (e) { e.preventDefault(); e.returnValue = "stay"; return "stay"; };
@@ -138,6 +144,9 @@ export async function startHostileSite(opts: { host?: string; port?: number } = 
       // The same text on a page that only its script fills (so it is read in the browser).
       case "/broken-text-app":
         return send(res, path, BROKEN_TEXT_APP);
+      // A script-filled page with a link, whose script makes reading any link's address throw.
+      case "/tampered-links-app":
+        return send(res, path, TAMPERED_LINKS_APP);
       // Accepts the connection and never answers.
       case "/hang":
         return;

@@ -159,6 +159,7 @@ export default fp(
       }
       // A value no check before the write caught and Postgres cannot store: the request's fault.
       if (isDbValueRefused(err)) {
+        request.log.warn({ err }, "the database refused a value of the request");
         const message = "The request holds a value the database cannot store";
         return reply.status(400).send(errorBody(message, { errors: [message] }));
       }

@@ -160,7 +160,7 @@ async function readRenderedPage(
       statusCode,
       title: captured.title,
       html: captured.html,
-      links: await readLinks(page),
+      links: await readLinks(ctx, page),
     };
   } catch (err) {
     const blocked = ctx.egress.blocked(opts.tag);
@@ -177,12 +177,24 @@ async function readRenderedPage(
 }
 
 /** Every link of the rendered page (absolute, as the browser resolved it) with its anchor text. */
-async function readLinks(page: Page): Promise<LinkCandidate[]> {
-  return page.$$eval("a[href], area[href]", (anchors) =>
-    anchors.slice(0, 5000).map((a) => {
-      const el = a as HTMLAnchorElement;
-      const text = (el.innerText || el.getAttribute("aria-label") || el.getAttribute("title") || "").trim();
-      return { url: el.href, text: text.slice(0, 300) };
-    }),
-  );
+async function readLinks(ctx: WorkerContext, page: Page): Promise<LinkCandidate[]> {
+  try {
+    return await page.$$eval("a[href], area[href]", (anchors) =>
+      anchors.slice(0, 5000).map((a) => {
+        const el = a as HTMLAnchorElement;
+        const text = (el.innerText || el.getAttribute("aria-label") || el.getAttribute("title") || "").trim();
+        return { url: el.href, text: text.slice(0, 300) };
+      }),
+    );
+  } catch (err) {
+    // The read runs beside the page's own script, which can break it (a getter or a prototype it
+    // replaced): the page keeps its content and loses its links, rather than being tried again as
+    // if the browser had failed. A browser that did fail is still the browser's trouble.
+    if (page.isClosed() || !page.context().browser()?.isConnected()) throw err;
+    ctx.log.warn(
+      { url: page.url(), err: String((err as Error).message).split("\n")[0] },
+      "could not read the page's links",
+    );
+    return [];
+  }
 }

@@ -2,6 +2,7 @@ import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { CrawlPageRow } from "./crawl-read.ts";
+import { withoutNul } from "../schema/storable-columns.ts";
 
 /** Locks the crawl's job row when `runToken` still owns it; every frontier write goes through this. */
 async function lockOwned(tx: Tx, crawlId: string, runToken: string): Promise<boolean> {
@@ -189,7 +190,7 @@ export async function requeueCrawlPage(
     .set({
       proxyBytes: sql`${crawlPages.proxyBytes} + ${Math.max(0, Math.round(opts.proxyBytes ?? 0))}`,
       status: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then 'failed' else 'queued' end`,
-      errorMessage: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then ${opts.error} else null end`,
+      errorMessage: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then ${withoutNul(opts.error)} else null end`,
       finishedAt: sql`case when ${crawlPages.attempts} >= ${opts.maxAttempts} then now() else null end`,
       runToken: null,
       updatedAt: sql`now()`,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import type { Db } from "../client.ts";
+import { storableJson } from "../schema/storable-columns.ts";
 
 /** One job for {@link createScrapeJobs}. */
 export interface CreateScrapeJobOptions {
@@ -38,7 +39,7 @@ export async function createScrapeJobs(db: Db, items: CreateScrapeJobOptions[]):
     channel: item.channel ?? null,
   }));
   const answer = await db.execute<{ results: CreateScrapeJobResult[] }>(
-    sql`select orbweaver_create_scrape_jobs(${JSON.stringify(payload)}::jsonb) as results`,
+    sql`select orbweaver_create_scrape_jobs(${storableJson(JSON.stringify(payload))}::jsonb) as results`,
   );
   const results = answer.rows[0]?.results;
   if (!Array.isArray(results) || results.length !== items.length) {

@@ -42,7 +42,7 @@ export async function listScrapeLogs(db: Db, opts: ListScrapeLogsOptions): Promi
     const urls = sql`case when jsonb_typeof(${jobs.request} -> 'urls') = 'array' then ${jobs.request} -> 'urls' else '[]'::jsonb end`;
     const search = or(
       sql`exists (select 1 from jsonb_array_elements(${urls}) as u(v)
-                   where coalesce(u.v ->> 'url', u.v #>> '{}') ilike ${pattern})`,
+                   where (case when jsonb_typeof(u.v) = 'string' then u.v #>> '{}' else u.v ->> 'url' end) ilike ${pattern})`,
       ilike(sql`coalesce(${jobs.request} ->> 'prompt', '')`, pattern),
     );
     if (search) conditions.push(search);

@@ -35,5 +35,10 @@ export const jsonb = customType<{ data: unknown; driverData: string }>({
  */
 export const storableText = customType<{ data: string; driverData: string }>({
   dataType: () => "text",
-  toDriver: (value) => (value.includes("\0") ? value.replaceAll("\0", "") : value),
+  toDriver: (value) => withoutNul(value),
 });
+
+/** `text` without NUL characters: for text written through raw SQL, which skips the column's encoder. */
+export function withoutNul(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "") : text;
+}
