@@ -1,6 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db, Tx } from "../client.ts";
-import { accounts, crawlPages, creditLedger, jobs } from "../schema/index.ts";
+import type { Db } from "../client.ts";
+import { crawlPages, jobs } from "../schema/index.ts";
+import { chargeUpTo } from "./ledger-moves.ts";
 
 /**
  * Stores a page's re-extraction (POST /crawl/{id}/retry/{pageId}) and charges its model tokens in
@@ -31,7 +32,16 @@ export async function saveCrawlPageRetry(
         updatedAt: sql`now()`,
       })
       .where(and(eq(crawlPages.id, opts.pageId), eq(crawlPages.crawlId, opts.crawlId)));
-    const amount = opts.charge > 0 ? await chargeUpTo(tx, opts) : 0;
+    // No job id on the entry: a page may be retried many times, and (job_id, reason) is unique per job.
+    const amount =
+      opts.charge > 0
+        ? await chargeUpTo(tx, {
+            accountId: opts.accountId,
+            jobId: null,
+            amount: opts.charge,
+            note: `crawl ${opts.crawlId} page ${opts.pageId} re-extraction`,
+          })
+        : 0;
     // The crawl's tokens and credits include its pages' re-extractions (usage statistics sum them).
     const tokens = opts.inputTokens + opts.outputTokens;
     if (tokens > 0 || amount > 0) {
@@ -49,30 +59,4 @@ export async function saveCrawlPageRetry(
     }
     return { creditsUsed: amount };
   });
-}
-
-/** Debits `opts.charge`, or what is left of the balance if less, with its ledger entry; returns the amount. */
-async function chargeUpTo(
-  tx: Tx,
-  opts: { crawlId: string; pageId: string; accountId: string; charge: number },
-): Promise<number> {
-  const [account] = await tx
-    .select({ balance: accounts.creditsBalance })
-    .from(accounts)
-    .where(eq(accounts.id, opts.accountId))
-    .for("update");
-  const amount = Math.min(opts.charge, account?.balance ?? 0);
-  if (amount <= 0) return 0;
-  // No job id: a page may be retried many times, and (job_id, reason) is unique per job.
-  await tx.insert(creditLedger).values({
-    accountId: opts.accountId,
-    delta: -amount,
-    reason: "charge",
-    note: `crawl ${opts.crawlId} page ${opts.pageId} re-extraction`,
-  });
-  await tx
-    .update(accounts)
-    .set({ creditsBalance: sql`${accounts.creditsBalance} - ${amount}` })
-    .where(eq(accounts.id, opts.accountId));
-  return amount;
 }

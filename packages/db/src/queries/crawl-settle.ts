@@ -1,8 +1,9 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
-import { accounts, crawlPages, crawls, creditLedger, jobs } from "../schema/index.ts";
+import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
 import { UNFINISHED } from "./job-lifecycle.ts";
+import { addCreditsUsed, chargeUpTo, moveCredits } from "./ledger-moves.ts";
 
 /** What a crawl cost once settled. */
 export interface CrawlSettlement {
@@ -137,7 +138,13 @@ async function settle(
   const tokens = Math.max(0, inputTokens + outputTokens - (counts?.linkChoiceTokens ?? 0));
   if (billed && tokens > 0 && opts.creditsPer1kTokens > 0) {
     const wanted = Math.round((tokens / 1000) * opts.creditsPer1kTokens * 10_000) / 10_000;
-    tokenCharge = await chargeAsFarAsBalanceGoes(tx, { accountId: job.accountId, jobId: job.id, amount: wanted });
+    tokenCharge = await chargeUpTo(tx, {
+      accountId: job.accountId,
+      jobId: job.id,
+      amount: wanted,
+      note: "model tokens",
+    });
+    if (tokenCharge > 0) await addCreditsUsed(tx, job.id, tokenCharge);
   }
   return {
     pagesCrawled: crawled,
@@ -146,48 +153,4 @@ async function settle(
     inputTokens,
     outputTokens,
   };
-}
-
-async function moveCredits(
-  tx: Tx,
-  opts: { accountId: string; jobId: string; delta: number; reason: "refund" | "charge"; note?: string },
-): Promise<boolean> {
-  const inserted = await tx
-    .insert(creditLedger)
-    .values({ accountId: opts.accountId, delta: opts.delta, reason: opts.reason, jobId: opts.jobId, note: opts.note })
-    .onConflictDoNothing()
-    .returning({ id: creditLedger.id });
-  if (inserted.length === 0) return false;
-  await tx
-    .update(accounts)
-    .set({ creditsBalance: sql`${accounts.creditsBalance} + ${opts.delta}` })
-    .where(eq(accounts.id, opts.accountId));
-  return true;
-}
-
-/** Charges up to `amount` without taking the balance below zero; returns what was charged. */
-async function chargeAsFarAsBalanceGoes(
-  tx: Tx,
-  opts: { accountId: string; jobId: string; amount: number },
-): Promise<number> {
-  const [account] = await tx
-    .select({ balance: accounts.creditsBalance })
-    .from(accounts)
-    .where(eq(accounts.id, opts.accountId))
-    .for("update");
-  const amount = Math.min(opts.amount, account?.balance ?? 0);
-  if (amount <= 0) return 0;
-  const charged = await moveCredits(tx, {
-    accountId: opts.accountId,
-    jobId: opts.jobId,
-    delta: -amount,
-    reason: "charge",
-    note: "model tokens",
-  });
-  if (!charged) return 0;
-  await tx
-    .update(jobs)
-    .set({ creditsUsed: sql`${jobs.creditsUsed} + ${amount}` })
-    .where(eq(jobs.id, opts.jobId));
-  return amount;
 }

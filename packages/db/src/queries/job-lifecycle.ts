@@ -1,7 +1,8 @@
 import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
-import type { Db, Tx } from "../client.ts";
-import { accounts, creditLedger, jobs, type JobStatus } from "../schema/index.ts";
+import type { Db } from "../client.ts";
+import { jobs, type JobStatus } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
+import { addCreditsUsed, chargeUpTo, moveCredits } from "./ledger-moves.ts";
 
 /** The statuses of a job not yet finished: the ones {@link startJobAttempt} claims. */
 export const UNFINISHED = ["waiting", "delayed", "active"] as const;
@@ -102,56 +103,20 @@ export async function finishJob(db: Db, opts: FinishJobOptions): Promise<boolean
       .returning({ accountId: jobs.accountId, reserved: jobs.creditsReserved, used: jobs.creditsUsed });
     if (!row) return false;
     const refund = row.reserved - row.used;
-    if (refund > 0) {
-      const inserted = await tx
-        .insert(creditLedger)
-        .values({ accountId: row.accountId, delta: refund, reason: "refund", jobId: opts.jobId })
-        .onConflictDoNothing()
-        .returning({ id: creditLedger.id });
-      if (inserted.length > 0) {
-        await tx
-          .update(accounts)
-          .set({ creditsBalance: sql`${accounts.creditsBalance} + ${refund}` })
-          .where(eq(accounts.id, row.accountId));
-      }
-    }
+    if (refund > 0)
+      await moveCredits(tx, { accountId: row.accountId, jobId: opts.jobId, delta: refund, reason: "refund" });
     if (opts.status === "completed" && (opts.extraCharge ?? 0) > 0) {
-      await chargeBeyondReservation(tx, {
+      // Beyond the reservation: as far as the balance goes.
+      const charged = await chargeUpTo(tx, {
         accountId: row.accountId,
         jobId: opts.jobId,
         amount: opts.extraCharge ?? 0,
         note: opts.extraChargeNote ?? "model tokens",
       });
+      if (charged > 0) await addCreditsUsed(tx, opts.jobId, charged);
     }
     return true;
   });
-}
-
-async function chargeBeyondReservation(
-  tx: Tx,
-  opts: { accountId: string; jobId: string; amount: number; note: string },
-) {
-  const [account] = await tx
-    .select({ balance: accounts.creditsBalance })
-    .from(accounts)
-    .where(eq(accounts.id, opts.accountId))
-    .for("update");
-  const amount = Math.min(opts.amount, account?.balance ?? 0);
-  if (amount <= 0) return;
-  const inserted = await tx
-    .insert(creditLedger)
-    .values({ accountId: opts.accountId, delta: -amount, reason: "charge", jobId: opts.jobId, note: opts.note })
-    .onConflictDoNothing()
-    .returning({ id: creditLedger.id });
-  if (inserted.length === 0) return;
-  await tx
-    .update(accounts)
-    .set({ creditsBalance: sql`${accounts.creditsBalance} - ${amount}` })
-    .where(eq(accounts.id, opts.accountId));
-  await tx
-    .update(jobs)
-    .set({ creditsUsed: sql`${jobs.creditsUsed} + ${amount}` })
-    .where(eq(jobs.id, opts.jobId));
 }
 
 /**
