@@ -67,37 +67,32 @@ describe("browser actions through the API", () => {
   });
 
   it("caps maxItems at 50 and pagination.maxPages at 10 rather than refusing larger values", async () => {
-    const sections = (md: string) => md.match(/^## Item \d+$/gm) ?? [];
-    const many = await scrape("/load-more?step=30&max=90", [
-      {
-        type: "forEach",
-        selector: "li.item",
-        mode: "inline",
-        maxItems: 100,
-        waitAfterClick: 0,
-        pagination: { nextSelector: "#load-more", maxPages: 5 },
-      },
-    ]);
-    expect(many.status, many.error ?? "").toBe("completed");
-    const manyMd = many.result!.data[0]!.markdownContent;
-    expect(sections(manyMd)).toHaveLength(50);
-    expect(manyMd).toContain("Item 50");
-    expect(manyMd).not.toContain("Item 51");
+    /** The Markdown of an inline forEach over the load-more list's items, clicking "Load more" as pagination. */
+    const loadMore = async (path: string, options: { maxItems?: number; maxPages: number }) => {
+      const { maxPages, ...rest } = options;
+      const final = await scrape(path, [
+        {
+          type: "forEach",
+          selector: "li.item",
+          mode: "inline",
+          waitAfterClick: 0,
+          pagination: { nextSelector: "#load-more", maxPages },
+          ...rest,
+        },
+      ]);
+      expect(final.status, final.error ?? "").toBe("completed");
+      const md = final.result!.data[0]!.markdownContent;
+      return { md, sections: md.match(/^## Item \d+$/gm) ?? [] };
+    };
+    const many = await loadMore("/load-more?step=30&max=90", { maxItems: 100, maxPages: 5 });
+    expect(many.sections).toHaveLength(50);
+    expect(many.md).toContain("Item 50");
+    expect(many.md).not.toContain("Item 51");
     // Two items a page: the first page and 10 more make 22, whatever maxPages above 10 asks for.
-    const pages = await scrape("/load-more?step=2&max=100", [
-      {
-        type: "forEach",
-        selector: "li.item",
-        mode: "inline",
-        waitAfterClick: 0,
-        pagination: { nextSelector: "#load-more", maxPages: 50 },
-      },
-    ]);
-    expect(pages.status, pages.error ?? "").toBe("completed");
-    const pagesMd = pages.result!.data[0]!.markdownContent;
-    expect(sections(pagesMd)).toHaveLength(22);
-    expect(pagesMd).toContain("Item 22");
-    expect(pagesMd).not.toContain("Item 23");
+    const pages = await loadMore("/load-more?step=2&max=100", { maxPages: 50 });
+    expect(pages.sections).toHaveLength(22);
+    expect(pages.md).toContain("Item 22");
+    expect(pages.md).not.toContain("Item 23");
   });
 
   it("follows each item as a link in navigate mode and captures the destination", async () => {
