@@ -59,20 +59,6 @@ function requestSchema(schema: object): { schema: SchemaNode; wrapped: boolean }
   return { schema: wrapper, wrapped: true };
 }
 
-/**
- * Text Postgres can store (results are jsonb): without NUL characters, which are never content,
- * and with any unpaired surrogate replaced by U+FFFD, as a UTF-8 encoder would.
- */
-const storable = (text: string): string => text.replaceAll("\0", "").toWellFormed();
-
-/** `value` with {@link storable} applied to its strings and its keys. */
-function storableValue(value: unknown): unknown {
-  if (typeof value === "string") return storable(value);
-  if (Array.isArray(value)) return value.map(storableValue);
-  if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableValue(v)]));
-}
-
 function schemaInPrompt(schema: SchemaNode): string {
   return (
     "\n\nYour reply must be one JSON object conforming to this JSON Schema " +
@@ -115,7 +101,10 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
     if (responseFormat) params.response_format = responseFormat;
     const completion = await client.chat.completions.create(params);
     const choice = completion.choices[0];
-    const text = storable(choice?.message.content ?? "");
+    // A raw NUL is never content, and JSON.parse refuses it inside a string. What the parsed answer
+    // holds that Postgres cannot store (a \u0000 escape, half an emoji) is made storable where
+    // results are written (the jsonb columns' storableJson in @orbweaver/db).
+    const text = (choice?.message.content ?? "").replaceAll("\0", "");
     const usage: LlmUsage = {
       inputTokens: completion.usage?.prompt_tokens ?? estimateTokens(system + user),
       outputTokens: completion.usage?.completion_tokens ?? estimateTokens(text),
@@ -126,8 +115,7 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
   const parse = (reply: Awaited<ReturnType<typeof chat>>, wrapped: boolean) => {
     const parsed = parseJsonReply(reply.text);
     if (!parsed.ok) throw new LlmInvalidJsonError(reply.text, reply.usage, reply.finishReason);
-    // Escapes in the JSON (\u0000, a lone \ud800) decode to what `storable` removes from raw text.
-    const value = /\\u(?:0000|[dD][89a-fA-F])/.test(reply.text) ? storableValue(parsed.value) : parsed.value;
+    const { value } = parsed;
     // In JSON mode the model may skip the wrapper; accept both shapes.
     const unwrapped = wrapped && isPlainObject(value) && WRAP_KEY in value ? value[WRAP_KEY] : value;
     return { value: unwrapped, usage: reply.usage };
