@@ -349,6 +349,18 @@ describe("inputs", () => {
     }
   });
 
+  it("extracts from a JSON document's own text (an API's answer), schema enforced", async () => {
+    const doc = '{"sku":"TB-1","label":"Trailblazer","cost":"39.99"}';
+    model.enqueue({ content: { name: "Trailblazer", price: "39.99", inStock: true, color: "green" } });
+    const final = await scrape({
+      urls: [{ url: site.url(`/document?type=application/json&body=${encodeURIComponent(doc)}`) }],
+      schema: productSchema,
+    });
+    expect(model.lastChat()!.promptText).toContain(doc);
+    expect(final.result!.data[0]!.markdownContent).toBe(doc);
+    expect(final.result!.content).toEqual({ name: "Trailblazer", price: 39.99, inStock: true, color: "green" });
+  });
+
   it("extractContentOnly strips navigation and footer from the Markdown", async () => {
     const full = await scrape({ urls: [{ url: site.url("/news/4") }] });
     const main = await scrape({ urls: [{ url: site.url("/news/4") }], extractContentOnly: true });

@@ -37,3 +37,13 @@ export function judgePage(
   }[verdict.kind];
   return `Blocked by ${label}: ${verdict.reason}`;
 }
+
+/**
+ * The judgement of a text document (JSON, plain text, XML...: `isTextMediaType`), returned as it is:
+ * an error status or nothing but whitespace fails it; any text is content, however short (`{"ok":true}`).
+ */
+export function judgeTextDocument(input: { status: number | null; text: string }): string | null {
+  if (input.status !== null && input.status >= 400) return `The page answered HTTP ${input.status}`;
+  if (input.text.trim() === "") return "The document is empty";
+  return null;
+}

@@ -1,6 +1,9 @@
 import {
   BrowserDisconnectedError,
   capturePage,
+  decodeText,
+  isTextMediaType,
+  mediaType,
   raceDisconnect,
   NavigationError,
   openPage,
@@ -8,9 +11,9 @@ import {
   type BrowserActionInput,
 } from "@orbweaver/browser";
 import { blobRef } from "@orbweaver/storage";
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Response } from "playwright-core";
 import { applyCookies, cookieHeaderFor, type SealedCookies } from "./job-cookies.ts";
-import { judgePage } from "./judge-page.ts";
+import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import { openLimitedContext } from "./limited-page-context.ts";
 import { passCaptchaWall } from "./pass-captcha-wall.ts";
 import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
@@ -132,21 +135,28 @@ async function browseInContext(
       untouched && snapshot ? snapshot : await capturePage(page, { timeoutMs: ctx.config.jobs.actionTimeoutMs });
     const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
     const statusCode = captcha.state === "solved" ? captcha.status : (response?.status() ?? null);
-    const converted = await ctx.markdown.convert(captured.html, {
-      baseUrl: captured.finalUrl,
-      mainContentOnly: opts.extractContentOnly,
-      withMetadata: opts.withMetadata,
-    });
-    const title = captured.title || converted.title;
+    // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
+    const text = forEach || captcha.state !== "none" ? undefined : await textDocumentOf(response);
+    const converted =
+      text === undefined
+        ? await ctx.markdown.convert(captured.html, {
+            baseUrl: captured.finalUrl,
+            mainContentOnly: opts.extractContentOnly,
+            withMetadata: opts.withMetadata,
+          })
+        : { markdown: text, title: "" };
+    const title = text === undefined ? captured.title || converted.title : "";
     const problem = forEach
       ? null
-      : judgePage({
-          status: statusCode,
-          title,
-          html: captured.html,
-          markdown: converted.markdown,
-          url: captured.finalUrl,
-        });
+      : text !== undefined
+        ? judgeTextDocument({ status: statusCode, text })
+        : judgePage({
+            status: statusCode,
+            title,
+            html: captured.html,
+            markdown: converted.markdown,
+            url: captured.finalUrl,
+          });
     // With forEach, the page's content is the collected items (§6).
     if (forEach) converted.markdown = await forEachMarkdown(ctx, { forEach, baseUrl: captured.finalUrl, usage });
     return {
@@ -178,6 +188,17 @@ async function browseInContext(
     const browser = context.browser();
     if (browser && !browser.isConnected()) throw new TransientJobError("The browser closed during the scrape");
     throw err;
+  }
+}
+
+/** The text of a document served as text (`isTextMediaType`); undefined for a page, or a body no longer readable. */
+async function textDocumentOf(response: Response | null): Promise<string | undefined> {
+  const contentType = response?.headers()["content-type"];
+  if (!response || !isTextMediaType(mediaType(contentType))) return undefined;
+  try {
+    return decodeText(await response.body(), contentType);
+  } catch {
+    return undefined;
   }
 }
 

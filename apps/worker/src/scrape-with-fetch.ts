@@ -17,7 +17,7 @@ export async function scrapeWithFetch(
   if (tried.outcome === "failed") return failedOutcome(opts.url, tried.error);
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
-  if (!opts.final && needsBrowser(fetched.html).browser) return null;
+  if (!opts.final && fetched.document === "html" && needsBrowser(fetched.html).browser) return null;
   const { converted, problem } = await readHttpAnswer(ctx, fetched, {
     mainContentOnly: opts.extractContentOnly,
     withMetadata: opts.withMetadata,

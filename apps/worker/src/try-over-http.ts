@@ -1,5 +1,6 @@
 import { fetchPage, type FetchedPage } from "@orbweaver/browser";
-import { judgePage } from "./judge-page.ts";
+import type { MarkdownResult } from "@orbweaver/extract";
+import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
 /** The default-mode HTTP try is cut short so a slow site falls back to the browser in time. */
@@ -41,7 +42,7 @@ export async function tryOverHttp(
 }
 
 /**
- * An HTTP answer in Markdown, with the judgement the browser path gives a page (`judgePage`: an
+ * An HTTP answer in Markdown (a text document as it is), with the judgement the browser path gives a page (`judgePage`: an
  * error status, a block or CAPTCHA page, an empty page unless `emptyIsFine`); `problem` is null for
  * a good page.
  */
@@ -51,6 +52,12 @@ export async function readHttpAnswer(
   opts: { mainContentOnly: boolean; withMetadata: boolean; emptyIsFine?: boolean },
 ) {
   const { emptyIsFine, ...convert } = opts;
+  if (answer.document === "text") {
+    // A text document is its own content: no Markdown conversion, no title, no page metadata.
+    const text = answer.html;
+    const converted: MarkdownResult = { markdown: text, title: "" };
+    return { converted, problem: judgeTextDocument({ status: answer.status, text }) };
+  }
   const converted = await ctx.markdown.convert(answer.html, { baseUrl: answer.finalUrl, ...convert });
   const problem = judgePage(
     {

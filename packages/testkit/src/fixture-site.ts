@@ -16,6 +16,7 @@ import {
   spaPage,
   statusPage,
   subresourcePage,
+  helloPage,
   titledPage,
 } from "./fixture/misc-pages.ts";
 import { newsArticlePage, newsListPage, robotsTxt, sitemapXml } from "./fixture/news-pages.ts";
@@ -173,6 +174,17 @@ function route(
     if (!to) return send(res, 400, statusPage(400, "Bad Request: need ?to=<url>"));
     return send(res, 200, subresourcePage(to));
   }
+  // A document of any type, as an API or a file server sends one: ?type=application/json&body=...&status=404.
+  if (path === "/document") {
+    return send(
+      res,
+      intParam(params, "status", 200),
+      params.get("body") ?? "",
+      params.get("type") ?? "text/plain; charset=utf-8",
+    );
+  }
+  // A page of its own with a single short line (no scripts).
+  if (path === "/hello") return send(res, 200, helloPage());
   if (path === "/robots.txt")
     return send(res, 200, robotsTxt(origin) + crawlSiteRobots(origin), "text/plain; charset=utf-8");
   if (path === "/sitemap.xml") return send(res, 200, sitemapXml(origin), "application/xml; charset=utf-8");

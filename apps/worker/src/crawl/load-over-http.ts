@@ -1,4 +1,4 @@
-import { needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
+import { mediaType, needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
 import { cookieHeaderFor, type SealedCookies } from "../job-cookies.ts";
 import { readHttpAnswer, tryOverHttp } from "../try-over-http.ts";
 import type { WorkerContext } from "../worker-context.ts";
@@ -28,6 +28,11 @@ export async function loadOverHttp(
   const fetched = tried.answer;
   if (fetched.status >= 400)
     return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
+  // A crawl collects web pages; a text document (JSON, a feed, plain text) is refused as the browser
+  // path refuses it, without loading it again in a browser.
+  if (fetched.document === "text") {
+    return { ok: false, error: `Not a web page (${mediaType(fetched.headers["content-type"])})` };
+  }
   const shell = needsBrowser(fetched.html);
   if (shell.browser) {
     return opts.final

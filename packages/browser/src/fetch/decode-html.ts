@@ -21,6 +21,30 @@ export function isHtmlMediaType(type: string): boolean {
   return HTML_TYPES.has(type);
 }
 
+/** Text formats of `application/` besides those named `+json` and `+xml` (feeds, JSON-LD, SOAP...). */
+const TEXT_APPLICATION_TYPES = new Set([
+  "application/json",
+  "application/xml",
+  "application/x-ndjson",
+  "application/javascript",
+  "application/ecmascript",
+  "application/yaml",
+  "application/x-yaml",
+  "application/toml",
+]);
+
+/**
+ * A text document that is not HTML: plain text, CSV, Markdown, JSON (an API's answer), XML (an RSS or
+ * Atom feed, a sitemap), YAML. A scrape returns its text as it is, where a browser would show it in a
+ * viewer of its own (Chromium's XML tree adds a banner, its JSON view a toolbar).
+ */
+export function isTextMediaType(type: string): boolean {
+  if (isHtmlMediaType(type)) return false;
+  return (
+    type.startsWith("text/") || TEXT_APPLICATION_TYPES.has(type) || /^application\/[\w.-]+\+(?:json|xml)$/.test(type)
+  );
+}
+
 /** For responses without Content-Type: does the body start like markup? */
 export function looksLikeHtml(text: string): boolean {
   const head = text.slice(0, 1024).trimStart().toLowerCase();
@@ -75,6 +99,16 @@ export function chooseCharset(bytes: Uint8Array, contentType: string | undefined
     metaCharset(bytes) ??
     (isValidUtf8(bytes) ? "utf-8" : "windows-1252")
   );
+}
+
+/**
+ * Decodes a text document (see {@link isTextMediaType}): byte order mark, then the Content-Type
+ * charset, then UTF-8 when the bytes are valid UTF-8 (JSON's only encoding), else windows-1252. No
+ * <meta> prescan: markup inside a text document is text.
+ */
+export function decodeText(bytes: Uint8Array, contentType: string | undefined): string {
+  const charset = bomEncoding(bytes) ?? headerCharset(contentType) ?? (isValidUtf8(bytes) ? "utf-8" : "windows-1252");
+  return new TextDecoder(charset).decode(bytes);
 }
 
 /** Decodes an HTML body to a string; malformed sequences become U+FFFD rather than failing. */

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { CarryCookies } from "./carry-cookies.ts";
-import { decodeHtml, isHtmlMediaType, looksLikeHtml, mediaType } from "./decode-html.ts";
+import { decodeHtml, decodeText, isHtmlMediaType, isTextMediaType, looksLikeHtml, mediaType } from "./decode-html.ts";
 import { ACCEPT_ENCODING, readBody } from "./read-body.ts";
 import { sendViaProxy } from "./send-via-proxy.ts";
 
@@ -43,6 +43,9 @@ export type FetchedPage =
       status: number;
       /** Lower-cased names; repeated headers joined with ", " (Set-Cookie with "\n"). */
       headers: Record<string, string>;
+      /** `html` for an HTML page; `text` for a text document (JSON, plain text, XML...: `isTextMediaType`). */
+      document: "html" | "text";
+      /** The document: the HTML of a page, the decoded text of a text document. */
       html: string;
     }
   | {
@@ -188,18 +191,21 @@ async function readPage(
       where,
     );
   }
+  const text = isTextMediaType(type);
   // Checked before reading so a large PDF is not downloaded just to be refused.
-  if (type !== "" && !isHtmlMediaType(type)) {
+  if (type !== "" && !isHtmlMediaType(type) && !text) {
     res.destroy();
     return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
   }
   const body = await readBody(res, maxBytes);
   if (signal.aborted) return failure("timeout", `no complete response within ${timeoutMs} ms`, where);
   if (!body.ok) return failure(body.kind, body.message, where);
+  const page = { ok: true as const, finalUrl: url.href, status, headers: flattenHeaders(res.headers) };
+  if (text) return { ...page, document: "text", html: decodeText(body.bytes, contentType) };
   const { html } = decodeHtml(body.bytes, contentType);
   // No Content-Type at all: accept only what looks like markup (or nothing, an empty page).
   if (type === "" && html.trim() !== "" && !looksLikeHtml(html)) {
     return failure("unsupported_content", `missing Content-Type and the body is not HTML (HTTP ${status})`, where);
   }
-  return { ok: true, finalUrl: url.href, status, headers: flattenHeaders(res.headers), html };
+  return { ...page, document: "html", html };
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { chooseCharset, decodeHtml, looksLikeHtml, mediaType } from "../../src/fetch/decode-html.ts";
+import {
+  chooseCharset,
+  decodeHtml,
+  decodeText,
+  isTextMediaType,
+  looksLikeHtml,
+  mediaType,
+} from "../../src/fetch/decode-html.ts";
 
 const latin1 = (s: string): Buffer => Buffer.from(s, "latin1");
 
@@ -40,5 +47,46 @@ describe("decodeHtml", () => {
     expect(mediaType(undefined)).toBe("");
     expect(looksLikeHtml("\n  <!DOCTYPE html><html>")).toBe(true);
     expect(looksLikeHtml('{"json": true}')).toBe(false);
+  });
+});
+
+describe("text documents", () => {
+  it("tells text documents from pages and files", () => {
+    const text = [
+      "text/plain",
+      "text/csv",
+      "text/markdown",
+      "application/json",
+      "application/ld+json",
+      "application/vnd.api+json",
+      "application/xml",
+      "text/xml",
+      "application/rss+xml",
+      "application/atom+xml",
+      "application/x-ndjson",
+      "application/yaml",
+    ];
+    for (const type of text) expect(isTextMediaType(type), type).toBe(true);
+    const notText = [
+      "text/html",
+      "application/xhtml+xml",
+      "application/pdf",
+      "image/svg+xml",
+      "image/png",
+      "",
+      "application/octet-stream",
+    ];
+    for (const type of notText) expect(isTextMediaType(type), type).toBe(false);
+  });
+
+  it("decodes by BOM, then the header's charset, then UTF-8, never by markup inside the text", () => {
+    expect(decodeText(latin1("café"), "text/plain; charset=iso-8859-1")).toBe("café");
+    expect(decodeText(Buffer.from('{"name":"café"}'), "application/json")).toBe('{"name":"café"}');
+    expect(decodeText(latin1("naïve"), "text/plain")).toBe("naïve");
+    expect(decodeText(Buffer.from("\ufeffx"), "text/plain")).toBe("x");
+    // A <meta charset> in a text document is text: UTF-8 bytes stay UTF-8.
+    expect(decodeText(Buffer.from('<meta charset="iso-8859-1"> é'), "text/plain")).toBe(
+      '<meta charset="iso-8859-1"> é',
+    );
   });
 });

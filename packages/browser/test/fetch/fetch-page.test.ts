@@ -141,6 +141,15 @@ describe("fetchPage through the egress proxy", () => {
     if (!page.ok) expect(page.message).toMatch(/decoded/);
   });
 
+  it("returns a text document (JSON, plain text, a feed) as its decoded text, an HTML page as HTML", async () => {
+    const json = '{"city":"São Paulo"}';
+    const page = expectOk(await fetchVia(`/document?type=application/json&body=${encodeURIComponent(json)}`));
+    expect(page).toMatchObject({ document: "text", html: json, status: 200 });
+    expect(expectOk(await fetchVia("/robots.txt")).document).toBe("text");
+    expect(expectOk(await fetchVia("/sitemap.xml")).document).toBe("text");
+    expect(expectOk(await fetchVia("/static-article")).document).toBe("html");
+  });
+
   it("refuses non-HTML content with its type", async () => {
     const page = await fetchVia("/binary");
     expect(page).toMatchObject({ ok: false, kind: "unsupported_content", status: 200 });

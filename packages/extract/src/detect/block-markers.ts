@@ -139,3 +139,10 @@ export function firstMatch(markers: Marker[], s: string): MarkerHit | undefined 
   }
   return undefined;
 }
+
+/**
+ * The whole text of a page that shows only what its script put there before rendering the content
+ * (or instead of it): a loading line, a spinner's dots, a "JavaScript required" notice.
+ */
+export const PLACEHOLDER_TEXT =
+  /^(?:[^\p{L}\p{N}]*|.*\b(?:loading|please wait|one moment|just a second|redirecting|initiali[sz]ing|(?:enable|requires?|needs?|turn on)\s+javascript|javascript\s+(?:is\s+)?(?:required|disabled|needed|off))\b.*)$/iu;

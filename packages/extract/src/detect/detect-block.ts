@@ -10,6 +10,7 @@ import {
   LOGIN_PATH,
   LOGIN_TEXT,
   PASSWORD_INPUT,
+  PLACEHOLDER_TEXT,
   RECAPTCHA_V3,
   WIDGET_ELEMENT,
 } from "./block-markers.ts";
@@ -48,7 +49,7 @@ export const THIN_PAGE_CHARS = 1500;
 export const BARE_WIDGET_MAX_CHARS = 300;
 /** A password form on a page with less text than this is a login wall. */
 export const PASSWORD_WALL_MAX_CHARS = 1000;
-/** Pages with less visible text than this are empty. */
+/** Pages with less visible text than this are empty when that text is only a placeholder (`PLACEHOLDER_TEXT`). */
 export const EMPTY_PAGE_CHARS = 50;
 /**
  * Only this much of `text` is measured and searched: every rule needs either a
@@ -191,8 +192,11 @@ export function detectBlock(input: DetectBlockInput): BlockVerdict {
   if (ERROR_TITLE.test(title) && plain.length < THIN_PAGE_CHARS) {
     return blocked("http_error", `error page served as HTTP ${status ?? "?"}: title "${title.slice(0, 80)}"`);
   }
-  if (plain.length < EMPTY_PAGE_CHARS) {
-    return blocked("empty", `almost no visible text (${plain.length} chars)`);
+  if (plain.length === 0) return blocked("empty", "no visible text");
+  // A short page is a page ("Hello, world", a status line); only a placeholder left by a script that
+  // never rendered the rest ("Loading…", "Please wait") is an empty shell.
+  if (plain.length < EMPTY_PAGE_CHARS && PLACEHOLDER_TEXT.test(plain)) {
+    return blocked("empty", `almost no visible text (${plain.length} chars: "${plain}")`);
   }
   return { blocked: false };
 }

@@ -70,9 +70,20 @@ const BLOCKED: Array<[string, string, number | null, BlockKind, string?]> = [
   ],
   ["empty SPA shell", S.doc("App", '<div id="root"></div><script src="/main.js"></script>'), 200, "empty"],
   ["blank body", S.doc("", ""), null, "empty"],
+  [
+    "script shell showing only its spinner line",
+    S.doc("App", '<div id="app">Loading…</div><script src="/a.js"></script>'),
+    200,
+    "empty",
+  ],
+  ["script shell showing only dots", S.doc("App", '<div id="app"><span>• • •</span></div>'), 200, "empty"],
+  ["a JavaScript-required notice", S.doc("App", "<p>You need to enable JavaScript to run this app.</p>"), 200, "empty"],
 ];
 
 const NOT_BLOCKED: Array<[string, string, number | null]> = [
+  ["a short page of its own", S.doc("Hi", "<h1>Hello there</h1>"), 200],
+  ["a short page about JavaScript", S.doc("JS", "<h1>Learn JavaScript</h1>"), 200],
+  ["a one-line status page", S.doc("Status", "<p>OK: all systems up</p><script src=/s.js></script>"), 200],
   ["long article about CAPTCHAs", S.CAPTCHA_ARTICLE, 200],
   ["product page with a login link in the header", S.PRODUCT_WITH_LOGIN_LINK, 200],
   ["blog with a reCAPTCHA comment form", S.BLOG_WITH_COMMENT_CAPTCHA, 200],

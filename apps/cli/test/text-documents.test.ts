@@ -1,0 +1,129 @@
+import type { FixtureSite } from "@orbweaver/testkit";
+import { describe, expect, it } from "vitest";
+import { pollCrawl, startCrawl, type CrawlPage } from "./helpers/crawl.ts";
+import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
+import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
+
+// Scraping an API's JSON, a feed or a text file gives its text as it is, however short; a short HTML
+// page of its own is a page, not an "empty shell".
+
+let stack: TestStack;
+let site: FixtureSite;
+let key: string;
+
+useStarted(
+  async () => {
+    const started = await startSiteAndStack();
+    ({ key } = await started.stack.createKey(10_000));
+    return started;
+  },
+  (started) => ({ site, stack } = started),
+);
+
+const JSON_BODY = '{"id":7,"name":"Widget","tags":["a","b"]}';
+const FEED = `<?xml version="1.0"?><rss version="2.0"><channel><title>News</title><item><title>First story</title><link>https://example.com/1</link></item></channel></rss>`;
+// Kept as it is inside; the ends are trimmed, as every scrape's content is.
+const TEXT = "line one\n  line two: café";
+
+const documentUrl = (type: string, body: string, status = 200) =>
+  site.url(`/document?${new URLSearchParams({ type, body, status: String(status) }).toString()}`);
+
+/** Runs `fn` counting the browser contexts the worker opens meanwhile (one per URL loaded in Chromium). */
+async function countingContexts<T>(fn: () => Promise<T>): Promise<{ value: T; contexts: number }> {
+  const pool = stack.workers[0]!.pool;
+  const original = pool.newContext;
+  let contexts = 0;
+  pool.newContext = (tag: string) => {
+    contexts++;
+    return original.call(pool, tag);
+  };
+  try {
+    return { value: await fn(), contexts };
+  } finally {
+    pool.newContext = original;
+  }
+}
+
+function expectText(final: PollBody, text: string): void {
+  expect(final.status, JSON.stringify(final.error)).toBe("completed");
+  expect(final.result!.content).toBe(text);
+  expect(final.result!.data[0]).toMatchObject({ success: true, error: null, title: "", markdownContent: text });
+}
+
+describe("text documents", () => {
+  it("returns JSON, a feed and plain text as they are, over HTTP without a browser, in both modes", async () => {
+    const cases: Array<[string, string]> = [
+      ["application/json", JSON_BODY],
+      ["application/rss+xml; charset=utf-8", FEED],
+      ["text/plain; charset=utf-8", TEXT],
+    ];
+    for (const scrapeMode of ["default", "fast"]) {
+      for (const [type, body] of cases) {
+        const { value: final, contexts } = await countingContexts(() =>
+          scrapeAndWait(stack.api, key, { urls: [{ url: documentUrl(type, body) }], scrapeMode }),
+        );
+        expectText(final, body);
+        expect(contexts, `${scrapeMode} ${type}`).toBe(0);
+      }
+    }
+  });
+
+  it("gives the document's text in the browser path too (a screenshot asked for), not Chromium's viewer", async () => {
+    for (const [type, body] of [
+      ["application/json", JSON_BODY],
+      ["application/xml", FEED],
+    ]) {
+      const { value: final, contexts } = await countingContexts(() =>
+        scrapeAndWait(stack.api, key, { urls: [{ url: documentUrl(type!, body!) }], screenshot: true }),
+      );
+      expect(contexts).toBe(1);
+      expectText(final, body!);
+      expect(final.result!.data[0]!.screenshotUrl).toMatch(/^http/);
+      expect(final.result!.content).not.toMatch(/style information|pretty/i);
+    }
+  });
+
+  it("fails a text document with an error status or no text, in both modes", async () => {
+    for (const scrapeMode of ["default", "fast"]) {
+      const missing = await scrapeAndWait(stack.api, key, {
+        urls: [{ url: documentUrl("application/json", '{"error":"not found"}', 404) }],
+        scrapeMode,
+      });
+      expect(missing.status).toBe("failed");
+      expect(missing.error).toContain("The page answered HTTP 404");
+      const blank = await scrapeAndWait(stack.api, key, {
+        urls: [{ url: documentUrl("text/plain", "  \n ") }],
+        scrapeMode,
+      });
+      expect(blank.status).toBe("failed");
+      expect(blank.error).toContain("The document is empty");
+    }
+  });
+
+  it("returns a short page of its own in both modes (not an empty shell)", async () => {
+    for (const scrapeMode of ["default", "fast"]) {
+      const final = await scrapeAndWait(stack.api, key, { urls: [{ url: site.url("/hello") }], scrapeMode });
+      expect(final.status, JSON.stringify(final.error)).toBe("completed");
+      expect(final.result!.content).toContain("Hello there");
+      expect(final.result!.data[0]).toMatchObject({ success: true, title: "Hi" });
+    }
+  });
+
+  it("a crawl still takes web pages only: a JSON start page fails as not a web page, in both modes", async () => {
+    for (const scrapeMode of ["default", "fast"]) {
+      const id = await startCrawl(stack.api, key, {
+        baseUrl: documentUrl("application/json", JSON_BODY),
+        maxPages: 1,
+        scrapeMode,
+      });
+      const { final } = await pollCrawl(stack.api, key, id);
+      expect(final.status, JSON.stringify(final)).toBe("failed");
+      const pages = await call<{ pages: CrawlPage[] }>(`${stack.api}/crawl/${id}/pages`, { key });
+      expect(pages.body.pages).toHaveLength(1);
+      expect(pages.body.pages[0]).toMatchObject({
+        status: "failed",
+        error_message: "Not a web page (application/json)",
+      });
+    }
+  });
+});
