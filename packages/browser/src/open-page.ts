@@ -3,6 +3,7 @@ import { DEFAULT_SETTLE_MAX_MS, settlePage, trackRequests } from "./settle-page.
 import { takeWarmPage } from "./warm-pages.ts";
 import { watchTimers } from "./watch-timers.ts";
 import { isWebUrl } from "./web-url.ts";
+import { readFlatDocument } from "./flat-document.ts";
 
 /** Options for {@link openPage}. */
 export interface OpenPageOptions {
@@ -172,7 +173,7 @@ export interface CapturePageOptions {
   timeoutMs?: number;
 }
 
-/** The rendered HTML and title of a page, read within a bounded time. */
+/** The rendered HTML (open shadow roots composed in: `readFlatDocument`) and title of a page, read within a bounded time. */
 export async function capturePage(
   page: Page,
   opts: CapturePageOptions = {},
@@ -193,7 +194,12 @@ export async function capturePage(
   });
   try {
     // The reads stay pending in a hung renderer until the context closes; the race has handled them.
-    const [html, title] = await Promise.race([Promise.all([page.content(), page.title()]), busy]);
+    // With web components, the document as rendered (their shadow roots composed in); else as it is.
+    const read = async () => {
+      const flat = await page.evaluate(readFlatDocument);
+      return Promise.all([flat ?? page.content(), page.title()]);
+    };
+    const [html, title] = await Promise.race([read(), busy]);
     return { html, title, finalUrl: page.url() };
   } finally {
     clearTimeout(timer);

@@ -234,6 +234,12 @@ function waitForQuietDom(arg: {
     // A page may have replaced what this uses; then there is no snapshot and the caller reads the page.
     const read = (): { html: string; title: string } | undefined => {
       try {
+        // Web components: their shadow roots are not in the outerHTML; the caller reads the page
+        // with them composed in (capturePage).
+        const walker = document.createTreeWalker(document, NodeFilter.SHOW_ELEMENT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          if ((node as Element).shadowRoot) return undefined;
+        }
         let html = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
         if (document.documentElement) html += document.documentElement.outerHTML;
         const title = document.title;

@@ -96,6 +96,15 @@ window.addEventListener("load", () => setTimeout(async () => {
     `<p>Still readable</p>`,
     `window.XMLSerializer = function () { throw new Error("no serializer here"); };`,
   ),
+  // Web components: the content is in shadow roots (one nested, one slot filled, one empty slot with
+  // fallback content, a light child no slot takes, and a closed root no script can read).
+  "/components": html(
+    "Components",
+    `<h1>Catalogue</h1><product-card><span slot="name">Shadow Widget</span><em>Unassigned light child</em></product-card><locked-box></locked-box>`,
+    `customElements.define("price-tag", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "open" }).innerHTML = "<strong>Price: $12.50</strong>"; } });
+customElements.define("product-card", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "open" }).innerHTML = '<style>h2 { color: red }</style><h2><slot name="name">No name</slot></h2><p>Rendered inside a shadow root.</p><price-tag></price-tag><p><slot name="missing">Fallback of an empty slot</slot></p>'; } });
+customElements.define("locked-box", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "closed" }).innerHTML = "<p>Closed shadow secret</p>"; } });`,
+  ),
   // Rendered by a timer 200 ms after load: no request, nothing but the timer announces it.
   "/timer-render": html(
     "Timer render",
@@ -392,6 +401,25 @@ describe("openPage snapshot", () => {
     expect(loaded).toBe(true);
     expect(snapshot).toBeUndefined();
     expect((await capturePage(page)).title).toBe("Mutating");
+  });
+
+  it("is absent on a page of web components, which capturePage reads with their open shadow roots composed in", async () => {
+    const { page, snapshot } = await openWith("/components", { snapshot: true });
+    expect(snapshot).toBeUndefined();
+    const { html, title } = await capturePage(page);
+    expect(title).toBe("Components");
+    expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
+    // As rendered: the slotted name in the card's heading, then the card's own text and the nested component.
+    expect(html).toMatch(
+      /<h1>Catalogue<\/h1><product-card><style>[^<]*<\/style><h2><span slot="name">Shadow Widget<\/span><\/h2><p>Rendered inside a shadow root.<\/p><price-tag><strong>Price: \$12.50<\/strong><\/price-tag><p>Fallback of an empty slot<\/p><\/product-card>/,
+    );
+    // Not rendered, or not readable: a slot's fallback when filled, a light child no slot takes, a closed root.
+    const rendered = html.replace(/<script>[\s\S]*?<\/script>/g, "");
+    for (const hidden of ["No name", "Unassigned light child", "Closed shadow secret"]) {
+      expect(rendered).not.toContain(hidden);
+    }
+    // The scripts stay, as page.content() keeps them.
+    expect(html).toContain("customElements.define");
   });
 
   it("is absent when the page replaced what the read uses, and the page is still read normally", async () => {

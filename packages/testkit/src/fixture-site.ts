@@ -16,6 +16,8 @@ import {
   spaPage,
   statusPage,
   subresourcePage,
+  componentsPage,
+  declarativeComponentsPage,
   helloPage,
   titledPage,
 } from "./fixture/misc-pages.ts";
@@ -185,6 +187,8 @@ function route(
   }
   // A page of its own with a single short line (no scripts).
   if (path === "/hello") return send(res, 200, helloPage());
+  if (path === "/components") return send(res, 200, componentsPage());
+  if (path === "/declarative-components") return send(res, 200, declarativeComponentsPage());
   if (path === "/robots.txt")
     return send(res, 200, robotsTxt(origin) + crawlSiteRobots(origin), "text/plain; charset=utf-8");
   if (path === "/sitemap.xml") return send(res, 200, sitemapXml(origin), "application/xml; charset=utf-8");

@@ -171,6 +171,10 @@ function noscriptAsksForJs(doc: string): boolean {
 export function needsBrowser(html: string): NeedsBrowserResult {
   const doc = html.length > NEEDS_BROWSER_SCAN_CHARS ? html.slice(0, NEEDS_BROWSER_SCAN_CHARS) : html;
   if (metaRefreshRedirect(doc)) return { browser: true, reason: "meta refresh redirect" };
+  // Declarative shadow DOM: web components' content, which the browser composes into the page.
+  if (/<template\b[^>]*\bshadowroot(?:mode)?\s*=/i.test(doc)) {
+    return { browser: true, reason: "declarative shadow DOM (web components)" };
+  }
   const scripts = scanScripts(doc);
   if (scripts.jsRedirect) return { browser: true, reason: "JavaScript redirect" };
   if (scripts.executable === 0) return { browser: false };

@@ -77,6 +77,14 @@ const SHELLS: Array<[string, string, RegExp]> = [
     ),
     /noscript/,
   ],
+  [
+    "declarative shadow DOM, no script",
+    doc(
+      "<title>Card</title>",
+      `<product-card><template shadowrootmode="open"><h2><slot name="n"></slot></h2><p>${"Long shadow text. ".repeat(40)}</p></template><span slot="n">Widget</span></product-card>`,
+    ),
+    /declarative shadow DOM/,
+  ],
   ["fixture meta refresh redirect", metaRedirectPage("/news"), /meta refresh/],
   ["fixture JavaScript redirect", jsRedirectPage("/news?page=2&sort=new"), /JavaScript redirect/],
   ["Cloudflare-style challenge", challengePage("shop.example"), /./],

@@ -1,11 +1,12 @@
 import type { FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
-import { pollCrawl, startCrawl, type CrawlPage } from "./helpers/crawl.ts";
+import { onOrigin, pollCrawl, startCrawl, type CrawlPage } from "./helpers/crawl.ts";
 import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
-// Scraping an API's JSON, a feed or a text file gives its text as it is, however short; a short HTML
-// page of its own is a page, not an "empty shell".
+// What a URL gives, by kind: an API's JSON, a feed or a text file gives its text as it is, however
+// short; a short HTML page of its own is a page, not an "empty shell"; a page of web components gives
+// the content of their shadow roots.
 
 let stack: TestStack;
 let site: FixtureSite;
@@ -125,5 +126,40 @@ describe("text documents", () => {
         error_message: "Not a web page (application/json)",
       });
     }
+  });
+});
+
+describe("web components", () => {
+  const rendered = ["Shadow Widget", "Rendered inside a shadow root", "Price: $12.50", "Fallback of an empty slot"];
+  const hidden = ["No name", "Unassigned light child", "Closed shadow secret"];
+
+  it("a scrape gives the content of their open shadow roots, as rendered", async () => {
+    const final = await scrapeAndWait(stack.api, key, { urls: [{ url: site.url("/components") }] });
+    expect(final.status, JSON.stringify(final.error)).toBe("completed");
+    const markdown = final.result!.data[0]!.markdownContent;
+    for (const text of rendered) expect(markdown).toContain(text);
+    for (const text of hidden) expect(markdown).not.toContain(text);
+    expect(markdown.indexOf("Shadow Widget")).toBeLessThan(markdown.indexOf("Price: $12.50"));
+  });
+
+  it("declarative shadow DOM (no script) goes to the browser, which composes it", async () => {
+    const { value: final, contexts } = await countingContexts(() =>
+      scrapeAndWait(stack.api, key, { urls: [{ url: site.url("/declarative-components") }] }),
+    );
+    expect(contexts).toBe(1);
+    expect(final.status, JSON.stringify(final.error)).toBe("completed");
+    const markdown = final.result!.data[0]!.markdownContent;
+    expect(markdown).toContain("Declared Widget");
+    expect(markdown).toContain("Rendered inside a declarative shadow root");
+    expect(markdown).not.toContain("No name");
+  });
+
+  it("a crawled page too", async () => {
+    const id = await startCrawl(stack.api, key, { baseUrl: site.url("/components"), maxPages: 1 });
+    const { final } = await pollCrawl(stack.api, key, id);
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    const markdown = await (await fetch(onOrigin(stack.origin, final.result![0]!.markdown_url!))).text();
+    for (const text of rendered) expect(markdown).toContain(text);
+    for (const text of hidden) expect(markdown).not.toContain(text);
   });
 });
