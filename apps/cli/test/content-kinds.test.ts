@@ -2,7 +2,7 @@ import type { FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
 import { onOrigin, pollCrawl, startCrawl, type CrawlPage } from "./helpers/crawl.ts";
 import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
-import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
+import { countingContexts, startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 // What a URL gives, by kind: an API's JSON, a feed or a text file gives its text as it is, however
 // short; a short HTML page of its own is a page, not an "empty shell"; a page of web components gives
@@ -29,22 +29,6 @@ const TEXT = "line one\n  line two: café";
 const documentUrl = (type: string, body: string, status = 200) =>
   site.url(`/document?${new URLSearchParams({ type, body, status: String(status) }).toString()}`);
 
-/** Runs `fn` counting the browser contexts the worker opens meanwhile (one per URL loaded in Chromium). */
-async function countingContexts<T>(fn: () => Promise<T>): Promise<{ value: T; contexts: number }> {
-  const pool = stack.workers[0]!.pool;
-  const original = pool.newContext;
-  let contexts = 0;
-  pool.newContext = (tag: string) => {
-    contexts++;
-    return original.call(pool, tag);
-  };
-  try {
-    return { value: await fn(), contexts };
-  } finally {
-    pool.newContext = original;
-  }
-}
-
 function expectText(final: PollBody, text: string): void {
   expect(final.status, JSON.stringify(final.error)).toBe("completed");
   expect(final.result!.content).toBe(text);
@@ -60,7 +44,7 @@ describe("text documents", () => {
     ];
     for (const scrapeMode of ["default", "fast"]) {
       for (const [type, body] of cases) {
-        const { value: final, contexts } = await countingContexts(() =>
+        const { value: final, contexts } = await countingContexts(stack, () =>
           scrapeAndWait(stack.api, key, { urls: [{ url: documentUrl(type, body) }], scrapeMode }),
         );
         expectText(final, body);
@@ -74,7 +58,7 @@ describe("text documents", () => {
       ["application/json", JSON_BODY],
       ["application/xml", FEED],
     ]) {
-      const { value: final, contexts } = await countingContexts(() =>
+      const { value: final, contexts } = await countingContexts(stack, () =>
         scrapeAndWait(stack.api, key, { urls: [{ url: documentUrl(type!, body!) }], screenshot: true }),
       );
       expect(contexts).toBe(1);
@@ -143,7 +127,7 @@ describe("web components", () => {
   });
 
   it("declarative shadow DOM (no script) goes to the browser, which composes it", async () => {
-    const { value: final, contexts } = await countingContexts(() =>
+    const { value: final, contexts } = await countingContexts(stack, () =>
       scrapeAndWait(stack.api, key, { urls: [{ url: site.url("/declarative-components") }] }),
     );
     expect(contexts).toBe(1);

@@ -12,7 +12,7 @@ import { createPageLoadPacer } from "../../worker/src/crawl/pace-page-loads.ts";
 import { readHtmlLinks } from "../../worker/src/crawl/read-html-links.ts";
 import { createRobotsRules } from "../../worker/src/crawl/robots-rules.ts";
 import { crawl, pathsOf, pollCrawl, startCrawl, type CrawlBody } from "./helpers/crawl.ts";
-import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { countingContexts, startTestStack, type TestStack } from "./helpers/stack.ts";
 import { testEnv } from "./helpers/test-env.ts";
 
 let site: FixtureSite;
@@ -32,30 +32,14 @@ afterAll(async () => {
   await site?.close();
 });
 
-/** Runs `fn` counting the browser contexts the worker opens meanwhile (one per page loaded in Chromium). */
-async function countingContexts<T>(fn: () => Promise<T>): Promise<{ value: T; contexts: number }> {
-  const pool = stack.workers[0]!.pool;
-  const original = pool.newContext;
-  let contexts = 0;
-  pool.newContext = (tag: string) => {
-    contexts++;
-    return original.call(pool, tag);
-  };
-  try {
-    return { value: await fn(), contexts };
-  } finally {
-    pool.newContext = original;
-  }
-}
-
 const summary = (body: CrawlBody) =>
   body.result!.map((p) => ({ url: p.url, title: p.title, status: p.status, error: p.error_message, data: p.data }));
 
 describe('scrapeMode "fast" for crawls', () => {
   it("crawls the fixture site over HTTP without Chromium, to the same pages, titles, content and links as the default mode", async () => {
     const body = { baseUrl: site.url("/site/"), maxPages: 50 };
-    const normal = await countingContexts(() => crawl(stack.api, key, body));
-    const fast = await countingContexts(() => crawl(stack.api, key, { ...body, scrapeMode: "fast" }));
+    const normal = await countingContexts(stack, () => crawl(stack.api, key, body));
+    const fast = await countingContexts(stack, () => crawl(stack.api, key, { ...body, scrapeMode: "fast" }));
     // The default mode loads some pages in the browser (the 404 page: an error over HTTP may pass in a browser).
     expect(normal.contexts).toBeGreaterThan(0);
     expect(fast.contexts).toBe(0);
@@ -68,7 +52,7 @@ describe('scrapeMode "fast" for crawls', () => {
   });
 
   it("gives script-rendered pages their rendered content and links in the default mode, and fails them honestly in fast mode", async () => {
-    const rendered = await countingContexts(() =>
+    const rendered = await countingContexts(stack, () =>
       crawl(stack.api, key, { baseUrl: site.url("/site-app/"), maxPages: 10 }),
     );
     expect(rendered.contexts).toBe(CRAWL_APP_PAGES.length);

@@ -219,3 +219,22 @@ export async function startSpawnedStack(env: Record<string, string>): Promise<Sp
   }
   return { stack, api: `http://127.0.0.1:${port}/api`, process: spawned, stop };
 }
+
+/** Runs `fn` counting the browser contexts the stack's first worker opens meanwhile (one per page loaded in Chromium). */
+export async function countingContexts<T>(
+  stack: TestStack,
+  fn: () => Promise<T>,
+): Promise<{ value: T; contexts: number }> {
+  const pool = stack.workers[0]!.pool;
+  const original = pool.newContext;
+  let contexts = 0;
+  pool.newContext = (tag: string) => {
+    contexts++;
+    return original.call(pool, tag);
+  };
+  try {
+    return { value: await fn(), contexts };
+  } finally {
+    pool.newContext = original;
+  }
+}
