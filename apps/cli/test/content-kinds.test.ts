@@ -85,6 +85,15 @@ describe("text documents", () => {
     }
   });
 
+  it("fails a text document's error status at once in the default mode, not as a browser download", async () => {
+    const { value: final, contexts } = await countingContexts(stack, () =>
+      scrapeAndWait(stack.api, key, { urls: [{ url: documentUrl("text/csv", "a,b\n1,2", 404) }] }),
+    );
+    expect(final.status).toBe("failed");
+    expect(final.error).toContain("The page answered HTTP 404");
+    expect(contexts).toBe(0);
+  });
+
   it("returns a short page of its own in both modes (not an empty shell)", async () => {
     for (const scrapeMode of ["default", "fast"]) {
       const final = await scrapeAndWait(stack.api, key, { urls: [{ url: site.url("/hello") }], scrapeMode });
@@ -94,7 +103,22 @@ describe("text documents", () => {
     }
   });
 
-  it("a crawl still takes web pages only: a JSON start page fails as not a web page, in both modes", async () => {
+  it("a crawl takes plain text as a page (its text, no links), in both modes", async () => {
+    for (const scrapeMode of ["default", "fast"]) {
+      const id = await startCrawl(stack.api, key, {
+        baseUrl: documentUrl("text/plain", "Notes: see <a href='/news'>news</a>"),
+        maxPages: 2,
+        scrapeMode,
+      });
+      const { final } = await pollCrawl(stack.api, key, id);
+      expect(final.status, JSON.stringify(final)).toBe("completed");
+      expect(final.result).toHaveLength(1);
+      const markdown = await (await fetch(onOrigin(stack.origin, final.result![0]!.markdown_url!))).text();
+      expect(markdown).toBe("Notes: see <a href='/news'>news</a>");
+    }
+  });
+
+  it("a crawl refuses other text documents: a JSON start page fails as not a web page, in both modes", async () => {
     for (const scrapeMode of ["default", "fast"]) {
       const id = await startCrawl(stack.api, key, {
         baseUrl: documentUrl("application/json", JSON_BODY),
@@ -136,6 +160,18 @@ describe("web components", () => {
     expect(markdown).toContain("Declared Widget");
     expect(markdown).toContain("Rendered inside a declarative shadow root");
     expect(markdown).not.toContain("No name");
+  });
+
+  it("a fast crawl keeps a declarative-shadow-DOM page over HTTP, without that content", async () => {
+    const id = await startCrawl(stack.api, key, {
+      baseUrl: site.url("/declarative-components"),
+      maxPages: 1,
+      scrapeMode: "fast",
+    });
+    const { final } = await pollCrawl(stack.api, key, id);
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    const markdown = await (await fetch(onOrigin(stack.origin, final.result![0]!.markdown_url!))).text();
+    expect(markdown).toContain("Catalogue");
   });
 
   it("a crawled page too", async () => {

@@ -115,13 +115,19 @@ async function browseInContext(
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
-    // A CAPTCHA wall is solved before anything else when a solver is configured (CAPTCHA_SOLVER).
-    const captcha = await passCaptchaWall(ctx, {
-      page,
-      status: response?.status() ?? null,
-      deadline: opts.deadline,
-      onSolving: opts.onCaptcha,
-    });
+    // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
+    const textDocument = await textDocumentOf(response);
+    // A CAPTCHA wall is solved before anything else when a solver is configured (CAPTCHA_SOLVER); a
+    // text document is never one.
+    const captcha =
+      textDocument === undefined
+        ? await passCaptchaWall(ctx, {
+            page,
+            status: response?.status() ?? null,
+            deadline: opts.deadline,
+            onSolving: opts.onCaptcha,
+          })
+        : ({ state: "none" } as const);
     if (captcha.state === "failed") return failedOutcome(opts.url, captcha.reason);
     const usage = { inputTokens: 0, outputTokens: 0 };
     let forEach: ActionRunResult["forEach"];
@@ -135,8 +141,7 @@ async function browseInContext(
       untouched && snapshot ? snapshot : await capturePage(page, { timeoutMs: ctx.config.jobs.actionTimeoutMs });
     const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
     const statusCode = captcha.state === "solved" ? captcha.status : (response?.status() ?? null);
-    // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
-    const text = forEach || captcha.state !== "none" ? undefined : await textDocumentOf(response);
+    const text = forEach ? undefined : textDocument;
     const converted =
       text === undefined
         ? await ctx.markdown.convert(captured.html, {

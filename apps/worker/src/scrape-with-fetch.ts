@@ -1,4 +1,4 @@
-import { needsBrowser } from "@orbweaver/browser";
+import { hasDeclarativeShadowDom, needsBrowser } from "@orbweaver/browser";
 import type { ScrapeUrlOptions, UrlOutcome } from "./scrape-url.ts";
 import { readHttpAnswer, tryOverHttp } from "./try-over-http.ts";
 import { failedOutcome } from "./url-outcome.ts";
@@ -17,13 +17,17 @@ export async function scrapeWithFetch(
   if (tried.outcome === "failed") return failedOutcome(opts.url, tried.error);
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
-  if (!opts.final && fetched.document === "html" && needsBrowser(fetched.html).browser) return null;
+  const page = fetched.document === "html";
+  if (!opts.final && page && (needsBrowser(fetched.html).browser || hasDeclarativeShadowDom(fetched.html))) {
+    return null;
+  }
   const { converted, problem } = await readHttpAnswer(ctx, fetched, {
     mainContentOnly: opts.extractContentOnly,
     withMetadata: opts.withMetadata,
   });
-  // In default mode a block seen over plain HTTP may still pass in a real browser.
-  if (problem && !opts.final) return null;
+  // In default mode a block seen over plain HTTP may still pass in a real browser; a text document's
+  // judgement (an error status, no text) is final.
+  if (problem && !opts.final && page) return null;
   return {
     markdown: converted.markdown,
     usage: { inputTokens: 0, outputTokens: 0 },

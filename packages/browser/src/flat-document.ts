@@ -7,7 +7,7 @@
  */
 
 /**
- * In the page (passed to `page.evaluate`, so self-contained): the document's HTML with its open
+ * In the page (through `evaluateInPage`, which tsx needs; so self-contained): the document's HTML with its open
  * shadow roots composed in, or null when it has none (the caller then reads `page.content()`, the
  * same document) or when the page broke what this uses. Elements are made in a document of their
  * own, so no custom element's constructor runs.

@@ -3,6 +3,7 @@ import { DEFAULT_SETTLE_MAX_MS, settlePage, trackRequests } from "./settle-page.
 import { takeWarmPage } from "./warm-pages.ts";
 import { watchTimers } from "./watch-timers.ts";
 import { isWebUrl } from "./web-url.ts";
+import { evaluateInPage } from "./actions/evaluate-script.ts";
 import { readFlatDocument } from "./flat-document.ts";
 
 /** Options for {@link openPage}. */
@@ -196,7 +197,7 @@ export async function capturePage(
     // The reads stay pending in a hung renderer until the context closes; the race has handled them.
     // With web components, the document as rendered (their shadow roots composed in); else as it is.
     const read = async () => {
-      const flat = await page.evaluate(readFlatDocument);
+      const flat = await evaluateInPage(page, readFlatDocument, undefined);
       return Promise.all([flat ?? page.content(), page.title()]);
     };
     const [html, title] = await Promise.race([read(), busy]);

@@ -1,4 +1,4 @@
-import { mediaType, needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
+import { hasDeclarativeShadowDom, mediaType, needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
 import { cookieHeaderFor, type SealedCookies } from "../job-cookies.ts";
 import { readHttpAnswer, tryOverHttp } from "../try-over-http.ts";
 import type { WorkerContext } from "../worker-context.ts";
@@ -28,12 +28,14 @@ export async function loadOverHttp(
   const fetched = tried.answer;
   if (fetched.status >= 400)
     return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
-  // A crawl collects web pages; a text document (JSON, a feed, plain text) is refused as the browser
-  // path refuses it, without loading it again in a browser.
-  if (fetched.document === "text") {
-    return { ok: false, error: `Not a web page (${mediaType(fetched.headers["content-type"])})` };
-  }
-  const shell = needsBrowser(fetched.html);
+  const text = fetched.document === "text";
+  // A crawl collects web pages, and plain text, which the browser path takes too; other text
+  // documents (JSON, a feed) are refused as the browser path refuses them, without a second load.
+  const type = mediaType(fetched.headers["content-type"]);
+  if (text && type !== "text/plain") return { ok: false, error: `Not a web page (${type})` };
+  // Web components declared in the HTML: the browser composes them into the page (fast mode keeps it without).
+  if (!opts.final && !text && hasDeclarativeShadowDom(fetched.html)) return null;
+  const shell = text ? { browser: false as const } : needsBrowser(fetched.html);
   if (shell.browser) {
     return opts.final
       ? { ok: false, error: `The page needs a browser (${shell.reason}); scrapeMode "fast" loads pages without one` }
@@ -49,7 +51,8 @@ export async function loadOverHttp(
   if (problem) {
     // A block seen over plain HTTP may still pass in a real browser; in fast mode the answer is
     // final, and a bot challenge, CAPTCHA or login wall fails the page as it fails a scraped URL.
-    return opts.final ? { ok: false, error: problem } : null;
+    // A text document's judgement (no text) is final.
+    return opts.final || text ? { ok: false, error: problem } : null;
   }
   return {
     ok: true,
@@ -57,7 +60,7 @@ export async function loadOverHttp(
     statusCode: fetched.status,
     title: converted.title,
     html: fetched.html,
-    links: readHtmlLinks(fetched.html, fetched.finalUrl),
+    links: text ? [] : readHtmlLinks(fetched.html, fetched.finalUrl),
     markdown: converted.markdown,
     ...(converted.metadata ? { metadata: converted.metadata } : {}),
   };

@@ -39,7 +39,8 @@ const TEXT_APPLICATION_TYPES = new Set([
  * viewer of its own (Chromium's XML tree adds a banner, its JSON view a toolbar).
  */
 export function isTextMediaType(type: string): boolean {
-  if (isHtmlMediaType(type)) return false;
+  // An event stream never ends: it is not a document.
+  if (isHtmlMediaType(type) || type === "text/event-stream") return false;
   return (
     type.startsWith("text/") || TEXT_APPLICATION_TYPES.has(type) || /^application\/[\w.-]+\+(?:json|xml)$/.test(type)
   );
@@ -103,12 +104,30 @@ export function chooseCharset(bytes: Uint8Array, contentType: string | undefined
 
 /**
  * Decodes a text document (see {@link isTextMediaType}): byte order mark, then the Content-Type
- * charset, then UTF-8 when the bytes are valid UTF-8 (JSON's only encoding), else windows-1252. No
- * <meta> prescan: markup inside a text document is text.
+ * charset, then an XML document's declared encoding, then UTF-8 when the bytes are valid UTF-8
+ * (JSON's only encoding), else windows-1252. No <meta> prescan: markup inside a text document is text.
  */
 export function decodeText(bytes: Uint8Array, contentType: string | undefined): string {
-  const charset = bomEncoding(bytes) ?? headerCharset(contentType) ?? (isValidUtf8(bytes) ? "utf-8" : "windows-1252");
+  const charset =
+    bomEncoding(bytes) ??
+    headerCharset(contentType) ??
+    (isXmlMediaType(mediaType(contentType)) ? xmlDeclaredCharset(bytes) : undefined) ??
+    (isValidUtf8(bytes) ? "utf-8" : "windows-1252");
   return new TextDecoder(charset).decode(bytes);
+}
+
+function isXmlMediaType(type: string): boolean {
+  return type === "application/xml" || type === "text/xml" || type.endsWith("+xml");
+}
+
+/** The encoding an XML declaration names (`<?xml version="1.0" encoding="windows-1251"?>`), as RFC 7303 reads it. */
+function xmlDeclaredCharset(b: Uint8Array): string | undefined {
+  const prolog = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 200)).toString("latin1");
+  const m = /^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([a-z0-9_:.-]+)["']/i.exec(prolog);
+  if (m?.[1] === undefined) return undefined;
+  const enc = supported(m[1]);
+  // An ASCII-readable declaration cannot truthfully name UTF-16.
+  return enc?.startsWith("utf-16") ? "utf-8" : enc;
 }
 
 /** Decodes an HTML body to a string; malformed sequences become U+FFFD rather than failing. */

@@ -7,7 +7,7 @@ export {
 } from "./fetch-page.ts";
 export type { FetchedPage, FetchFailureKind, FetchPageOptions } from "./fetch-page.ts";
 export { decodeText, isTextMediaType, mediaType } from "./decode-html.ts";
-export { needsBrowser, NEEDS_BROWSER_SCAN_CHARS } from "./needs-browser.ts";
+export { hasDeclarativeShadowDom, needsBrowser, NEEDS_BROWSER_SCAN_CHARS } from "./needs-browser.ts";
 export type { NeedsBrowserResult } from "./needs-browser.ts";
 export { sendViaProxy } from "./send-via-proxy.ts";
 export type { HopResult, SendHopOptions } from "./send-via-proxy.ts";

@@ -162,6 +162,17 @@ function noscriptAsksForJs(doc: string): boolean {
 }
 
 /**
+ * True when the HTML declares shadow roots (`<template shadowrootmode>`): web components whose
+ * content the browser composes into the page as it parses it. Plain HTTP reads their templates as
+ * inert, so the default mode takes such a page to the browser; it is not a script-rendered shell, and
+ * `scrapeMode: "fast"` keeps the page (without that content).
+ */
+export function hasDeclarativeShadowDom(html: string): boolean {
+  const doc = html.length > NEEDS_BROWSER_SCAN_CHARS ? html.slice(0, NEEDS_BROWSER_SCAN_CHARS) : html;
+  return /<template\b[^>]*?(?<![\w-])shadowroot(?:mode)?\s*=/i.test(doc);
+}
+
+/**
  * True when the HTML is a script-rendered shell (empty framework root, hydration
  * data with no server-rendered text, a noscript "enable JavaScript" page, almost
  * no text but scripts) or navigates away by meta refresh / JavaScript. Static
@@ -171,10 +182,6 @@ function noscriptAsksForJs(doc: string): boolean {
 export function needsBrowser(html: string): NeedsBrowserResult {
   const doc = html.length > NEEDS_BROWSER_SCAN_CHARS ? html.slice(0, NEEDS_BROWSER_SCAN_CHARS) : html;
   if (metaRefreshRedirect(doc)) return { browser: true, reason: "meta refresh redirect" };
-  // Declarative shadow DOM: web components' content, which the browser composes into the page.
-  if (/<template\b[^>]*\bshadowroot(?:mode)?\s*=/i.test(doc)) {
-    return { browser: true, reason: "declarative shadow DOM (web components)" };
-  }
   const scripts = scanScripts(doc);
   if (scripts.jsRedirect) return { browser: true, reason: "JavaScript redirect" };
   if (scripts.executable === 0) return { browser: false };

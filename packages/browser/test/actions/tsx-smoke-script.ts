@@ -1,6 +1,7 @@
 // Run by tsx-smoke.test.ts under tsx, the production loader: tsx (esbuild keepNames) rewrites
 // functions in ways vitest does not, which only shows once in-page scripts reach Chromium.
 import { runActions } from "../../src/actions/index.ts";
+import { capturePage } from "../../src/open-page.ts";
 import { startActionEnv, stopActionEnv } from "./action-fixtures.ts";
 
 const env = await startActionEnv();
@@ -40,8 +41,11 @@ try {
     [{ type: "forEach", selector: "article.story", mode: "navigate", maxItems: 1, waitAfterClick: 0 }],
     ctx,
   );
+  // Web components: their shadow roots composed in by an in-page read.
+  const components = await capturePage(await env.open("/components"));
   process.stdout.write(
     JSON.stringify({
+      shadow: /<price-tag><strong>Price: \$12\.50<\/strong><\/price-tag>/.test(components.html),
       search: form.url(),
       inline: inline.forEach?.items.length,
       click: click.forEach?.items.map((i) => i.text),

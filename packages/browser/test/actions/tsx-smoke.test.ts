@@ -17,5 +17,6 @@ describe("browser actions under tsx (the production loader)", () => {
     expect(out.click).toEqual([FAQ[0]?.answer, FAQ[1]?.answer]);
     expect(out.navigate).toEqual([expect.stringMatching(/\/news\/1$/)]);
     expect(out.errors).toEqual([]);
+    expect(out.shadow).toBe(true);
   }, 120_000);
 });

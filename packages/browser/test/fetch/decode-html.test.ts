@@ -68,6 +68,7 @@ describe("text documents", () => {
     ];
     for (const type of text) expect(isTextMediaType(type), type).toBe(true);
     const notText = [
+      "text/event-stream",
       "text/html",
       "application/xhtml+xml",
       "application/pdf",
@@ -84,6 +85,15 @@ describe("text documents", () => {
     expect(decodeText(Buffer.from('{"name":"café"}'), "application/json")).toBe('{"name":"café"}');
     expect(decodeText(latin1("naïve"), "text/plain")).toBe("naïve");
     expect(decodeText(Buffer.from("\ufeffx"), "text/plain")).toBe("x");
+    // An XML declaration names the encoding when neither a BOM nor the header does.
+    const feed = Buffer.concat([
+      Buffer.from('<?xml version="1.0" encoding="windows-1251"?><t>'),
+      Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]),
+      Buffer.from("</t>"),
+    ]);
+    expect(decodeText(feed, "application/rss+xml")).toBe('<?xml version="1.0" encoding="windows-1251"?><t>Привет</t>');
+    expect(decodeText(feed, "application/rss+xml; charset=utf-8")).not.toContain("Привет");
+    expect(decodeText(feed, "text/plain")).not.toContain("Привет");
     // A <meta charset> in a text document is text: UTF-8 bytes stay UTF-8.
     expect(decodeText(Buffer.from('<meta charset="iso-8859-1"> é'), "text/plain")).toBe(
       '<meta charset="iso-8859-1"> é',

@@ -12,7 +12,7 @@ import {
 } from "../../../testkit/src/fixture/misc-pages.ts";
 import { newsArticlePage, newsListPage } from "../../../testkit/src/fixture/news-pages.ts";
 import { formPage, productPage } from "../../../testkit/src/fixture/product-pages.ts";
-import { needsBrowser, roughVisibleText } from "../../src/fetch/needs-browser.ts";
+import { hasDeclarativeShadowDom, needsBrowser, roughVisibleText } from "../../src/fetch/needs-browser.ts";
 
 const doc = (head: string, body: string): string =>
   `<!DOCTYPE html><html><head><meta charset="utf-8">${head}</head><body>${body}</body></html>`;
@@ -76,14 +76,6 @@ const SHELLS: Array<[string, string, RegExp]> = [
       `<header><a href="/">Portal</a></header><noscript><p>This site requires JavaScript. Please enable JavaScript in your browser.</p></noscript><main class="mount"><p>Welcome to the customer portal. Your dashboard is loading, please hold on for a second or two while we fetch your data.</p></main><script src="/portal.js"></script>`,
     ),
     /noscript/,
-  ],
-  [
-    "declarative shadow DOM, no script",
-    doc(
-      "<title>Card</title>",
-      `<product-card><template shadowrootmode="open"><h2><slot name="n"></slot></h2><p>${"Long shadow text. ".repeat(40)}</p></template><span slot="n">Widget</span></product-card>`,
-    ),
-    /declarative shadow DOM/,
   ],
   ["fixture meta refresh redirect", metaRedirectPage("/news"), /meta refresh/],
   ["fixture JavaScript redirect", jsRedirectPage("/news?page=2&sort=new"), /JavaScript redirect/],
@@ -201,5 +193,18 @@ describe("needsBrowser", () => {
     expect(m.verdict).toBe(true);
     expect(a.verdict).toBe(false);
     expect(s.verdict).toBe(true);
+  });
+});
+
+describe("hasDeclarativeShadowDom", () => {
+  it("finds shadow roots declared in the HTML, and nothing else", () => {
+    const card = (attr: string) =>
+      doc("<title>Card</title>", `<product-card><template ${attr}="open"><p>Inside</p></template></product-card>`);
+    expect(hasDeclarativeShadowDom(card("shadowrootmode"))).toBe(true);
+    expect(hasDeclarativeShadowDom(card("shadowroot"))).toBe(true);
+    expect(hasDeclarativeShadowDom(card("data-shadowrootmode"))).toBe(false);
+    expect(hasDeclarativeShadowDom(doc("<title>T</title>", "<template><p>Inert</p></template>"))).toBe(false);
+    // Not a script-rendered shell: needsBrowser alone keeps a script-free page on plain HTTP.
+    expect(needsBrowser(card("shadowrootmode")).browser).toBe(false);
   });
 });

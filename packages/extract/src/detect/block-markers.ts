@@ -145,4 +145,12 @@ export function firstMatch(markers: Marker[], s: string): MarkerHit | undefined 
  * (or instead of it): a loading line, a spinner's dots, a "JavaScript required" notice.
  */
 export const PLACEHOLDER_TEXT =
-  /^(?:[^\p{L}\p{N}]*|.*\b(?:loading|please wait|one moment|just a second|redirecting|initiali[sz]ing|(?:enable|requires?|needs?|turn on)\s+javascript|javascript\s+(?:is\s+)?(?:required|disabled|needed|off))\b.*)$/iu;
+  /^(?:[^\p{L}\p{N}]*|.*\b(?:loading|please wait|one moment|just a second|redirecting|initiali[sz]ing|cargando|chargement|carregando|caricamento|wird geladen|(?:enable|requires?|needs?|turn on)\s+javascript|javascript\s+(?:is\s+)?(?:required|disabled|needed|off))\b.*|.*(?:読み込み中|加载中|載入中|로딩).*)$/iu;
+
+/**
+ * The whole text of a short page that is an error or a refusal served with a success status
+ * ("Forbidden", "Not Found", "Rate limit exceeded", a bare "404"), checked on pages too short to be
+ * anything else.
+ */
+export const SHORT_ERROR_TEXT =
+  /^\d{3}\b|\b(?:forbidden|access denied|not found|blocked|rate limit(?:ed)?|too many requests|unavailable|bad gateway|gateway time-?out|server error|bad request|unauthori[sz]ed|went wrong|an error occurred|error|enable cookies|being redirected)\b/i;

@@ -12,6 +12,7 @@ import {
   PASSWORD_INPUT,
   PLACEHOLDER_TEXT,
   RECAPTCHA_V3,
+  SHORT_ERROR_TEXT,
   WIDGET_ELEMENT,
 } from "./block-markers.ts";
 import type { MarkerHit } from "./block-markers.ts";
@@ -193,6 +194,9 @@ export function detectBlock(input: DetectBlockInput): BlockVerdict {
     return blocked("http_error", `error page served as HTTP ${status ?? "?"}: title "${title.slice(0, 80)}"`);
   }
   if (plain.length === 0) return blocked("empty", "no visible text");
+  if (plain.length < EMPTY_PAGE_CHARS && SHORT_ERROR_TEXT.test(plain)) {
+    return blocked("http_error", `error page served as HTTP ${status ?? "?"}: "${plain}"`);
+  }
   // A short page is a page ("Hello, world", a status line); only a placeholder left by a script that
   // never rendered the rest ("Loading…", "Please wait") is an empty shell.
   if (plain.length < EMPTY_PAGE_CHARS && PLACEHOLDER_TEXT.test(plain)) {

@@ -77,6 +77,13 @@ const BLOCKED: Array<[string, string, number | null, BlockKind, string?]> = [
     "empty",
   ],
   ["script shell showing only dots", S.doc("App", '<div id="app"><span>• • •</span></div>'), 200, "empty"],
+  ["a short 'Forbidden' served as 200", S.doc("Shop", "<h1>Forbidden</h1>"), 200, "http_error"],
+  ["a short 'Access Denied' served as 200", S.doc("Shop", "<p>Access Denied</p>"), 200, "http_error"],
+  ["a bare status number", S.doc("Shop", "<p>404</p>"), 200, "http_error"],
+  ["a rate-limit line", S.doc("API", "<p>Rate limit exceeded. Try again later.</p>"), 200, "http_error"],
+  ["a short 'Something went wrong'", S.doc("App", "<p>Something went wrong</p>"), 200, "http_error"],
+  ["a Spanish loading line", S.doc("App", "<div>Cargando...</div>"), 200, "empty"],
+  ["a Japanese loading line", S.doc("App", "<div>読み込み中...</div>"), 200, "empty"],
   ["a JavaScript-required notice", S.doc("App", "<p>You need to enable JavaScript to run this app.</p>"), 200, "empty"],
 ];
 
