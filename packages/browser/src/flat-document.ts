@@ -7,9 +7,9 @@
  */
 
 /**
- * In the page (through `evaluateInPage`, which tsx needs; so self-contained): the document's HTML with its open
- * shadow roots composed in, or null when it has none (the caller then reads `page.content()`, the
- * same document) or when the page broke what this uses. Elements are made in a document of their
+ * In the page (through `evaluateInPage`, which tsx needs; so self-contained): the document's HTML
+ * with its open shadow roots composed in (without any, as `page.content()` serialises it), or null
+ * when the page broke what this uses (the caller then reads `page.content()`). Elements are made in a document of their
  * own, so no custom element's constructor runs.
  */
 export function readFlatDocument(): string | null {
@@ -21,7 +21,10 @@ export function readFlatDocument(): string | null {
       }
       return false;
     };
-    if (!document.documentElement || !hasShadowRoot(document)) return null;
+    if (!document.documentElement) return null;
+    const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
+    // No web components: the document as page.content() serialises it, in this same round trip.
+    if (!hasShadowRoot(document)) return doctype + document.documentElement.outerHTML;
     const out = document.implementation.createHTMLDocument("");
     const compose = (node: Node, into: Node): void => {
       if (node.nodeType === Node.TEXT_NODE) {
@@ -51,9 +54,7 @@ export function readFlatDocument(): string | null {
     const root = out.createDocumentFragment();
     compose(document.documentElement, root);
     const html = (root.firstChild as Element | null)?.outerHTML;
-    if (typeof html !== "string") return null;
-    const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
-    return doctype + html;
+    return typeof html === "string" ? doctype + html : null;
   } catch {
     return null;
   }

@@ -195,13 +195,14 @@ export async function capturePage(
   });
   try {
     // The reads stay pending in a hung renderer until the context closes; the race has handled them.
-    // With web components, the document as rendered (their shadow roots composed in); else as it is.
-    const read = async () => {
-      const flat = await evaluateInPage(page, readFlatDocument, undefined);
-      return Promise.all([flat ?? page.content(), page.title()]);
-    };
-    const [html, title] = await Promise.race([read(), busy]);
-    return { html, title, finalUrl: page.url() };
+    // The document as rendered (web components' shadow roots composed in) in one round trip; when that
+    // read fails (the page broke what it uses, or navigated under it), page.content(), which waits
+    // for the new document.
+    const html = evaluateInPage(page, readFlatDocument, undefined)
+      .catch(() => null)
+      .then((flat) => flat ?? page.content());
+    const [read, title] = await Promise.race([Promise.all([html, page.title()]), busy]);
+    return { html: read, title, finalUrl: page.url() };
   } finally {
     clearTimeout(timer);
   }

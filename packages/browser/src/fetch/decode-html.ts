@@ -72,15 +72,22 @@ function headerCharset(contentType: string | undefined): string | undefined {
   return m?.[1] === undefined ? undefined : supported(m[1]);
 }
 
-function metaCharset(b: Uint8Array): string | undefined {
-  // latin1 maps bytes 1:1, so ASCII markup is readable whatever the real charset.
-  const prefix = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, META_PRESCAN_BYTES)).toString("latin1");
-  // Covers <meta charset=x> and <meta http-equiv="Content-Type" content="text/html; charset=x">.
-  const m = /<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_:.-]+)/i.exec(prefix);
+/**
+ * The encoding an ASCII-readable declaration in the first `limit` bytes names (`re`'s first group),
+ * if this platform knows it. latin1 maps bytes 1:1, so the declaration reads the same whatever the
+ * real charset; for the same reason it cannot truthfully name UTF-16, which then means UTF-8.
+ */
+function declaredCharset(b: Uint8Array, limit: number, re: RegExp): string | undefined {
+  const prefix = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, limit)).toString("latin1");
+  const m = re.exec(prefix);
   if (m?.[1] === undefined) return undefined;
   const enc = supported(m[1]);
-  // A meta tag cannot truthfully declare UTF-16 (it would not be ASCII-readable): the spec says use UTF-8.
   return enc?.startsWith("utf-16") ? "utf-8" : enc;
+}
+
+/** <meta charset=x> or <meta http-equiv="Content-Type" content="text/html; charset=x">. */
+function metaCharset(b: Uint8Array): string | undefined {
+  return declaredCharset(b, META_PRESCAN_BYTES, /<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_:.-]+)/i);
 }
 
 function isValidUtf8(b: Uint8Array): boolean {
@@ -122,12 +129,7 @@ function isXmlMediaType(type: string): boolean {
 
 /** The encoding an XML declaration names (`<?xml version="1.0" encoding="windows-1251"?>`), as RFC 7303 reads it. */
 function xmlDeclaredCharset(b: Uint8Array): string | undefined {
-  const prolog = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 200)).toString("latin1");
-  const m = /^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([a-z0-9_:.-]+)["']/i.exec(prolog);
-  if (m?.[1] === undefined) return undefined;
-  const enc = supported(m[1]);
-  // An ASCII-readable declaration cannot truthfully name UTF-16.
-  return enc?.startsWith("utf-16") ? "utf-8" : enc;
+  return declaredCharset(b, 200, /^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([a-z0-9_:.-]+)["']/i);
 }
 
 /** Decodes an HTML body to a string; malformed sequences become U+FFFD rather than failing. */

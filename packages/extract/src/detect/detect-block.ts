@@ -50,7 +50,7 @@ export const THIN_PAGE_CHARS = 1500;
 export const BARE_WIDGET_MAX_CHARS = 300;
 /** A password form on a page with less text than this is a login wall. */
 export const PASSWORD_WALL_MAX_CHARS = 1000;
-/** Pages with less visible text than this are empty when that text is only a placeholder (`PLACEHOLDER_TEXT`). */
+/** Below this many characters of text a page is judged by what the text says: an error (`SHORT_ERROR_TEXT`), a placeholder (`PLACEHOLDER_TEXT`, empty), or a page. */
 export const EMPTY_PAGE_CHARS = 50;
 /**
  * Only this much of `text` is measured and searched: every rule needs either a
@@ -194,13 +194,15 @@ export function detectBlock(input: DetectBlockInput): BlockVerdict {
     return blocked("http_error", `error page served as HTTP ${status ?? "?"}: title "${title.slice(0, 80)}"`);
   }
   if (plain.length === 0) return blocked("empty", "no visible text");
-  if (plain.length < EMPTY_PAGE_CHARS && SHORT_ERROR_TEXT.test(plain)) {
-    return blocked("http_error", `error page served as HTTP ${status ?? "?"}: "${plain}"`);
-  }
-  // A short page is a page ("Hello, world", a status line); only a placeholder left by a script that
-  // never rendered the rest ("Loading…", "Please wait") is an empty shell.
-  if (plain.length < EMPTY_PAGE_CHARS && PLACEHOLDER_TEXT.test(plain)) {
-    return blocked("empty", `almost no visible text (${plain.length} chars: "${plain}")`);
+  // A short page is a page ("Hello, world", a status line), unless its text is an error or a refusal,
+  // or a placeholder left by a script that never rendered the rest ("Loading…": an empty shell).
+  if (plain.length < EMPTY_PAGE_CHARS) {
+    if (SHORT_ERROR_TEXT.test(plain)) {
+      return blocked("http_error", `error page served as HTTP ${status ?? "?"}: "${plain}"`);
+    }
+    if (PLACEHOLDER_TEXT.test(plain)) {
+      return blocked("empty", `almost no visible text (${plain.length} chars: "${plain}")`);
+    }
   }
   return { blocked: false };
 }
