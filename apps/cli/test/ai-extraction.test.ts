@@ -1,4 +1,4 @@
-import { PRODUCTS, waitFor, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
+import { PRODUCTS, REPORT_PDF_TEXT, waitFor, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { call, pollScrape, scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startModelStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
@@ -359,6 +359,14 @@ describe("inputs", () => {
     expect(model.lastChat()!.promptText).toContain(doc);
     expect(final.result!.data[0]!.markdownContent).toBe(doc);
     expect(final.result!.content).toEqual({ name: "Trailblazer", price: 39.99, inStock: true, color: "green" });
+  });
+
+  it("extracts from a PDF's text by prompt", async () => {
+    model.enqueue({ content: { revenue: "$4.2M", growth: "12%" } });
+    const final = await scrape({ urls: [{ url: site.url("/pdf/report.pdf") }], prompt: "Revenue and its growth" });
+    expect(model.lastChat()!.promptText).toContain(REPORT_PDF_TEXT);
+    expect(final.result!.data[0]!.markdownContent).toBe(REPORT_PDF_TEXT);
+    expect(final.result!.content).toEqual({ revenue: "$4.2M", growth: "12%" });
   });
 
   it("extractContentOnly strips navigation and footer from the Markdown", async () => {

@@ -1,4 +1,4 @@
-import type { FixtureSite } from "@orbweaver/testkit";
+import { REPORT_PDF, REPORT_PDF_TEXT, type FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
 import { onOrigin, pollCrawl, startCrawl, type CrawlPage } from "./helpers/crawl.ts";
 import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
@@ -6,7 +6,7 @@ import { countingContexts, startSiteAndStack, useStarted, type TestStack } from 
 
 // What a URL gives, by kind: an API's JSON, a feed or a text file gives its text as it is, however
 // short; a short HTML page of its own is a page, not an "empty shell"; a page of web components gives
-// the content of their shadow roots.
+// the content of their shadow roots; a PDF gives its text.
 
 let stack: TestStack;
 let site: FixtureSite;
@@ -134,6 +134,109 @@ describe("text documents", () => {
         error_message: "Not a web page (application/json)",
       });
     }
+  });
+});
+
+describe("PDF documents", () => {
+  const pdfUrl = (name: string, query: Record<string, string> = {}) =>
+    site.url(`/pdf/${name}.pdf?${new URLSearchParams(query).toString()}`);
+
+  function expectReport(final: PollBody): void {
+    expect(final.status, JSON.stringify(final.error)).toBe("completed");
+    expect(final.result!.content).toBe(REPORT_PDF_TEXT);
+    expect(final.result!.data[0]).toMatchObject({
+      success: true,
+      error: null,
+      title: REPORT_PDF.title,
+      markdownContent: REPORT_PDF_TEXT,
+      statusCode: 200,
+    });
+  }
+
+  it("gives a PDF's text and title, read over HTTP without a browser, in both modes", async () => {
+    for (const scrapeMode of ["default", "fast"]) {
+      const { value: final, contexts } = await countingContexts(stack, () =>
+        scrapeAndWait(stack.api, key, { urls: [{ url: pdfUrl("report") }], scrapeMode }),
+      );
+      expectReport(final);
+      expect(contexts, scrapeMode).toBe(0);
+    }
+  });
+
+  it("reads a PDF sent to save, sent untyped, or sent as octet-stream from a .pdf path", async () => {
+    const queries: Array<Record<string, string>> = [
+      { disposition: 'attachment; filename="report.pdf"' },
+      { type: "none" },
+      { type: "application/octet-stream" },
+    ];
+    for (const query of queries) {
+      const final = await scrapeAndWait(stack.api, key, { urls: [{ url: pdfUrl("report", query) }] });
+      expectReport(final);
+    }
+  });
+
+  it("reads a PDF's text in the browser path too (a screenshot asked for: Chromium's viewer)", async () => {
+    const { value: final, contexts } = await countingContexts(stack, () =>
+      scrapeAndWait(stack.api, key, { urls: [{ url: pdfUrl("report") }], screenshot: true }),
+    );
+    expect(contexts).toBe(1);
+    expectReport(final);
+    expect(final.result!.data[0]!.screenshotUrl).toMatch(/^http/);
+  });
+
+  it("reads a PDF that Chromium downloads (sent to save) over HTTP, with actions asked for, which it does not take", async () => {
+    const final = await scrapeAndWait(stack.api, key, {
+      urls: [
+        {
+          url: pdfUrl("report", { disposition: "attachment" }),
+          actions: [{ type: "click", selector: "#nothing-here" }],
+        },
+      ],
+      screenshot: true,
+    });
+    expectReport(final);
+    expect(final.result!.data[0]!.screenshotUrl).toBeNull();
+  });
+
+  it("fails a PDF without text, with a password, damaged, or with an error status, saying which", async () => {
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ["scanned", {}, "The PDF has no text to read (scanned pages? There is no OCR)"],
+      ["locked", {}, "The PDF is password-protected"],
+      ["broken", {}, "Not a readable PDF: Invalid PDF structure."],
+      ["report", { status: "404" }, "The page answered HTTP 404"],
+    ];
+    for (const scrapeMode of ["default", "fast"]) {
+      for (const [name, query, error] of cases) {
+        const { value: final, contexts } = await countingContexts(stack, () =>
+          scrapeAndWait(stack.api, key, { urls: [{ url: pdfUrl(name, query) }], scrapeMode }),
+        );
+        expect(final.status, `${scrapeMode} ${name}`).toBe("failed");
+        expect(final.error, `${scrapeMode} ${name}`).toContain(error);
+        expect(contexts, `${scrapeMode} ${name}`).toBe(0);
+      }
+    }
+  });
+
+  it("a crawl refuses a PDF start page as not a web page", async () => {
+    const id = await startCrawl(stack.api, key, { baseUrl: pdfUrl("report"), maxPages: 1 });
+    const { final } = await pollCrawl(stack.api, key, id);
+    expect(final.status, JSON.stringify(final)).toBe("failed");
+    const pages = await call<{ pages: CrawlPage[] }>(`${stack.api}/crawl/${id}/pages`, { key });
+    expect(pages.body.pages[0]).toMatchObject({ status: "failed", error_message: "Not a web page (a PDF document)" });
+  });
+});
+
+describe("crawl base URLs", () => {
+  it("a base URL holding a user name and password fails the crawl saying why, not as an internal error", async () => {
+    const id = await startCrawl(stack.api, key, {
+      baseUrl: site.url("/hello").replace("://", "://user:secret@"),
+      maxPages: 1,
+    });
+    const { final } = await pollCrawl(stack.api, key, id);
+    expect(final.status, JSON.stringify(final)).toBe("failed");
+    expect(final.error).toBe(
+      "The base URL cannot be crawled: a crawl does not follow URLs holding a user name or password",
+    );
   });
 });
 

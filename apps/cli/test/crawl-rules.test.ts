@@ -48,6 +48,13 @@ describe("link normalisation", () => {
     expect(normalizeLink("::not a url", { ignoreQueryParams: false })).toBeNull();
     expect(key("https://example.com/page.html")).toBe("//example.com/page.html");
   });
+
+  it("takes a crawl's own base URL whatever its path (`anyPath`), still not with credentials", () => {
+    expect(normalizeLink("https://example.com/notes.txt", { ignoreQueryParams: false, anyPath: true })?.url).toBe(
+      "https://example.com/notes.txt",
+    );
+    expect(normalizeLink("https://user:pw@example.com/", { ignoreQueryParams: false, anyPath: true })).toBeNull();
+  });
 });
 
 describe("crawl scope", () => {

@@ -2,6 +2,7 @@ import {
   BrowserDisconnectedError,
   capturePage,
   decodeText,
+  isPdfMediaType,
   isTextMediaType,
   mediaType,
   raceDisconnect,
@@ -17,7 +18,7 @@ import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import { openLimitedContext } from "./limited-page-context.ts";
 import { passCaptchaWall } from "./pass-captcha-wall.ts";
 import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
-import { scrapeWithFetch } from "./scrape-with-fetch.ts";
+import { scrapePdfOverHttp, scrapeWithFetch } from "./scrape-with-fetch.ts";
 import { leaseTag, type TagLease } from "./tag-lease.ts";
 import { failedOutcome, type UrlOutcome } from "./url-outcome.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
@@ -85,8 +86,12 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lea
     const cutOff = limits.check();
     return cutOff ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
   } catch (err) {
-    // A URL that is a file download is reported as one, even when its bytes also passed the cap.
-    if (err instanceof NavigationError && err.kind === "download") return failedOutcome(opts.url, err.message);
+    // A URL that is a file download is reported as one, even when its bytes also passed the cap,
+    // unless it is a PDF, whose text is read over HTTP.
+    if (err instanceof NavigationError && err.kind === "download") {
+      const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
+      return (await scrapePdfOverHttp(ctx, { ...opts, cookieHeader })) ?? failedOutcome(opts.url, err.message);
+    }
     const cutOff = limits.exceeded();
     if (cutOff) return failedOutcome(opts.url, cutOff);
     if (err instanceof BrowserDisconnectedError) throw new TransientJobError(err.message);
@@ -115,6 +120,15 @@ async function browseInContext(
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
+    // A PDF shown in Chromium's viewer, whose response body is the viewer's page: the file's text is
+    // read over HTTP; no actions (the viewer has none of a page's elements); a screenshot of the viewer.
+    if (response && isPdfMediaType(mediaType(response.headers()["content-type"]))) {
+      const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
+      const read = await scrapePdfOverHttp(ctx, { ...opts, cookieHeader });
+      if (!read) return failedOutcome(opts.url, "The browser was sent a PDF, but plain HTTP was not");
+      if (opts.screenshot) read.page.screenshotUrl = await takeScreenshot(ctx, page, opts.screenshot);
+      return read;
+    }
     // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
     const textDocument = await textDocumentOf(response);
     // A CAPTCHA wall is solved before anything else when a solver is configured (CAPTCHA_SOLVER); a

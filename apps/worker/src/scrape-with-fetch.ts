@@ -1,4 +1,5 @@
 import { hasDeclarativeShadowDom, needsBrowser } from "@orbweaver/browser";
+import type { MarkdownResult } from "@orbweaver/extract";
 import type { ScrapeUrlOptions, UrlOutcome } from "./scrape-url.ts";
 import { readHttpAnswer, tryOverHttp } from "./try-over-http.ts";
 import { failedOutcome } from "./url-outcome.ts";
@@ -26,14 +27,41 @@ export async function scrapeWithFetch(
     withMetadata: opts.withMetadata,
   });
   // In default mode a block seen over plain HTTP may still pass in a real browser; a text document's
-  // judgement (an error status, no text) is final.
+  // or a PDF's judgement (an error status, no text) is final.
   if (problem && !opts.final && page) return null;
+  return outcomeOf(opts.url, fetched, converted, problem);
+}
+
+/**
+ * A URL the browser met as a PDF (in its viewer, or as a download when sent to save), read again
+ * over HTTP: its text, without the actions asked for, which a PDF cannot take. Null when plain HTTP
+ * does not answer a PDF.
+ */
+export async function scrapePdfOverHttp(
+  ctx: WorkerContext,
+  opts: ScrapeUrlOptions & { cookieHeader: string | undefined },
+): Promise<UrlOutcome | null> {
+  const tried = await tryOverHttp(ctx, { ...opts, final: true });
+  if (tried.outcome !== "answer" || tried.answer.document !== "pdf") return null;
+  const { converted, problem } = await readHttpAnswer(ctx, tried.answer, {
+    mainContentOnly: false,
+    withMetadata: false,
+  });
+  return outcomeOf(opts.url, tried.answer, converted, problem);
+}
+
+function outcomeOf(
+  url: string,
+  fetched: { status: number },
+  converted: MarkdownResult,
+  problem: string | null,
+): UrlOutcome {
   return {
     markdown: converted.markdown,
     usage: { inputTokens: 0, outputTokens: 0 },
     ...(converted.metadata ? { metadata: converted.metadata } : {}),
     page: {
-      url: opts.url,
+      url,
       title: converted.title,
       markdownContent: converted.markdown,
       success: problem === null,

@@ -1,5 +1,5 @@
 import { fetchPage, type FetchedPage } from "@orbweaver/browser";
-import type { MarkdownResult } from "@orbweaver/extract";
+import { isPdfReadError, type MarkdownResult } from "@orbweaver/extract";
 import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
@@ -52,6 +52,7 @@ export async function readHttpAnswer(
   opts: { mainContentOnly: boolean; withMetadata: boolean; emptyIsFine?: boolean },
 ) {
   const { emptyIsFine, ...convert } = opts;
+  if (answer.document === "pdf") return readPdf(ctx, answer);
   if (answer.document === "text") {
     // A text document is its own content: no Markdown conversion, no title, no page metadata.
     const text = answer.html;
@@ -69,5 +70,25 @@ export async function readHttpAnswer(
     },
     { emptyIsFine },
   );
+  return { converted, problem };
+}
+
+/**
+ * A PDF's text, as it is (no Markdown conversion), and its title, read on the Markdown threads: an
+ * error status, a file the reader refuses (a password, damage) or a PDF without text (scanned pages;
+ * there is no OCR) fails the URL.
+ */
+async function readPdf(ctx: WorkerContext, answer: Extract<Answer, { document: "pdf" }>) {
+  const nothing: MarkdownResult = { markdown: "", title: "" };
+  if (answer.status >= 400) return { converted: nothing, problem: `The page answered HTTP ${answer.status}` };
+  let converted: MarkdownResult;
+  try {
+    converted = await ctx.markdown.convertPdf(answer.bytes);
+  } catch (err) {
+    if (isPdfReadError(err)) return { converted: nothing, problem: err.message };
+    throw err;
+  }
+  const problem =
+    converted.markdown.trim() === "" ? "The PDF has no text to read (scanned pages? There is no OCR)" : null;
   return { converted, problem };
 }

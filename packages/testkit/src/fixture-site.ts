@@ -25,6 +25,7 @@ import { newsArticlePage, newsListPage, robotsTxt, sitemapXml } from "./fixture/
 import { formPage, productPage, searchResultsPage } from "./fixture/product-pages.ts";
 import { crawlSiteRobots, serveCrawlSite } from "./fixture/crawl-site.ts";
 import { serveFetchPage } from "./fixture/serve-fetch-pages.ts";
+import { servePdf } from "./fixture/pdf-documents.ts";
 import { listenTracked } from "./listen.ts";
 
 export interface FixtureSite {
@@ -194,6 +195,7 @@ function route(
   if (path === "/sitemap.xml") return send(res, 200, sitemapXml(origin), "application/xml; charset=utf-8");
   if (path === "/page-with-title") return send(res, 200, titledPage(params.get("title") ?? "Untitled"));
   if (path === "/private") return send(res, 200, titledPage("Private area"));
+  if (servePdf(res, path, params)) return;
   if (serveFetchPage(res, path, params, req.headers.host ?? "fixture.invalid")) return;
   if (serveCrawlSite(res, path, origin, req.headers.host ?? "")) return;
   return notFound(res);

@@ -26,6 +26,8 @@ export async function loadOverHttp(
   if (tried.outcome === "failed") return { ok: false, error: tried.error };
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
+  // A crawl collects web pages (its link discovery skips links to files), not PDFs.
+  if (fetched.document === "pdf") return { ok: false, error: "Not a web page (a PDF document)" };
   if (fetched.status >= 400)
     return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
   const text = fetched.document === "text";

@@ -22,9 +22,13 @@ export interface NormalizedLink {
 /**
  * Resolves `raw` against `base` and normalises it for the frontier. Returns null for anything that
  * is not an http(s) page: other schemes (mailto:, javascript:, tel:), unparseable links and links
- * to files such as PDFs or images.
+ * to files such as PDFs or images (unless `anyPath`: a crawl loads the base URL it was given, and
+ * fails it if it is not a page).
  */
-export function normalizeLink(raw: string, opts: { base?: string; ignoreQueryParams: boolean }): NormalizedLink | null {
+export function normalizeLink(
+  raw: string,
+  opts: { base?: string; ignoreQueryParams: boolean; /** The crawl's own base URL: a file's too. */ anyPath?: boolean },
+): NormalizedLink | null {
   let parsed: URL;
   try {
     parsed = new URL(raw.trim(), opts.base);
@@ -35,7 +39,7 @@ export function normalizeLink(raw: string, opts: { base?: string; ignoreQueryPar
   if (parsed.hostname === "" || parsed.username || parsed.password) return null;
   const last = parsed.pathname.split("/").pop() ?? "";
   const dot = last.lastIndexOf(".");
-  if (dot > 0 && NON_PAGE_EXTENSIONS.has(last.slice(dot + 1).toLowerCase())) return null;
+  if (!opts.anyPath && dot > 0 && NON_PAGE_EXTENSIONS.has(last.slice(dot + 1).toLowerCase())) return null;
   // WHATWG URL already lower-cases the host and drops default ports (:80 on http, :443 on https).
   parsed.hash = "";
   const url = parsed.href;

@@ -18,7 +18,7 @@ import { processCrawlPage } from "./process-crawl-page.ts";
 import { createRobotsRules } from "./robots-rules.ts";
 import { crawlSideRequests } from "./side-requests.ts";
 import { runFrontier } from "./run-frontier.ts";
-import { seedCrawl } from "./seed-crawl.ts";
+import { BaseUrlRefusedError, seedCrawl } from "./seed-crawl.ts";
 import { crawlWebhookSender } from "./webhook-sender.ts";
 
 /**
@@ -147,7 +147,7 @@ async function settleFailure(session: CrawlSession, opts: { bullJob: Job; err: E
   const { ctx, crawl, runToken, log } = session;
   const { err, bullJob } = opts;
   const retryable = err instanceof TransientJobError;
-  const explained = err instanceof CookiesLostError;
+  const explained = err instanceof CookiesLostError || err instanceof BaseUrlRefusedError;
   const message = retryable || explained ? err.message : "Internal error while crawling";
   if (!(retryable || explained)) log.error({ err }, "crawl crashed");
   if (retryable && bullJob.attemptsMade + 1 < (bullJob.opts.attempts ?? 1)) {

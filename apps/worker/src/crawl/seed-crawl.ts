@@ -11,6 +11,14 @@ const SITEMAP_KEY = 1;
 /** In-scope sitemap URLs kept as seeds. */
 const MAX_SITEMAP_SEEDS = 500;
 
+/** A base URL the frontier refuses: with the base taken whatever its path, one holding a user name or password. */
+export class BaseUrlRefusedError extends Error {
+  override name = "BaseUrlRefusedError";
+  constructor() {
+    super("The base URL cannot be crawled: a crawl does not follow URLs holding a user name or password");
+  }
+}
+
 /**
  * Seeds the frontier of a new crawl: the base URL (depth 0, always crawled: the client asked for
  * it), then the in-scope URLs of the site's sitemaps (the robots.txt `Sitemap:` lines, else
@@ -19,8 +27,8 @@ const MAX_SITEMAP_SEEDS = 500;
  */
 export async function seedCrawl(session: CrawlSession): Promise<{ seeds: number }> {
   const { crawl, ctx, log } = session;
-  const base = normalizeLink(crawl.baseUrl, { ignoreQueryParams: crawl.ignoreQueryParams });
-  if (!base) throw new Error(`base URL ${crawl.baseUrl} cannot be crawled`);
+  const base = normalizeLink(crawl.baseUrl, { ignoreQueryParams: crawl.ignoreQueryParams, anyPath: true });
+  if (!base) throw new BaseUrlRefusedError();
   const entries: FrontierEntry[] = [{ url: base.url, urlKey: base.key, depth: 0, orderKey: [BASE_KEY] }];
   if (crawl.maxDepth === null || crawl.maxDepth >= 1) {
     const listed = await session.links.robots.sitemaps(base.parsed.origin);

@@ -46,6 +46,16 @@ export function isTextMediaType(type: string): boolean {
   );
 }
 
+/** A PDF's media type. */
+export function isPdfMediaType(type: string): boolean {
+  return type === "application/pdf" || type === "application/x-pdf";
+}
+
+/** Does the body start as a PDF file does (`%PDF-`, allowing a little junk before it as readers do)? */
+export function looksLikePdf(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, 1024)).includes("%PDF-", 0, "latin1");
+}
+
 /** For responses without Content-Type: does the body start like markup? */
 export function looksLikeHtml(text: string): boolean {
   const head = text.slice(0, 1024).trimStart().toLowerCase();

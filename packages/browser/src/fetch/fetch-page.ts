@@ -1,6 +1,15 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { CarryCookies } from "./carry-cookies.ts";
-import { decodeHtml, decodeText, isHtmlMediaType, isTextMediaType, looksLikeHtml, mediaType } from "./decode-html.ts";
+import {
+  decodeHtml,
+  decodeText,
+  isHtmlMediaType,
+  isPdfMediaType,
+  isTextMediaType,
+  looksLikeHtml,
+  looksLikePdf,
+  mediaType,
+} from "./decode-html.ts";
 import { ACCEPT_ENCODING, readBody } from "./read-body.ts";
 import { sendViaProxy } from "./send-via-proxy.ts";
 
@@ -34,20 +43,28 @@ export interface FetchPageOptions {
 export type FetchFailureKind =
   "blocked" | "timeout" | "too_large" | "network" | "unsupported_content" | "too_many_redirects";
 
+interface Answered {
+  ok: true;
+  /** URL after redirects (fragment dropped). */
+  finalUrl: string;
+  /** The final response's status; 4xx/5xx pages are still returned (the caller decides). */
+  status: number;
+  /** Lower-cased names; repeated headers joined with ", " (Set-Cookie with "\n"). */
+  headers: Record<string, string>;
+}
+
 export type FetchedPage =
-  | {
-      ok: true;
-      /** URL after redirects (fragment dropped). */
-      finalUrl: string;
-      /** The final response's status; 4xx/5xx pages are still returned (the caller decides). */
-      status: number;
-      /** Lower-cased names; repeated headers joined with ", " (Set-Cookie with "\n"). */
-      headers: Record<string, string>;
+  | (Answered & {
       /** `html` for an HTML page; `text` for a text document (JSON, plain text, XML...: `isTextMediaType`). */
       document: "html" | "text";
       /** The document: the HTML of a page, the decoded text of a text document. */
       html: string;
-    }
+    })
+  | (Answered & {
+      /** A PDF file (by its type, or by its first bytes when sent untyped or as octet-stream from a `.pdf` path). */
+      document: "pdf";
+      bytes: Uint8Array;
+    })
   | {
       ok: false;
       kind: FetchFailureKind;
@@ -65,6 +82,8 @@ export const DEFAULT_FETCH_USER_AGENT =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Types that say nothing of what a body is; a `.pdf` path sent as one may still be a PDF. */
+const UNTYPED = new Set(["application/octet-stream", "binary/octet-stream", "application/download"]);
 
 type Failure = Extract<FetchedPage, { ok: false }>;
 
@@ -182,8 +201,11 @@ async function readPage(
   const contentType = res.headers["content-type"];
   const type = mediaType(contentType);
   const where = { status, finalUrl: url.href };
+  // A PDF is a document, whether sent to show or to save; untyped bytes from a `.pdf` path may be one.
+  const pdf = isPdfMediaType(type);
+  const maybePdf = pdf || (UNTYPED.has(type) && /\.pdf$/i.test(url.pathname));
   // A file sent for saving is a download, refused like the browser refuses it (never read, never stored).
-  if (/^\s*attachment\b/i.test(res.headers["content-disposition"] ?? "")) {
+  if (!maybePdf && /^\s*attachment\b/i.test(res.headers["content-disposition"] ?? "")) {
     res.destroy();
     return failure(
       "unsupported_content",
@@ -193,7 +215,7 @@ async function readPage(
   }
   const text = isTextMediaType(type);
   // Checked before reading so a large PDF is not downloaded just to be refused.
-  if (type !== "" && !isHtmlMediaType(type) && !text) {
+  if (type !== "" && !isHtmlMediaType(type) && !text && !maybePdf) {
     res.destroy();
     return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
   }
@@ -201,6 +223,11 @@ async function readPage(
   if (signal.aborted) return failure("timeout", `no complete response within ${timeoutMs} ms`, where);
   if (!body.ok) return failure(body.kind, body.message, where);
   const page = { ok: true as const, finalUrl: url.href, status, headers: flattenHeaders(res.headers) };
+  // A body typed as PDF is one even when damaged (the reader says why); an untyped one must look like it.
+  if (pdf || ((maybePdf || type === "") && looksLikePdf(body.bytes))) {
+    return { ...page, document: "pdf", bytes: body.bytes };
+  }
+  if (maybePdf) return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
   if (text) return { ...page, document: "text", html: decodeText(body.bytes, contentType) };
   const { html } = decodeHtml(body.bytes, contentType);
   // No Content-Type at all: accept only what looks like markup (or nothing, an empty page).

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STATIC_ARTICLE_PARAGRAPHS } from "../../../testkit/src/fixture/block-pages.ts";
 import { GZIP_TITLE, LATIN1_TITLE } from "../../../testkit/src/fixture/serve-fetch-pages.ts";
-import { startCanary, startFixtureSite, waitFor } from "../../../testkit/src/index.ts";
+import { buildPdf, REPORT_PDF, startCanary, startFixtureSite, waitFor } from "../../../testkit/src/index.ts";
 import type { Canary, FixtureSite } from "../../../testkit/src/index.ts";
 import { fetchPage } from "../../src/fetch/fetch-page.ts";
 import { needsBrowser } from "../../src/fetch/needs-browser.ts";
@@ -41,8 +41,9 @@ function fetchVia(path: string, extra: Partial<FetchPageOptions> = {}): Promise<
   });
 }
 
-function expectOk(page: FetchedPage): Extract<FetchedPage, { ok: true }> {
+function expectOk(page: FetchedPage): Extract<FetchedPage, { ok: true; html: string }> {
   if (!page.ok) throw new Error(`expected ok, got ${page.kind}: ${page.message}`);
+  if (page.document === "pdf") throw new Error("expected a page, got a PDF");
   return page;
 }
 
@@ -153,7 +154,24 @@ describe("fetchPage through the egress proxy", () => {
   it("refuses non-HTML content with its type", async () => {
     const page = await fetchVia("/binary");
     expect(page).toMatchObject({ ok: false, kind: "unsupported_content", status: 200 });
-    if (!page.ok) expect(page.message).toContain("application/pdf");
+    if (!page.ok) expect(page.message).toContain("image/png");
+  });
+
+  it("returns a PDF's bytes: typed, sent to save, untyped, or as octet-stream from a .pdf path", async () => {
+    const bytes = buildPdf(REPORT_PDF);
+    for (const query of ["", "?disposition=attachment", "?type=none", "?type=application/octet-stream"]) {
+      const page = await fetchVia(`/pdf/report.pdf${query}`);
+      expect(page, query).toMatchObject({ ok: true, document: "pdf", status: 200 });
+      if (page.ok && page.document === "pdf") expect(Buffer.from(page.bytes).equals(bytes), query).toBe(true);
+    }
+    // A body typed as PDF is one, damaged or not (the reader says why).
+    expect(await fetchVia("/pdf/broken.pdf")).toMatchObject({ ok: true, document: "pdf" });
+    // Untyped bytes that are not a PDF are refused, from a .pdf path too.
+    const image = await fetchVia("/pdf/image.pdf?type=application/octet-stream");
+    expect(image).toMatchObject({ ok: false, kind: "unsupported_content" });
+    if (!image.ok) expect(image.message).toContain("application/octet-stream is not HTML");
+    const attached = await fetchVia("/pdf/image.pdf?type=application/octet-stream&disposition=attachment");
+    expect(attached).toMatchObject({ ok: false, kind: "unsupported_content" });
   });
 
   it("gives up after maxRedirects", async () => {

@@ -40,6 +40,11 @@ export interface MarkdownConverterOptions {
 
 export interface MarkdownConverter {
   convert(html: string, opts?: HtmlToMarkdownOptions): Promise<MarkdownResult>;
+  /**
+   * A PDF's text (`markdown`, as it is) and title, read on the same threads under the same time
+   * limit; rejects with an error named `PdfReadError` for a password-protected or unreadable file.
+   */
+  convertPdf(bytes: Uint8Array): Promise<MarkdownResult>;
   /** Rejects queued and running conversions and terminates all threads. */
   close(): Promise<void>;
 }
@@ -150,18 +155,25 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
     }
   }
 
+  function enqueue(request: WorkerRequest): Promise<MarkdownResult> {
+    if (closed) return Promise.reject(new MarkdownConverterClosedError());
+    return new Promise<MarkdownResult>((resolve, reject) => {
+      queue.push({ request, resolve, reject });
+      pump();
+    });
+  }
+
   return {
     convert(html, convertOpts = {}) {
-      if (closed) return Promise.reject(new MarkdownConverterClosedError());
-      return new Promise<MarkdownResult>((resolve, reject) => {
-        // Copy only known fields: anything else might not be structured-cloneable.
-        const options: HtmlToMarkdownOptions = {};
-        if (convertOpts.baseUrl !== undefined) options.baseUrl = convertOpts.baseUrl;
-        if (convertOpts.mainContentOnly !== undefined) options.mainContentOnly = convertOpts.mainContentOnly;
-        if (convertOpts.withMetadata !== undefined) options.withMetadata = convertOpts.withMetadata;
-        queue.push({ request: { id: nextId++, html, options }, resolve, reject });
-        pump();
-      });
+      // Copy only known fields: anything else might not be structured-cloneable.
+      const options: HtmlToMarkdownOptions = {};
+      if (convertOpts.baseUrl !== undefined) options.baseUrl = convertOpts.baseUrl;
+      if (convertOpts.mainContentOnly !== undefined) options.mainContentOnly = convertOpts.mainContentOnly;
+      if (convertOpts.withMetadata !== undefined) options.withMetadata = convertOpts.withMetadata;
+      return enqueue({ id: nextId++, html, options });
+    },
+    convertPdf(bytes) {
+      return enqueue({ id: nextId++, pdf: bytes });
     },
     async close() {
       closed = true;

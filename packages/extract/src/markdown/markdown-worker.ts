@@ -2,13 +2,12 @@
 // conversion requests from markdown-pool.ts one at a time.
 import { parentPort } from "node:worker_threads";
 import { extractPageMetadata } from "../metadata/index.ts";
+import { convertPdfToText } from "../pdf/read-pdf.ts";
 import { convertHtmlToMarkdown, type HtmlToMarkdownOptions, type MarkdownResult } from "./html-to-markdown.ts";
 
-export interface WorkerRequest {
-  id: number;
-  html: string;
-  options: HtmlToMarkdownOptions;
-}
+/** A page's HTML to Markdown, or a PDF's bytes to its text. */
+export type WorkerRequest =
+  { id: number; html: string; options: HtmlToMarkdownOptions } | { id: number; pdf: Uint8Array };
 
 export type WorkerResponse =
   | { ready: true }
@@ -18,12 +17,18 @@ export type WorkerResponse =
 const port = parentPort;
 if (!port) throw new Error("markdown-worker.ts must be loaded in a worker thread");
 
-port.on("message", (req: WorkerRequest) => {
+function convert(req: WorkerRequest): MarkdownResult | Promise<MarkdownResult> {
+  if ("pdf" in req) return convertPdfToText(req.pdf);
+  const result = convertHtmlToMarkdown(req.html, req.options);
+  if (req.options.withMetadata) result.metadata = extractPageMetadata(req.html);
+  return result;
+}
+
+// The pool sends a thread its next request only once it answered the last, PDFs included.
+port.on("message", async (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    const result = convertHtmlToMarkdown(req.html, req.options);
-    if (req.options.withMetadata) result.metadata = extractPageMetadata(req.html);
-    res = { id: req.id, ok: true, result };
+    res = { id: req.id, ok: true, result: await convert(req) };
   } catch (err) {
     // Errors are not structured-cloneable with their class; send the parts.
     const e = err instanceof Error ? err : new Error(String(err));
