@@ -1,5 +1,5 @@
 import { fetchPage, type FetchedPage } from "@orbweaver/browser";
-import { isPdfReadError, type MarkdownResult } from "@orbweaver/extract";
+import { isPdfReadError, MarkdownTimeoutError, type MarkdownResult } from "@orbweaver/extract";
 import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
@@ -86,6 +86,9 @@ async function readPdf(ctx: WorkerContext, answer: Extract<Answer, { document: "
     converted = await ctx.markdown.convertPdf(answer.bytes);
   } catch (err) {
     if (isPdfReadError(err)) return { converted: nothing, problem: err.message };
+    if (err instanceof MarkdownTimeoutError) {
+      return { converted: nothing, problem: `The PDF could not be read within ${err.timeoutMs} ms` };
+    }
     throw err;
   }
   const problem =

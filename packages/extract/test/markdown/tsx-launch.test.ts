@@ -7,7 +7,11 @@ import { describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 const script = fileURLToPath(new URL("./fixtures/pool-under-tsx.ts", import.meta.url));
-const expected = { markdown: "# Hello\n\n[x](https://example.com/x)", title: "Under tsx" };
+const expected = {
+  markdown: "# Hello\n\n[x](https://example.com/x)",
+  title: "Under tsx",
+  pdf: { markdown: "Under tsx too", title: "A PDF" },
+};
 
 // Production runs `node --import tsx apps/cli/src/main.ts` (Dockerfile) or the
 // tsx CLI, not vitest; the worker's loading path differs (see
