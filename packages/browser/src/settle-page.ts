@@ -195,7 +195,8 @@ function delay(ms: number): Promise<void> {
 /**
  * In the page: resolves quiet once the document has not changed for `quietMs`, not quiet after
  * `maxMs` of changes. Only content changes count (nodes and text), not attributes: a carousel
- * toggling classes or an animated style is not content still arriving. On a page whose timers are
+ * toggling classes or an animated style is not content still arriving; changes inside open shadow
+ * roots count as the document's. On a page whose timers are
  * watched (the reader under `timersKey`), it is also quiet once neither the document changed nor a
  * timeout of the page ran for `minQuietMs`, and no pending timeout of the page is due within
  * `quietMs`; while one is, it looks again every `checkMs`. Its own timers are the native ones, from
@@ -272,8 +273,35 @@ function waitForQuietDom(arg: {
       if (quietFor >= arg.minQuietMs && timers.pending(arg.quietMs) === 0) finish(true);
       else checkTimer = later(check, Math.max(arg.checkMs, arg.minQuietMs - quietFor));
     };
-    const observer = new MutationObserver(restart);
-    observer.observe(document, { childList: true, subtree: true, characterData: true });
+    // Web components: a shadow root's content is not the document's subtree, so each open root is
+    // observed too, those there now and those that arrive (in added nodes, nested ones included).
+    const watched = { childList: true, subtree: true, characterData: true };
+    const seen = new WeakSet<ShadowRoot>();
+    const watchShadowRoots = (node: Node): void => {
+      if (node.nodeType !== Node.ELEMENT_NODE) return;
+      const walker = document.createTreeWalker(node, NodeFilter.SHOW_ELEMENT);
+      for (let el = node as Element | null; el; el = walker.nextNode() as Element | null) {
+        const root = el.shadowRoot;
+        if (!root || seen.has(root)) continue;
+        seen.add(root);
+        observer.observe(root, watched);
+        for (const child of Array.from(root.children)) watchShadowRoots(child);
+      }
+    };
+    // A page that broke what this uses is settled by its document's changes alone.
+    const watchAll = (nodes: Node[]): void => {
+      try {
+        for (const node of nodes) watchShadowRoots(node);
+      } catch {
+        // Nothing more to watch.
+      }
+    };
+    const observer = new MutationObserver((records) => {
+      watchAll(records.flatMap((record) => Array.from(record.addedNodes)));
+      restart();
+    });
+    observer.observe(document, watched);
+    if (document.documentElement) watchAll([document.documentElement]);
     const capTimer = later(() => finish(false), arg.maxMs);
     restart();
     if (timers) checkTimer = later(check, arg.minQuietMs);

@@ -105,6 +105,27 @@ window.addEventListener("load", () => setTimeout(async () => {
 customElements.define("product-card", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "open" }).innerHTML = '<style>h2 { color: red }</style><h2><slot name="name">No name</slot></h2><p>Rendered inside a shadow root.</p><price-tag></price-tag><p><slot name="missing">Fallback of an empty slot</slot></p>'; } });
 customElements.define("locked-box", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "closed" }).innerHTML = "<p>Closed shadow secret</p>"; } });`,
   ),
+  // A component that renders its items into its shadow root one by one, 10 ms apart, after load,
+  // scheduled by messages (as React's scheduler does): no timer, no request, no change in the
+  // document's own subtree; only the shadow root changes.
+  "/shadow-stream": html(
+    "Shadow stream",
+    `<h1>Feed</h1><live-feed></live-feed>`,
+    `customElements.define("live-feed", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "open" }).innerHTML = "<ul></ul>"; } });
+window.addEventListener("load", () => {
+  const list = document.querySelector("live-feed").shadowRoot.querySelector("ul");
+  const channel = new MessageChannel();
+  let n = 0, next = performance.now() + 10;
+  channel.port1.onmessage = () => {
+    if (performance.now() >= next) {
+      const li = document.createElement("li"); li.textContent = "Streamed item " + ++n; list.append(li);
+      next = performance.now() + 10;
+    }
+    if (n < 12) channel.port2.postMessage(0);
+  };
+  channel.port2.postMessage(0);
+});`,
+  ),
   // Rendered by a timer 200 ms after load: no request, nothing but the timer announces it.
   "/timer-render": html(
     "Timer render",
@@ -284,6 +305,11 @@ describe("openPage settle", () => {
     const r = await open("/mutating", 1000);
     expect(r.html).toContain("Busy clock");
     expect(r.title).toBe("Mutating");
+  });
+
+  it("waits for content a component renders into its shadow root after load, without timers or requests", async () => {
+    const r = await open("/shadow-stream");
+    for (let n = 1; n <= 12; n++) expect(r.html).toContain(`Streamed item ${n}`);
   });
 
   it("does not throw when the page navigates itself during the settle, and settles the destination", async () => {
