@@ -68,6 +68,32 @@ describe("text documents", () => {
     }
   });
 
+  it("reads a text document Chromium downloads (CSV, or any sent to save) over HTTP when a screenshot or actions are asked for", async () => {
+    const csv = "sku,price\nTB-1,39.99";
+    for (const url of [
+      documentUrl("text/csv", csv),
+      `${documentUrl("application/json", JSON_BODY)}&disposition=attachment`,
+    ]) {
+      const final = await scrapeAndWait(stack.api, key, {
+        urls: [{ url, actions: [{ type: "click", selector: "#nothing-here" }] }],
+        screenshot: true,
+      });
+      expectText(final, url.includes("csv") ? csv : JSON_BODY);
+      expect(final.result!.data[0]!.screenshotUrl).toBeNull();
+    }
+  });
+
+  it("reads a text document sent to save (a CSV export) as one shown, in both modes", async () => {
+    const csv = "sku,price\nTB-1,39.99";
+    for (const scrapeMode of ["default", "fast"]) {
+      const final = await scrapeAndWait(stack.api, key, {
+        urls: [{ url: `${documentUrl("text/csv", csv)}&disposition=attachment` }],
+        scrapeMode,
+      });
+      expectText(final, csv);
+    }
+  });
+
   it("fails a text document with an error status or no text, in both modes", async () => {
     for (const scrapeMode of ["default", "fast"]) {
       const missing = await scrapeAndWait(stack.api, key, {

@@ -18,7 +18,7 @@ import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import { openLimitedContext } from "./limited-page-context.ts";
 import { passCaptchaWall } from "./pass-captcha-wall.ts";
 import { forEachMarkdown, runPageActions } from "./run-page-actions.ts";
-import { scrapePdfOverHttp, scrapeWithFetch } from "./scrape-with-fetch.ts";
+import { scrapeFileOverHttp, scrapeWithFetch } from "./scrape-with-fetch.ts";
 import { leaseTag, type TagLease } from "./tag-lease.ts";
 import { failedOutcome, type UrlOutcome } from "./url-outcome.ts";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
@@ -87,10 +87,10 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lea
     return cutOff ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
   } catch (err) {
     // A URL that is a file download is reported as one, even when its bytes also passed the cap,
-    // unless it is a PDF, whose text is read over HTTP.
+    // unless it is a PDF or a text document, whose text is read over HTTP.
     if (err instanceof NavigationError && err.kind === "download") {
       const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-      return (await scrapePdfOverHttp(ctx, { ...opts, cookieHeader })) ?? failedOutcome(opts.url, err.message);
+      return (await scrapeFileOverHttp(ctx, { ...opts, cookieHeader })) ?? failedOutcome(opts.url, err.message);
     }
     const cutOff = limits.exceeded();
     if (cutOff) return failedOutcome(opts.url, cutOff);
@@ -124,7 +124,7 @@ async function browseInContext(
     // read over HTTP; no actions (the viewer has none of a page's elements); a screenshot of the viewer.
     if (response && isPdfMediaType(mediaType(response.headers()["content-type"]))) {
       const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-      const read = await scrapePdfOverHttp(ctx, { ...opts, cookieHeader });
+      const read = await scrapeFileOverHttp(ctx, { ...opts, cookieHeader });
       if (!read) return failedOutcome(opts.url, "The browser was sent a PDF, but plain HTTP was not");
       if (opts.screenshot) read.page.screenshotUrl = await takeScreenshot(ctx, page, opts.screenshot);
       return read;

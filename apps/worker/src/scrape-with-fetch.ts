@@ -33,16 +33,16 @@ export async function scrapeWithFetch(
 }
 
 /**
- * A URL the browser met as a PDF (in its viewer, or as a download when sent to save), read again
- * over HTTP: its text, without the actions asked for, which a PDF cannot take. Null when plain HTTP
- * does not answer a PDF.
+ * A URL the browser met as a file (a PDF in its viewer, or a download: a PDF or a text document sent
+ * to save, a CSV or YAML it does not show), read again over HTTP: its text, without the actions
+ * asked for, which a file cannot take. Null when plain HTTP does not answer a PDF or a text document.
  */
-export async function scrapePdfOverHttp(
+export async function scrapeFileOverHttp(
   ctx: WorkerContext,
   opts: ScrapeUrlOptions & { cookieHeader: string | undefined },
 ): Promise<UrlOutcome | null> {
   const tried = await tryOverHttp(ctx, { ...opts, final: true });
-  if (tried.outcome !== "answer" || tried.answer.document !== "pdf") return null;
+  if (tried.outcome !== "answer" || tried.answer.document === "html") return null;
   const { converted, problem } = await readHttpAnswer(ctx, tried.answer, {
     mainContentOnly: false,
     withMetadata: false,

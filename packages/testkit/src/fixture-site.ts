@@ -177,13 +177,16 @@ function route(
     if (!to) return send(res, 400, statusPage(400, "Bad Request: need ?to=<url>"));
     return send(res, 200, subresourcePage(to));
   }
-  // A document of any type, as an API or a file server sends one: ?type=application/json&body=...&status=404.
+  // A document of any type, as an API or a file server sends one: ?type=application/json&body=...&status=404
+  // (&disposition=attachment: sent to save).
   if (path === "/document") {
+    const disposition = params.get("disposition");
     return send(
       res,
       intParam(params, "status", 200),
       params.get("body") ?? "",
       params.get("type") ?? "text/plain; charset=utf-8",
+      disposition ? { "content-disposition": disposition } : {},
     );
   }
   // A page of its own with a single short line (no scripts).

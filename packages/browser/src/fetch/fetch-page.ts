@@ -204,8 +204,10 @@ async function readPage(
   // A PDF is a document, whether sent to show or to save; untyped bytes from a `.pdf` path may be one.
   const pdf = isPdfMediaType(type);
   const maybePdf = pdf || (UNTYPED.has(type) && /\.pdf$/i.test(url.pathname));
-  // A file sent for saving is a download, refused like the browser refuses it (never read, never stored).
-  if (!maybePdf && /^\s*attachment\b/i.test(res.headers["content-disposition"] ?? "")) {
+  const text = isTextMediaType(type);
+  // Any other file sent for saving is a download, refused like the browser refuses it (never read,
+  // never stored); a text document (a CSV export) is read as one shown is.
+  if (!maybePdf && !text && /^\s*attachment\b/i.test(res.headers["content-disposition"] ?? "")) {
     res.destroy();
     return failure(
       "unsupported_content",
@@ -213,7 +215,6 @@ async function readPage(
       where,
     );
   }
-  const text = isTextMediaType(type);
   // Checked before reading so a large PDF is not downloaded just to be refused.
   if (type !== "" && !isHtmlMediaType(type) && !text && !maybePdf) {
     res.destroy();

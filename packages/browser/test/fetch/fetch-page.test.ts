@@ -149,6 +149,9 @@ describe("fetchPage through the egress proxy", () => {
     expect(expectOk(await fetchVia("/robots.txt")).document).toBe("text");
     expect(expectOk(await fetchVia("/sitemap.xml")).document).toBe("text");
     expect(expectOk(await fetchVia("/static-article")).document).toBe("html");
+    // Sent to save (a CSV export): read as one shown is.
+    const csv = expectOk(await fetchVia("/document?type=text/csv&body=a,b&disposition=attachment"));
+    expect(csv).toMatchObject({ document: "text", html: "a,b" });
   });
 
   it("refuses non-HTML content with its type", async () => {
