@@ -1,8 +1,8 @@
-import { REPORT_PDF, REPORT_PDF_TEXT, type FixtureSite } from "@orbweaver/testkit";
+import { LONG_PDF, REPORT_PDF, REPORT_PDF_TEXT, type FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
 import { onOrigin, pollCrawl, startCrawl, type CrawlPage } from "./helpers/crawl.ts";
 import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
-import { countingContexts, startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
+import { countingContexts, startSiteAndStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 // What a URL gives, by kind: an API's JSON, a feed or a text file gives its text as it is, however
 // short; a short HTML page of its own is a page, not an "empty shell"; a page of web components gives
@@ -224,11 +224,26 @@ describe("PDF documents", () => {
     expect(final.result!.data[0]!.screenshotUrl).toBeNull();
   });
 
+  it("counts a PDF's bytes once against MAX_PAGE_BYTES when the viewer loaded it and HTTP reads it", async () => {
+    const small = await startTestStack({ env: { MAX_PAGE_BYTES: "150000" } });
+    try {
+      const k = await small.createKey(100);
+      const final = await scrapeAndWait(small.api, k.key, { urls: [{ url: pdfUrl("long") }], screenshot: true });
+      expect(final.status, JSON.stringify(final.error)).toBe("completed");
+      expect(final.result!.data[0]).toMatchObject({ success: true, title: LONG_PDF.title });
+      expect(final.result!.content).toContain(LONG_PDF.pages[39]![39]);
+      expect(final.result!.data[0]!.screenshotUrl).toMatch(/^http/);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("fails a PDF without text, with a password, damaged, or with an error status, saying which", async () => {
     const cases: Array<[string, Record<string, string>, string]> = [
       ["scanned", {}, "The PDF has no text to read (scanned pages? There is no OCR)"],
       ["locked", {}, "The PDF is password-protected"],
       ["broken", {}, "Not a readable PDF: Invalid PDF structure."],
+      ["looped", {}, "Not a readable PDF: Pages tree contains circular reference."],
       ["report", { status: "404" }, "The page answered HTTP 404"],
     ];
     for (const scrapeMode of ["default", "fast"]) {
@@ -241,6 +256,16 @@ describe("PDF documents", () => {
         expect(contexts, `${scrapeMode} ${name}`).toBe(0);
       }
     }
+  });
+
+  it("a damaged PDF fails its own URL only, beside a good one", async () => {
+    const final = await scrapeAndWait(stack.api, key, { urls: [{ url: pdfUrl("report") }, { url: pdfUrl("looped") }] });
+    expect(final.status, JSON.stringify(final.error)).toBe("completed");
+    expect(final.result!.data[0]).toMatchObject({ success: true, markdownContent: REPORT_PDF_TEXT });
+    expect(final.result!.data[1]).toMatchObject({
+      success: false,
+      error: "Not a readable PDF: Pages tree contains circular reference.",
+    });
   });
 
   it("a crawl refuses a PDF start page as not a web page", async () => {

@@ -84,13 +84,19 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lea
     const outcome = await raceDisconnect(context.browser(), browseInContext(ctx, context, opts));
     // Over the cap is over, even when the download ended between two of the limit's polls.
     const cutOff = limits.check();
-    return cutOff ? failedOutcome(opts.url, cutOff, outcome.usage) : outcome;
+    if (cutOff) return failedOutcome(opts.url, cutOff, "usage" in outcome ? outcome.usage : undefined);
+    if (!("pdf" in outcome)) return outcome;
+    // The HTTP read has its own cap and deadline; the viewer's bytes are not counted twice.
+    limits.stop();
+    const read = await readFileOverHttp(ctx, opts);
+    if (read && opts.screenshot) read.page.screenshotUrl = outcome.screenshotUrl;
+    return read ?? failedOutcome(opts.url, "The browser was sent a PDF, but plain HTTP was not");
   } catch (err) {
     // A URL that is a file download is reported as one, even when its bytes also passed the cap,
     // unless it is a PDF or a text document, whose text is read over HTTP.
     if (err instanceof NavigationError && err.kind === "download") {
-      const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-      return (await scrapeFileOverHttp(ctx, { ...opts, cookieHeader })) ?? failedOutcome(opts.url, err.message);
+      limits.stop();
+      return (await readFileOverHttp(ctx, opts)) ?? failedOutcome(opts.url, err.message);
     }
     const cutOff = limits.exceeded();
     if (cutOff) return failedOutcome(opts.url, cutOff);
@@ -102,11 +108,23 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lea
   }
 }
 
+/** A file the browser met (a PDF, a downloaded text document), read over HTTP with the job's cookies. */
+function readFileOverHttp(ctx: WorkerContext, opts: ScrapeUrlOptions): Promise<UrlOutcome | null> {
+  const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
+  return scrapeFileOverHttp(ctx, { ...opts, cookieHeader });
+}
+
+/** A PDF Chromium showed in its viewer, whose response body is the viewer's page, not the file. */
+interface PdfInViewer {
+  pdf: true;
+  screenshotUrl: string | null;
+}
+
 async function browseInContext(
   ctx: WorkerContext,
   context: BrowserContext,
   opts: ScrapeUrlOptions,
-): Promise<UrlOutcome> {
+): Promise<UrlOutcome | PdfInViewer> {
   try {
     await applyCookies(context, { sealed: opts.cookies, index: opts.index, url: opts.url });
     const { page, response, snapshot } = await openPage(context, {
@@ -120,14 +138,10 @@ async function browseInContext(
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
-    // A PDF shown in Chromium's viewer, whose response body is the viewer's page: the file's text is
-    // read over HTTP; no actions (the viewer has none of a page's elements); a screenshot of the viewer.
+    // A PDF shown in Chromium's viewer: its text is read over HTTP once the page's byte limit is off;
+    // no actions (the viewer has none of a page's elements); a screenshot of the viewer.
     if (response && isPdfMediaType(mediaType(response.headers()["content-type"]))) {
-      const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-      const read = await scrapeFileOverHttp(ctx, { ...opts, cookieHeader });
-      if (!read) return failedOutcome(opts.url, "The browser was sent a PDF, but plain HTTP was not");
-      if (opts.screenshot) read.page.screenshotUrl = await takeScreenshot(ctx, page, opts.screenshot);
-      return read;
+      return { pdf: true, screenshotUrl: opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null };
     }
     // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
     const textDocument = await textDocumentOf(response);

@@ -21,7 +21,7 @@ export type HttpTry =
  */
 export async function tryOverHttp(
   ctx: WorkerContext,
-  opts: { url: string; tag: string; cookieHeader?: string | undefined; final: boolean },
+  opts: { url: string; tag: string; cookieHeader?: string | undefined; final: boolean; readPdf?: boolean },
   describeFailure: (failed: Failure) => string = (failed) => failed.message,
 ): Promise<HttpTry> {
   const pageTimeoutMs = ctx.config.jobs.pageTimeoutMs;
@@ -32,9 +32,12 @@ export async function tryOverHttp(
     timeoutMs: opts.final ? pageTimeoutMs : Math.min(pageTimeoutMs, HTTP_FIRST_TIMEOUT_MS),
     maxBytes: ctx.config.jobs.maxPageBytes,
     ...(opts.cookieHeader ? { cookieHeader: opts.cookieHeader } : {}),
+    ...(opts.readPdf === false ? { readPdf: false } : {}),
   });
   if (fetched.ok) return { outcome: "answer", answer: fetched };
   if (fetched.kind === "blocked") return { outcome: "failed", error: `Blocked by network policy: ${fetched.message}` };
+  // A PDF refused unread (a crawl) is no page in a browser either.
+  if (fetched.kind === "pdf") return { outcome: "failed", error: describeFailure(fetched) };
   if (fetched.kind === "too_large") {
     return { outcome: "failed", error: `The page is too large: ${fetched.message} (MAX_PAGE_BYTES); it was cut off` };
   }

@@ -29,7 +29,7 @@ export { PRODUCTS } from "./fixture/product-pages.ts";
 export type { Product } from "./fixture/product-pages.ts";
 export { LOAD_MORE_MAX, LOAD_MORE_STEP } from "./fixture/misc-pages.ts";
 export { HUGE_DEFAULT_KB, HUGE_MAX_KB } from "./fixture/huge-page.ts";
-export { buildPdf, REPORT_PDF, REPORT_PDF_TEXT } from "./fixture/pdf-documents.ts";
+export { buildPdf, LONG_PDF, REPORT_PDF, REPORT_PDF_TEXT } from "./fixture/pdf-documents.ts";
 export type { PdfSpec } from "./fixture/pdf-documents.ts";
 export { CRAWL_APP_PAGES, CRAWL_APP_PREFIX } from "./fixture/crawl-site.ts";
 export { startCrawlDelaySite } from "./fixture/crawl-delay-site.ts";

@@ -20,13 +20,14 @@ export async function loadOverHttp(
   const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: 0, url: opts.url });
   const tried = await tryOverHttp(
     ctx,
-    { url: opts.url, tag: opts.tag, cookieHeader, final: opts.final },
+    // A crawl collects web pages (its link discovery skips links to files): a PDF is refused unread.
+    { url: opts.url, tag: opts.tag, cookieHeader, final: opts.final, readPdf: false },
     failureMessage,
   );
   if (tried.outcome === "failed") return { ok: false, error: tried.error };
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
-  // A crawl collects web pages (its link discovery skips links to files), not PDFs.
+  // Not asked for (readPdf: false), so never read.
   if (fetched.document === "pdf") return { ok: false, error: "Not a web page (a PDF document)" };
   if (fetched.status >= 400)
     return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
@@ -69,6 +70,7 @@ export async function loadOverHttp(
 }
 
 function failureMessage(failed: Extract<HttpAnswer, { ok: false }>): string {
+  if (failed.kind === "pdf") return "Not a web page (a PDF document)";
   if (failed.kind === "unsupported_content") return `Not a web page (${failed.message})`;
   return failed.message;
 }

@@ -51,9 +51,9 @@ export function isPdfMediaType(type: string): boolean {
   return type === "application/pdf" || type === "application/x-pdf";
 }
 
-/** Does the body start as a PDF file does (`%PDF-`, allowing a little junk before it as readers do)? */
+/** Does the body start as a PDF file does (`%PDF-`, after a BOM or white space at most)? */
 export function looksLikePdf(bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.subarray(0, 1024)).includes("%PDF-", 0, "latin1");
+  return /^(?:\xef\xbb\xbf)?\s*%PDF-/.test(Buffer.from(bytes.subarray(0, 64)).toString("latin1"));
 }
 
 /** For responses without Content-Type: does the body start like markup? */

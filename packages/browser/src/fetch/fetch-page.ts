@@ -38,10 +38,15 @@ export interface FetchPageOptions {
   maxRedirects?: number;
   /** Extra trusted CA certificates (PEM) for https targets. Default: Node's bundled roots only. */
   ca?: string | string[];
+  /**
+   * Read a PDF (default true). False (a crawl, which collects pages) refuses one typed as PDF
+   * before its body is read, as a `pdf` failure.
+   */
+  readPdf?: boolean;
 }
 
 export type FetchFailureKind =
-  "blocked" | "timeout" | "too_large" | "network" | "unsupported_content" | "too_many_redirects";
+  "blocked" | "timeout" | "too_large" | "network" | "unsupported_content" | "too_many_redirects" | "pdf";
 
 interface Answered {
   ok: true;
@@ -186,7 +191,7 @@ async function followRedirects(opts: FetchPageOptions, signal: AbortSignal): Pro
       url = next;
       continue;
     }
-    return readPage(res, url, status, maxBytes, signal, opts.timeoutMs);
+    return readPage(res, url, status, { maxBytes, signal, timeoutMs: opts.timeoutMs, readPdf: opts.readPdf ?? true });
   }
 }
 
@@ -194,16 +199,19 @@ async function readPage(
   res: IncomingMessage,
   url: URL,
   status: number,
-  maxBytes: number,
-  signal: AbortSignal,
-  timeoutMs: number,
+  opts: { maxBytes: number; signal: AbortSignal; timeoutMs: number; readPdf: boolean },
 ): Promise<FetchedPage> {
+  const { maxBytes, signal, timeoutMs } = opts;
   const contentType = res.headers["content-type"];
   const type = mediaType(contentType);
   const where = { status, finalUrl: url.href };
   // A PDF is a document, whether sent to show or to save; untyped bytes from a `.pdf` path may be one.
   const pdf = isPdfMediaType(type);
-  const maybePdf = pdf || (UNTYPED.has(type) && /\.pdf$/i.test(url.pathname));
+  if (pdf && !opts.readPdf) {
+    res.destroy();
+    return failure("pdf", `a PDF document (HTTP ${status})`, where);
+  }
+  const maybePdf = opts.readPdf && (pdf || (UNTYPED.has(type) && /\.pdf$/i.test(url.pathname)));
   const text = isTextMediaType(type);
   // Any other file sent for saving is a download, refused like the browser refuses it (never read,
   // never stored); a text document (a CSV export) is read as one shown is.
@@ -215,7 +223,7 @@ async function readPage(
       where,
     );
   }
-  // Checked before reading so a large PDF is not downloaded just to be refused.
+  // Checked before reading so a large file (an image, an archive) is not downloaded just to be refused.
   if (type !== "" && !isHtmlMediaType(type) && !text && !maybePdf) {
     res.destroy();
     return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
@@ -225,7 +233,7 @@ async function readPage(
   if (!body.ok) return failure(body.kind, body.message, where);
   const page = { ok: true as const, finalUrl: url.href, status, headers: flattenHeaders(res.headers) };
   // A body typed as PDF is one even when damaged (the reader says why); an untyped one must look like it.
-  if (pdf || ((maybePdf || type === "") && looksLikePdf(body.bytes))) {
+  if (pdf || (opts.readPdf && (maybePdf || type === "") && looksLikePdf(body.bytes))) {
     return { ...page, document: "pdf", bytes: body.bytes };
   }
   if (maybePdf) return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);

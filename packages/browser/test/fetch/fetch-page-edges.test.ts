@@ -38,7 +38,11 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
       return;
     }
     case "/untyped":
-      res.end(url.searchParams.get("binary") ? Buffer.from([0, 1, 2, 3, 255, 254]) : HTML_PAGE);
+      res.end(
+        url.searchParams.get("binary")
+          ? Buffer.from([0, 1, 2, 3, 255, 254])
+          : (url.searchParams.get("body") ?? HTML_PAGE),
+      );
       return;
     case "/truncated":
       res.writeHead(200, { "content-type": "text/html", "content-length": "5000" });
@@ -137,6 +141,13 @@ describe("fetchPage edge cases", () => {
   it("accepts an untyped response that looks like HTML, refuses untyped binary", async () => {
     expect(await get(at("/untyped"))).toMatchObject({ ok: true, html: HTML_PAGE });
     expect(await get(at("/untyped?binary=1"))).toMatchObject({ ok: false, kind: "unsupported_content" });
+  });
+
+  it("takes an untyped body for a PDF only when it starts as one, not a page that mentions %PDF-", async () => {
+    const page = "<html><head><title>How a PDF starts: the %PDF-1.7 header</title></head><body>Hi</body></html>";
+    expect(await get(at(`/untyped?body=${encodeURIComponent(page)}`))).toMatchObject({ ok: true, document: "html" });
+    const pdf = "\n  %PDF-1.4\n%%EOF";
+    expect(await get(at(`/untyped?body=${encodeURIComponent(pdf)}`))).toMatchObject({ ok: true, document: "pdf" });
   });
 
   it("reports a body cut short as a network failure", async () => {

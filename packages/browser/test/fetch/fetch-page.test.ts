@@ -177,6 +177,18 @@ describe("fetchPage through the egress proxy", () => {
     expect(attached).toMatchObject({ ok: false, kind: "unsupported_content" });
   });
 
+  it("refuses a PDF unread with readPdf: false (a crawl), and reads nothing untyped as one", async () => {
+    expect(await fetchVia("/pdf/report.pdf", { readPdf: false })).toMatchObject({
+      ok: false,
+      kind: "pdf",
+      status: 200,
+    });
+    expect(await fetchVia("/pdf/report.pdf?type=none", { readPdf: false })).toMatchObject({
+      ok: false,
+      kind: "unsupported_content",
+    });
+  });
+
   it("gives up after maxRedirects", async () => {
     const before = site.hits("/redirect-loop");
     const page = await fetchVia("/redirect-loop", { maxRedirects: 3 });

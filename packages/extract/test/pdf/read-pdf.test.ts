@@ -28,6 +28,17 @@ describe("convertPdfToText", () => {
     expect(read.markdown).toBe("Page 1 text\n\nPage 2 text\n\n[3 more pages not read: at most 2 are]");
   });
 
+  it("reads text in a CJK font that is not embedded, through Adobe's character maps", async () => {
+    const read = await convertPdfToText(buildPdf({ pages: [["日本語テキスト", "二行目"]], cjk: true }));
+    expect(read.markdown).toBe("日本語テキスト\n二行目");
+  });
+
+  it("refuses a file damaged where only reading its pages finds it (a page tree that contains itself)", async () => {
+    const looped = convertPdfToText(buildPdf({ pages: [["a"], ["b"]], circularPageTree: true }));
+    await expect(looped).rejects.toThrow(PdfReadError);
+    await expect(looped).rejects.toThrow("Not a readable PDF: Pages tree contains circular reference.");
+  });
+
   it("refuses a password-protected PDF and a damaged one with a reason to show", async () => {
     const locked = convertPdfToText(buildPdf({ pages: [["secret"]], encrypted: true }));
     await expect(locked).rejects.toThrow(PdfReadError);
