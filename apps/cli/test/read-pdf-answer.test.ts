@@ -20,15 +20,24 @@ const opts = { mainContentOnly: false, withMetadata: false };
 describe("readHttpAnswer on a PDF", () => {
   const slow = createMarkdownConverter({ maxThreads: 1, timeoutMs: 1 });
   const normal = createMarkdownConverter({ maxThreads: 1 });
+  const frugal = createMarkdownConverter({ maxThreads: 1, maxMemoryGrowthBytes: 64 * 1024 * 1024 });
   afterAll(async () => {
-    await slow.close();
-    await normal.close();
+    await Promise.all([slow.close(), normal.close(), frugal.close()]);
   });
-  const ctx = (markdown: WorkerContext["markdown"]) => ({ markdown }) as WorkerContext;
+  const ctx = (pdfs: WorkerContext["pdfs"]) => ({ pdfs }) as WorkerContext;
 
   it("gives the text and title of a good PDF, and no problem", async () => {
     const read = await readHttpAnswer(ctx(normal), answer(buildPdf(REPORT_PDF)), opts);
     expect(read).toEqual({ converted: { markdown: REPORT_PDF_TEXT, title: REPORT_PDF.title }, problem: null });
+  });
+
+  it("stops a small PDF whose streams inflate past the memory allowed, saying so, and reads the next", async () => {
+    const bomb = buildPdf({ pages: [["Boom"]], inflatedSpaces: 256 * 1024 * 1024 });
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const read = await readHttpAnswer(ctx(frugal), answer(bomb), opts);
+    expect(read.problem).toBe("The PDF needs more than 64 MB of memory to read");
+    const next = await readHttpAnswer(ctx(frugal), answer(buildPdf(REPORT_PDF)), opts);
+    expect(next.converted.markdown).toBe(REPORT_PDF_TEXT);
   });
 
   it("fails a PDF its reader cannot finish in time, saying so (not an internal error)", async () => {

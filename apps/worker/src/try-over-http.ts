@@ -1,5 +1,5 @@
 import { fetchPage, type FetchedPage } from "@orbweaver/browser";
-import { isPdfReadError, MarkdownTimeoutError, type MarkdownResult } from "@orbweaver/extract";
+import { isPdfReadError, MarkdownMemoryError, MarkdownTimeoutError, type MarkdownResult } from "@orbweaver/extract";
 import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
@@ -77,7 +77,7 @@ export async function readHttpAnswer(
 }
 
 /**
- * A PDF's text, as it is (no Markdown conversion), and its title, read on the Markdown threads: an
+ * A PDF's text, as it is (no Markdown conversion), and its title, read on the PDF threads: an
  * error status, a file the reader refuses (a password, damage) or a PDF without text (scanned pages;
  * there is no OCR) fails the URL.
  */
@@ -86,11 +86,15 @@ async function readPdf(ctx: WorkerContext, answer: Extract<Answer, { document: "
   if (answer.status >= 400) return { converted: nothing, problem: `The page answered HTTP ${answer.status}` };
   let converted: MarkdownResult;
   try {
-    converted = await ctx.markdown.convertPdf(answer.bytes);
+    converted = await ctx.pdfs.convertPdf(answer.bytes);
   } catch (err) {
     if (isPdfReadError(err)) return { converted: nothing, problem: err.message };
     if (err instanceof MarkdownTimeoutError) {
       return { converted: nothing, problem: `The PDF could not be read within ${err.timeoutMs} ms` };
+    }
+    if (err instanceof MarkdownMemoryError) {
+      const mb = Math.round(err.limitBytes / 1024 / 1024);
+      return { converted: nothing, problem: `The PDF needs more than ${mb} MB of memory to read` };
     }
     throw err;
   }

@@ -15,6 +15,8 @@ export interface WorkerContext {
   pool: BrowserPool;
   egress: EgressProxy;
   markdown: MarkdownConverter;
+  /** The Markdown pool's twin for PDFs (`convertPdf`), with a memory watch. */
+  pdfs: MarkdownConverter;
   /** null when no model is configured (AI requests then return raw Markdown, flagged). */
   llm: Llm | null;
   blobs: BlobStore;

@@ -23,6 +23,9 @@ import { startRetentionSweeper } from "./retention-sweeper.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
+/** How much the worker may grow while one PDF is read (its streams inflated) before the read is stopped. */
+const PDF_MEMORY_GROWTH_BYTES = 512 * 1024 * 1024;
+
 /** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer, the reconciler and the retention sweeper (BLOB_RETENTION_MS, JOB_RETENTION_MS). */
 export async function startWorker(
   config: Config,
@@ -49,6 +52,9 @@ export async function startWorker(
     log,
   });
   const markdown = createMarkdownConverter({ maxThreads: 1 });
+  // PDFs on threads of their own, so reading one never holds up a page's Markdown; a PDF whose
+  // streams inflate past this is refused rather than growing the worker without bound.
+  const pdfs = createMarkdownConverter({ maxThreads: 1, maxMemoryGrowthBytes: PDF_MEMORY_GROWTH_BYTES });
   const llm = createLlm({
     baseUrl: config.llm.baseUrl,
     apiKey: config.llm.apiKey,
@@ -73,6 +79,7 @@ export async function startWorker(
     pool,
     egress,
     markdown,
+    pdfs,
     llm,
     blobs,
     proxies,
@@ -181,6 +188,7 @@ export async function startWorker(
       await pool.close();
       await egress.close();
       await markdown.close();
+      await pdfs.close();
       await closeQueuesAndConnection(producerConnection, [queue]);
       await crawlWorker.disconnect();
       workerConnection.disconnect();

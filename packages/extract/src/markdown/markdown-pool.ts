@@ -28,6 +28,14 @@ export class MarkdownConverterClosedError extends Error {
   }
 }
 
+/** A conversion that made the process grow past `maxMemoryGrowthBytes`; its thread was terminated. */
+export class MarkdownMemoryError extends Error {
+  override name = "MarkdownMemoryError";
+  constructor(readonly limitBytes: number) {
+    super(`The conversion needed more than ${Math.round(limitBytes / 1024 / 1024)} MB of memory`);
+  }
+}
+
 export interface MarkdownConverterOptions {
   /** Worker threads to run conversions on; default 1. */
   maxThreads?: number;
@@ -36,6 +44,13 @@ export interface MarkdownConverterOptions {
    * the page (excludes queueing and thread start-up); default 30000.
    */
   timeoutMs?: number;
+  /**
+   * While a conversion runs, the process's resident memory is read every 100 ms; growing by more
+   * than this since it started terminates its thread ({@link MarkdownMemoryError}). A PDF can inflate
+   * a small file into gigabytes of streams, and a thread's heap limit does not cover ArrayBuffers.
+   * Default: no watch.
+   */
+  maxMemoryGrowthBytes?: number;
 }
 
 export interface MarkdownConverter {
@@ -63,7 +78,11 @@ interface Slot {
   ready: boolean;
   job: Job | null;
   timer: NodeJS.Timeout | null;
+  memoryWatch: NodeJS.Timeout | null;
 }
+
+/** How often a running conversion's memory is read. */
+const MEMORY_WATCH_MS = 100;
 
 function remoteError(error: { name: string; message: string; stack?: string }): Error {
   const err = new Error(error.message);
@@ -86,6 +105,7 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
     if (!slots.delete(slot)) return;
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
+    unwatch(slot);
     const exit = slot.worker.terminate().catch(() => undefined);
     exits.add(exit);
     void exit.finally(() => exits.delete(exit));
@@ -106,7 +126,7 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
 
   function spawn(): void {
     const worker = new Worker(WORKER_ENTRY);
-    const slot: Slot = { worker, ready: false, job: null, timer: null };
+    const slot: Slot = { worker, ready: false, job: null, timer: null, memoryWatch: null };
     slot.timer = setTimeout(
       () => fail(slot, new Error(`Markdown worker did not start within ${BOOT_TIMEOUT_MS} ms`)),
       BOOT_TIMEOUT_MS,
@@ -116,6 +136,7 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
       if (!slots.has(slot)) return;
       if (slot.timer) clearTimeout(slot.timer);
       slot.timer = null;
+      unwatch(slot);
       if ("ready" in res) {
         slot.ready = true;
       } else {
@@ -138,7 +159,19 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
     slot.job = job;
     slot.worker.ref();
     slot.timer = setTimeout(() => fail(slot, new MarkdownTimeoutError(timeoutMs)), timeoutMs);
+    const limit = opts.maxMemoryGrowthBytes;
+    if (limit !== undefined) {
+      const before = process.memoryUsage.rss();
+      slot.memoryWatch = setInterval(() => {
+        if (process.memoryUsage.rss() - before > limit) fail(slot, new MarkdownMemoryError(limit));
+      }, MEMORY_WATCH_MS);
+    }
     slot.worker.postMessage(job.request);
+  }
+
+  function unwatch(slot: Slot): void {
+    if (slot.memoryWatch) clearInterval(slot.memoryWatch);
+    slot.memoryWatch = null;
   }
 
   function pump(): void {
