@@ -210,6 +210,28 @@ describe("PDF documents", () => {
     expect(final.result!.data[0]!.screenshotUrl).toMatch(/^http/);
   });
 
+  it("reads an untyped PDF Chromium shows in its viewer (a screenshot asked for) over HTTP", async () => {
+    const final = await scrapeAndWait(stack.api, key, {
+      urls: [{ url: pdfUrl("report", { type: "none" }) }],
+      screenshot: true,
+    });
+    expectReport(final);
+  });
+
+  it("gives a file's own failure in the browser path (too large), not a download refusal", async () => {
+    const small = await startTestStack({ env: { MAX_PAGE_BYTES: "70000" } });
+    try {
+      const k = await small.createKey(100);
+      for (const url of [pdfUrl("long", { disposition: "attachment" }), pdfUrl("long")]) {
+        const final = await scrapeAndWait(small.api, k.key, { urls: [{ url }], screenshot: true });
+        expect(final.status, url).toBe("failed");
+        expect(final.error, url).toMatch(/too large|more than 70000 bytes/);
+      }
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("reads a PDF that Chromium downloads (sent to save) over HTTP, with actions asked for, which it does not take", async () => {
     const final = await scrapeAndWait(stack.api, key, {
       urls: [
@@ -268,12 +290,19 @@ describe("PDF documents", () => {
     });
   });
 
-  it("a crawl refuses a PDF start page as not a web page", async () => {
-    const id = await startCrawl(stack.api, key, { baseUrl: pdfUrl("report"), maxPages: 1 });
-    const { final } = await pollCrawl(stack.api, key, id);
-    expect(final.status, JSON.stringify(final)).toBe("failed");
-    const pages = await call<{ pages: CrawlPage[] }>(`${stack.api}/crawl/${id}/pages`, { key });
-    expect(pages.body.pages[0]).toMatchObject({ status: "failed", error_message: "Not a web page (a PDF document)" });
+  it("a crawl refuses a PDF start page as not a web page, typed or untyped, in both modes", async () => {
+    for (const scrapeMode of ["default", "fast"]) {
+      for (const query of [{}, { type: "none" }]) {
+        const id = await startCrawl(stack.api, key, { baseUrl: pdfUrl("report", query), maxPages: 1, scrapeMode });
+        const { final } = await pollCrawl(stack.api, key, id);
+        expect(final.status, JSON.stringify(final)).toBe("failed");
+        const pages = await call<{ pages: CrawlPage[] }>(`${stack.api}/crawl/${id}/pages`, { key });
+        expect(pages.body.pages[0], `${scrapeMode} ${JSON.stringify(query)}`).toMatchObject({
+          status: "failed",
+          error_message: "Not a web page (a PDF document)",
+        });
+      }
+    }
   });
 });
 

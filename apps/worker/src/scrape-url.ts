@@ -140,7 +140,7 @@ async function browseInContext(
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
     // A PDF shown in Chromium's viewer: its text is read over HTTP once the page's byte limit is off;
     // no actions (the viewer has none of a page's elements); a screenshot of the viewer.
-    if (response && isPdfMediaType(mediaType(response.headers()["content-type"]))) {
+    if (response && showsPdf(response)) {
       return { pdf: true, screenshotUrl: opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null };
     }
     // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
@@ -222,6 +222,17 @@ async function browseInContext(
     if (browser && !browser.isConnected()) throw new TransientJobError("The browser closed during the scrape");
     throw err;
   }
+}
+
+/**
+ * Did Chromium open its PDF viewer: a response typed as PDF, or an untyped one (Chromium sniffs the
+ * bytes) from a `.pdf` path? The HTTP read then decides by the bytes.
+ */
+function showsPdf(response: Response): boolean {
+  const type = mediaType(response.headers()["content-type"]);
+  if (isPdfMediaType(type)) return true;
+  const untyped = type === "" || type === "application/octet-stream" || type === "binary/octet-stream";
+  return untyped && /\.pdf$/i.test(new URL(response.url()).pathname);
 }
 
 /** The text of a document served as text (`isTextMediaType`); undefined for a page, or a body no longer readable. */

@@ -35,13 +35,16 @@ export async function scrapeWithFetch(
 /**
  * A URL the browser met as a file (a PDF in its viewer, or a download: a PDF or a text document sent
  * to save, a CSV or YAML it does not show), read again over HTTP: its text, without the actions
- * asked for, which a file cannot take. Null when plain HTTP does not answer a PDF or a text document.
+ * asked for, which a file cannot take; a failed read with its reason (too large, too slow). Null when
+ * plain HTTP answers a page.
  */
 export async function scrapeFileOverHttp(
   ctx: WorkerContext,
   opts: ScrapeUrlOptions & { cookieHeader: string | undefined },
 ): Promise<UrlOutcome | null> {
   const tried = await tryOverHttp(ctx, { ...opts, final: true });
+  // Too large, too slow, refused: the file's own reason.
+  if (tried.outcome === "failed") return failedOutcome(opts.url, tried.error);
   if (tried.outcome !== "answer" || tried.answer.document === "html") return null;
   const { converted, problem } = await readHttpAnswer(ctx, tried.answer, {
     mainContentOnly: false,

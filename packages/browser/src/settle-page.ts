@@ -289,19 +289,23 @@ function waitForQuietDom(arg: {
       }
     };
     // A page that broke what this uses is settled by its document's changes alone.
-    const watchAll = (nodes: Node[]): void => {
+    const watchAll = (records: MutationRecord[]): void => {
       try {
-        for (const node of nodes) watchShadowRoots(node);
+        for (const record of records) for (const node of Array.from(record.addedNodes)) watchShadowRoots(node);
       } catch {
         // Nothing more to watch.
       }
     };
     const observer = new MutationObserver((records) => {
-      watchAll(records.flatMap((record) => Array.from(record.addedNodes)));
       restart();
+      watchAll(records);
     });
     observer.observe(document, watched);
-    if (document.documentElement) watchAll([document.documentElement]);
+    try {
+      if (document.documentElement) watchShadowRoots(document.documentElement);
+    } catch {
+      // As above.
+    }
     const capTimer = later(() => finish(false), arg.maxMs);
     restart();
     if (timers) checkTimer = later(check, arg.minQuietMs);

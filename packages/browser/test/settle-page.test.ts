@@ -126,6 +126,26 @@ window.addEventListener("load", () => {
   channel.port2.postMessage(0);
 });`,
   ),
+  // The same stream into the document itself, on a page whose script replaced Array.from with one
+  // that throws: the document's changes still count.
+  "/stream-no-array-from": html(
+    "Stream",
+    `<h1>Feed</h1><ul id="list"></ul>`,
+    `Array.from = () => { throw new Error("no Array.from here"); };
+window.addEventListener("load", () => {
+  const list = document.getElementById("list");
+  const channel = new MessageChannel();
+  let n = 0, next = performance.now() + 10;
+  channel.port1.onmessage = () => {
+    if (performance.now() >= next) {
+      const li = document.createElement("li"); li.textContent = "Streamed item " + ++n; list.append(li);
+      next = performance.now() + 10;
+    }
+    if (n < 12) channel.port2.postMessage(0);
+  };
+  channel.port2.postMessage(0);
+});`,
+  ),
   // Rendered by a timer 200 ms after load: no request, nothing but the timer announces it.
   "/timer-render": html(
     "Timer render",
@@ -309,6 +329,11 @@ describe("openPage settle", () => {
 
   it("waits for content a component renders into its shadow root after load, without timers or requests", async () => {
     const r = await open("/shadow-stream");
+    for (let n = 1; n <= 12; n++) expect(r.html).toContain(`Streamed item ${n}`);
+  });
+
+  it("still counts the document's changes on a page that broke what the shadow-root watch uses", async () => {
+    const r = await open("/stream-no-array-from");
     for (let n = 1; n <= 12; n++) expect(r.html).toContain(`Streamed item ${n}`);
   });
 

@@ -233,7 +233,9 @@ async function readPage(
   if (!body.ok) return failure(body.kind, body.message, where);
   const page = { ok: true as const, finalUrl: url.href, status, headers: flattenHeaders(res.headers) };
   // A body typed as PDF is one even when damaged (the reader says why); an untyped one must look like it.
-  if (pdf || (opts.readPdf && (maybePdf || type === "") && looksLikePdf(body.bytes))) {
+  if (pdf || ((maybePdf || type === "") && looksLikePdf(body.bytes))) {
+    // Untyped, it could only be told by its bytes.
+    if (!opts.readPdf) return failure("pdf", `a PDF document (HTTP ${status})`, where);
     return { ...page, document: "pdf", bytes: body.bytes };
   }
   if (maybePdf) return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
