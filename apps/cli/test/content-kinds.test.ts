@@ -292,7 +292,8 @@ describe("PDF documents", () => {
 
   it("a crawl refuses a PDF start page as not a web page, typed or untyped, in both modes", async () => {
     for (const scrapeMode of ["default", "fast"]) {
-      for (const query of [{}, { type: "none" }]) {
+      const queries: Array<Record<string, string>> = [{}, { type: "none" }];
+      for (const query of queries) {
         const id = await startCrawl(stack.api, key, { baseUrl: pdfUrl("report", query), maxPages: 1, scrapeMode });
         const { final } = await pollCrawl(stack.api, key, id);
         expect(final.status, JSON.stringify(final)).toBe("failed");
