@@ -20,7 +20,12 @@ const opts = { mainContentOnly: false, withMetadata: false };
 describe("readHttpAnswer on a PDF", () => {
   const slow = createMarkdownConverter({ maxThreads: 1, timeoutMs: 1 });
   const normal = createMarkdownConverter({ maxThreads: 1 });
-  const frugal = createMarkdownConverter({ maxThreads: 1, maxMemoryGrowthBytes: 64 * 1024 * 1024 });
+  // As the worker reads PDFs: in a child process whose memory is watched (here with a smaller allowance).
+  const frugal = createMarkdownConverter({
+    maxThreads: 1,
+    isolation: "process",
+    maxMemoryGrowthBytes: 64 * 1024 * 1024,
+  });
   afterAll(async () => {
     await Promise.all([slow.close(), normal.close(), frugal.close()]);
   });

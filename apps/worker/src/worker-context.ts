@@ -15,7 +15,7 @@ export interface WorkerContext {
   pool: BrowserPool;
   egress: EgressProxy;
   markdown: MarkdownConverter;
-  /** The Markdown pool's twin for PDFs (`convertPdf`), with a memory watch. */
+  /** The Markdown pool's twin for PDFs (`convertPdf`), in a child process with a memory watch. */
   pdfs: MarkdownConverter;
   /** null when no model is configured (AI requests then return raw Markdown, flagged). */
   llm: Llm | null;

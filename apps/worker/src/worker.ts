@@ -23,7 +23,7 @@ import { startRetentionSweeper } from "./retention-sweeper.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
-/** How much the worker may grow while one PDF is read (its streams inflated) before the read is stopped. */
+/** How much the PDF reader's process may grow while one PDF is read (its streams inflated) before it is stopped. */
 const PDF_MEMORY_GROWTH_BYTES = 512 * 1024 * 1024;
 
 /** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer, the reconciler and the retention sweeper (BLOB_RETENTION_MS, JOB_RETENTION_MS). */
@@ -52,9 +52,13 @@ export async function startWorker(
     log,
   });
   const markdown = createMarkdownConverter({ maxThreads: 1 });
-  // PDFs on threads of their own, so reading one never holds up a page's Markdown; a PDF whose
-  // streams inflate past this is refused rather than growing the worker without bound.
-  const pdfs = createMarkdownConverter({ maxThreads: 1, maxMemoryGrowthBytes: PDF_MEMORY_GROWTH_BYTES });
+  // PDFs in a process of their own, so reading one never holds up a page's Markdown, and a PDF
+  // whose streams inflate past this is stopped, its memory handed back, not kept by the worker.
+  const pdfs = createMarkdownConverter({
+    maxThreads: 1,
+    isolation: "process",
+    maxMemoryGrowthBytes: PDF_MEMORY_GROWTH_BYTES,
+  });
   const llm = createLlm({
     baseUrl: config.llm.baseUrl,
     apiKey: config.llm.apiKey,

@@ -7,6 +7,9 @@
 // timer also covers time spent queued behind other pages, so a busy worker
 // would time out innocent conversions. Each timed-out conversion terminates
 // its thread (a synchronous turndown loop cannot be interrupted otherwise).
+import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { HtmlToMarkdownOptions, MarkdownResult } from "./html-to-markdown.ts";
 import type { WorkerRequest, WorkerResponse } from "./markdown-worker.ts";
@@ -45,10 +48,15 @@ export interface MarkdownConverterOptions {
    */
   timeoutMs?: number;
   /**
-   * While a conversion runs, the process's resident memory is read every 100 ms; growing by more
-   * than this since it started terminates its thread ({@link MarkdownMemoryError}). A PDF can inflate
-   * a small file into gigabytes of streams, and a thread's heap limit does not cover ArrayBuffers.
-   * Default: no watch.
+   * `thread` (default): worker threads. `process`: child processes, whose memory is their own, so it
+   * can be watched and is handed back to the system when one is killed (a PDF can inflate a small
+   * file into gigabytes of streams, which a thread's heap limit does not cover).
+   */
+  isolation?: "thread" | "process";
+  /**
+   * With `process` isolation: while a conversion runs, its process's resident memory is read every
+   * 100 ms, and growing by more than this since it started kills the process
+   * ({@link MarkdownMemoryError}). Default: no watch.
    */
   maxMemoryGrowthBytes?: number;
 }
@@ -73,8 +81,74 @@ interface Job {
   reject(err: Error): void;
 }
 
+/** What the pool needs of a worker thread or a child process. */
+interface Runner {
+  postMessage(message: WorkerRequest): void;
+  onMessage(fn: (res: WorkerResponse) => void): void;
+  onError(fn: (err: Error) => void): void;
+  onExit(fn: (code: number | string | null) => void): void;
+  terminate(): Promise<unknown>;
+  ref(): void;
+  unref(): void;
+  /** Resident bytes of a child process (Linux `/proc`); undefined for a thread or when unreadable. */
+  rss(): number | undefined;
+}
+
+function threadRunner(): Runner {
+  const worker = new Worker(WORKER_ENTRY);
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    onMessage: (fn) => worker.on("message", fn),
+    onError: (fn) => worker.on("error", fn),
+    onExit: (fn) => worker.on("exit", fn),
+    terminate: () => worker.terminate(),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    rss: () => undefined,
+  };
+}
+
+function processRunner(): Runner {
+  // No inherited flags (a test runner's, --inspect): the entry loads TypeScript through tsx itself.
+  const child = fork(fileURLToPath(WORKER_ENTRY), [], {
+    execArgv: [],
+    serialization: "advanced",
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return {
+    postMessage: (message) => void child.send(message),
+    onMessage: (fn) => child.on("message", fn as (res: unknown) => void),
+    onError: (fn) => child.on("error", fn),
+    onExit: (fn) => child.on("exit", (code, signal) => fn(code ?? signal)),
+    terminate: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        // An idle child is unref'd; the wait for its exit must keep the caller's loop alive.
+        child.ref();
+        child.kill("SIGKILL");
+      }),
+    ref: () => {
+      child.ref();
+      child.channel?.ref();
+    },
+    unref: () => {
+      child.unref();
+      child.channel?.unref();
+    },
+    rss: () => {
+      try {
+        const pages = Number(readFileSync(`/proc/${child.pid}/statm`, "latin1").split(" ")[1]);
+        return Number.isFinite(pages) ? pages * 4096 : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
 interface Slot {
-  worker: Worker;
+  worker: Runner;
   ready: boolean;
   job: Job | null;
   timer: NodeJS.Timeout | null;
@@ -125,13 +199,13 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
   }
 
   function spawn(): void {
-    const worker = new Worker(WORKER_ENTRY);
+    const worker = opts.isolation === "process" ? processRunner() : threadRunner();
     const slot: Slot = { worker, ready: false, job: null, timer: null, memoryWatch: null };
     slot.timer = setTimeout(
       () => fail(slot, new Error(`Markdown worker did not start within ${BOOT_TIMEOUT_MS} ms`)),
       BOOT_TIMEOUT_MS,
     );
-    worker.on("message", (res: WorkerResponse) => {
+    worker.onMessage((res: WorkerResponse) => {
       // A result can race with a timeout that already retired this thread.
       if (!slots.has(slot)) return;
       if (slot.timer) clearTimeout(slot.timer);
@@ -150,8 +224,8 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
       pump();
     });
     // Boot failures, uncaught errors and ERR_WORKER_OUT_OF_MEMORY.
-    worker.on("error", (err) => fail(slot, err));
-    worker.on("exit", (code) => fail(slot, new Error(`Markdown worker exited unexpectedly with code ${code}`)));
+    worker.onError((err) => fail(slot, err));
+    worker.onExit((code) => fail(slot, new Error(`Markdown worker exited unexpectedly with code ${code}`)));
     slots.add(slot);
   }
 
@@ -160,10 +234,11 @@ export function createMarkdownConverter(opts: MarkdownConverterOptions = {}): Ma
     slot.worker.ref();
     slot.timer = setTimeout(() => fail(slot, new MarkdownTimeoutError(timeoutMs)), timeoutMs);
     const limit = opts.maxMemoryGrowthBytes;
-    if (limit !== undefined) {
-      const before = process.memoryUsage.rss();
+    const before = limit === undefined ? undefined : slot.worker.rss();
+    if (limit !== undefined && before !== undefined) {
       slot.memoryWatch = setInterval(() => {
-        if (process.memoryUsage.rss() - before > limit) fail(slot, new MarkdownMemoryError(limit));
+        const now = slot.worker.rss();
+        if (now !== undefined && now - before > limit) fail(slot, new MarkdownMemoryError(limit));
       }, MEMORY_WATCH_MS);
     }
     slot.worker.postMessage(job.request);

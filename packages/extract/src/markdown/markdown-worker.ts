@@ -14,8 +14,23 @@ export type WorkerResponse =
   | { id: number; ok: true; result: MarkdownResult }
   | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
 
-const port = parentPort;
-if (!port) throw new Error("markdown-worker.ts must be loaded in a worker thread");
+/** The pool's end: a worker thread's port, or a child process's IPC channel. */
+interface Port {
+  postMessage(res: WorkerResponse): void;
+  on(event: "message", fn: (req: WorkerRequest) => void): void;
+}
+const send = process.send?.bind(process);
+const port: Port | null =
+  parentPort ??
+  (send
+    ? {
+        postMessage: (res) => void send(res),
+        on: (event, fn) => void process.on(event, fn as (req: unknown) => void),
+      }
+    : null);
+if (!port) throw new Error("markdown-worker.ts must be loaded in a worker thread or a child process");
+// A child process ends with its parent (its channel closes).
+if (!parentPort) process.on("disconnect", () => process.exit(0));
 
 function convert(req: WorkerRequest): MarkdownResult | Promise<MarkdownResult> {
   if ("pdf" in req) return convertPdfToText(req.pdf);

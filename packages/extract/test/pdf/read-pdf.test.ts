@@ -1,3 +1,4 @@
+import { execSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildPdf, REPORT_PDF, REPORT_PDF_TEXT } from "../../../testkit/src/index.ts";
 import { createMarkdownConverter } from "../../src/markdown/markdown-pool.ts";
@@ -68,5 +69,28 @@ describe("the Markdown pool's convertPdf", () => {
     expect((err as Error).message).toBe("The PDF is password-protected");
     // The thread carries on.
     expect((await converter.convertPdf(buildPdf(REPORT_PDF))).markdown).toBe(REPORT_PDF_TEXT);
+  });
+});
+
+describe("a PDF pool in a child process (as the worker reads PDFs)", () => {
+  const children = () =>
+    execSync("ps -eo pid,ppid,args")
+      .toString()
+      .split("\n")
+      .filter((l) => /markdown-worker\.mjs/.test(l) && l.trim().split(/\s+/)[1] === String(process.pid)).length;
+
+  it("reads PDFs and pages in its own process, and leaves none behind when closed", async () => {
+    const pool = createMarkdownConverter({ maxThreads: 1, isolation: "process" });
+    try {
+      expect(await pool.convertPdf(buildPdf(REPORT_PDF))).toEqual({
+        markdown: REPORT_PDF_TEXT,
+        title: REPORT_PDF.title,
+      });
+      expect((await pool.convert("<h1>Hi</h1>")).markdown).toBe("# Hi");
+      expect(children()).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    expect(children()).toBe(0);
   });
 });
