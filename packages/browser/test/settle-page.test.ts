@@ -18,6 +18,22 @@ const html = (title: string, body: string, script = ""): string =>
 // Appends a paragraph with the given text to #out.
 const RENDER = `const render = (text) => { const p = document.createElement("p"); p.textContent = text; document.getElementById("out").append(p); };`;
 
+// After load, appends "Streamed item 1" to "Streamed item 12" to the list `listExpr` finds, 10 ms
+// apart, scheduled by messages (as React's scheduler does): no timer, no request.
+const STREAM = (listExpr: string): string => `window.addEventListener("load", () => {
+  const list = ${listExpr};
+  const channel = new MessageChannel();
+  let n = 0, next = performance.now() + 10;
+  channel.port1.onmessage = () => {
+    if (performance.now() >= next) {
+      const li = document.createElement("li"); li.textContent = "Streamed item " + ++n; list.append(li);
+      next = performance.now() + 10;
+    }
+    if (n < 12) channel.port2.postMessage(0);
+  };
+  channel.port2.postMessage(0);
+});`;
+
 const PAGES: Record<string, string> = {
   "/static": html("Static", `<h1>A static page</h1><p>Everything is here at load.</p>`),
   // Data fetched 200 ms after load, then rendered.
@@ -112,19 +128,7 @@ customElements.define("locked-box", class extends HTMLElement { constructor() { 
     "Shadow stream",
     `<h1>Feed</h1><live-feed></live-feed>`,
     `customElements.define("live-feed", class extends HTMLElement { constructor() { super(); this.attachShadow({ mode: "open" }).innerHTML = "<ul></ul>"; } });
-window.addEventListener("load", () => {
-  const list = document.querySelector("live-feed").shadowRoot.querySelector("ul");
-  const channel = new MessageChannel();
-  let n = 0, next = performance.now() + 10;
-  channel.port1.onmessage = () => {
-    if (performance.now() >= next) {
-      const li = document.createElement("li"); li.textContent = "Streamed item " + ++n; list.append(li);
-      next = performance.now() + 10;
-    }
-    if (n < 12) channel.port2.postMessage(0);
-  };
-  channel.port2.postMessage(0);
-});`,
+${STREAM('document.querySelector("live-feed").shadowRoot.querySelector("ul")')}`,
   ),
   // The same stream into the document itself, on a page whose script replaced Array.from with one
   // that throws: the document's changes still count.
@@ -132,19 +136,7 @@ window.addEventListener("load", () => {
     "Stream",
     `<h1>Feed</h1><ul id="list"></ul>`,
     `Array.from = () => { throw new Error("no Array.from here"); };
-window.addEventListener("load", () => {
-  const list = document.getElementById("list");
-  const channel = new MessageChannel();
-  let n = 0, next = performance.now() + 10;
-  channel.port1.onmessage = () => {
-    if (performance.now() >= next) {
-      const li = document.createElement("li"); li.textContent = "Streamed item " + ++n; list.append(li);
-      next = performance.now() + 10;
-    }
-    if (n < 12) channel.port2.postMessage(0);
-  };
-  channel.port2.postMessage(0);
-});`,
+${STREAM('document.getElementById("list")')}`,
   ),
   // Rendered by a timer 200 ms after load: no request, nothing but the timer announces it.
   "/timer-render": html(
