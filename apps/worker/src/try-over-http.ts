@@ -77,7 +77,7 @@ export async function readHttpAnswer(
 }
 
 /**
- * A PDF's text, as it is (no Markdown conversion), and its title, read on the PDF threads: an
+ * A PDF's text, as it is (no Markdown conversion), and its title, read by the PDF reader's process: an
  * error status, a file the reader refuses (a password, damage) or a PDF without text (scanned pages;
  * there is no OCR) fails the URL.
  */

@@ -31,7 +31,7 @@ export class MarkdownConverterClosedError extends Error {
   }
 }
 
-/** A conversion that made the process grow past `maxMemoryGrowthBytes`; its thread was terminated. */
+/** A conversion whose process grew past `maxMemoryGrowthBytes`; the process was killed. */
 export class MarkdownMemoryError extends Error {
   override name = "MarkdownMemoryError";
   constructor(readonly limitBytes: number) {
@@ -64,8 +64,8 @@ export interface MarkdownConverterOptions {
 export interface MarkdownConverter {
   convert(html: string, opts?: HtmlToMarkdownOptions): Promise<MarkdownResult>;
   /**
-   * A PDF's text (`markdown`, as it is) and title, read on the same threads under the same time
-   * limit; rejects with an error named `PdfReadError` for a password-protected or unreadable file.
+   * A PDF's text (`markdown`, as it is) and title, read by this pool's threads or processes under
+   * the same time limit; rejects with an error named `PdfReadError` for a password-protected or unreadable file.
    */
   convertPdf(bytes: Uint8Array): Promise<MarkdownResult>;
   /** Rejects queued and running conversions and terminates all threads. */
