@@ -94,6 +94,25 @@ describe("text documents", () => {
     }
   });
 
+  it("reads XHTML served as XML as a page (Markdown, title, links), in both modes and in the browser", async () => {
+    const xhtml =
+      '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">' +
+      '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Old school</title></head><body><h1>Served as XML</h1>' +
+      "<p>A page of its own, written as XHTML and sent as application/xml by an old server.</p></body></html>";
+    const requests = [
+      { urls: [{ url: documentUrl("application/xml", xhtml) }] },
+      { urls: [{ url: documentUrl("application/xml", xhtml) }], scrapeMode: "fast" },
+      { urls: [{ url: documentUrl("application/xml", xhtml) }], screenshot: true },
+    ];
+    for (const request of requests) {
+      const final = await scrapeAndWait(stack.api, key, request);
+      expect(final.status, JSON.stringify(final.error)).toBe("completed");
+      expect(final.result!.data[0]).toMatchObject({ success: true, title: "Old school" });
+      expect(final.result!.content).toContain("# Served as XML");
+      expect(final.result!.content).not.toContain("<?xml");
+    }
+  });
+
   it("fails a text document with an error status or no text, in both modes", async () => {
     for (const scrapeMode of ["default", "fast"]) {
       const missing = await scrapeAndWait(stack.api, key, {

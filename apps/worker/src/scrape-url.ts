@@ -4,6 +4,7 @@ import {
   decodeText,
   isPdfMediaType,
   isTextMediaType,
+  isXhtmlDocument,
   mediaType,
   raceDisconnect,
   NavigationError,
@@ -235,12 +236,16 @@ function showsPdf(response: Response): boolean {
   return untyped && /\.pdf$/i.test(new URL(response.url()).pathname);
 }
 
-/** The text of a document served as text (`isTextMediaType`); undefined for a page, or a body no longer readable. */
+/**
+ * The text of a document served as text (`isTextMediaType`); undefined for a page (XHTML served as
+ * XML included: Chromium renders it as one), or a body no longer readable.
+ */
 async function textDocumentOf(response: Response | null): Promise<string | undefined> {
   const contentType = response?.headers()["content-type"];
   if (!response || !isTextMediaType(mediaType(contentType))) return undefined;
   try {
-    return decodeText(await response.body(), contentType);
+    const text = decodeText(await response.body(), contentType);
+    return isXhtmlDocument(text) ? undefined : text;
   } catch {
     return undefined;
   }

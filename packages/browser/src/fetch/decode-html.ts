@@ -46,6 +46,17 @@ export function isTextMediaType(type: string): boolean {
   );
 }
 
+/**
+ * An XML document whose root is XHTML's `<html>` (a page served as `application/xml` or `text/xml`,
+ * which browsers render as a page): read as a page, not returned as its source.
+ */
+export function isXhtmlDocument(text: string): boolean {
+  return XHTML_ROOT.test(text.slice(0, 4096));
+}
+
+const XHTML_ROOT =
+  /^\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<html\b[^>]*\bxmlns\s*=\s*["']http:\/\/www\.w3\.org\/1999\/xhtml["']/i;
+
 /** A PDF's media type. */
 export function isPdfMediaType(type: string): boolean {
   return type === "application/pdf" || type === "application/x-pdf";

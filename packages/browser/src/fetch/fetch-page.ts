@@ -6,6 +6,7 @@ import {
   isHtmlMediaType,
   isPdfMediaType,
   isTextMediaType,
+  isXhtmlDocument,
   looksLikeHtml,
   looksLikePdf,
   mediaType,
@@ -239,7 +240,10 @@ async function readPage(
     return { ...page, document: "pdf", bytes: body.bytes };
   }
   if (maybePdf) return failure("unsupported_content", `${type} is not HTML (HTTP ${status})`, where);
-  if (text) return { ...page, document: "text", html: decodeText(body.bytes, contentType) };
+  if (text) {
+    const decoded = decodeText(body.bytes, contentType);
+    return { ...page, document: isXhtmlDocument(decoded) ? "html" : "text", html: decoded };
+  }
   const { html } = decodeHtml(body.bytes, contentType);
   // No Content-Type at all: accept only what looks like markup (or nothing, an empty page).
   if (type === "" && html.trim() !== "" && !looksLikeHtml(html)) {

@@ -4,6 +4,7 @@ import {
   decodeHtml,
   decodeText,
   isTextMediaType,
+  isXhtmlDocument,
   looksLikeHtml,
   mediaType,
 } from "../../src/fetch/decode-html.ts";
@@ -98,5 +99,23 @@ describe("text documents", () => {
     expect(decodeText(Buffer.from('<meta charset="iso-8859-1"> é'), "text/plain")).toBe(
       '<meta charset="iso-8859-1"> é',
     );
+  });
+});
+
+describe("isXhtmlDocument", () => {
+  it("tells XHTML served as XML (a page) from other XML documents", () => {
+    const xhtml = [
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en"><head><title>T</title></head><body/></html>',
+      "<!-- generated --><html lang='en' xmlns='http://www.w3.org/1999/xhtml'><body><p>x</p></body></html>",
+      '\ufeff  <HTML XMLNS="http://www.w3.org/1999/xhtml"><body/></HTML>',
+    ];
+    for (const doc of xhtml) expect(isXhtmlDocument(doc), doc).toBe(true);
+    const other = [
+      '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title></channel></rss>',
+      "<html><body>no namespace: rendered as an XML tree</body></html>",
+      '<feed xmlns="http://www.w3.org/2005/Atom"><html xmlns="http://www.w3.org/1999/xhtml"/></feed>',
+      '{"html":"<html xmlns=\\"http://www.w3.org/1999/xhtml\\">"}',
+    ];
+    for (const doc of other) expect(isXhtmlDocument(doc), doc).toBe(false);
   });
 });

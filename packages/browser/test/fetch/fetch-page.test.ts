@@ -149,6 +149,10 @@ describe("fetchPage through the egress proxy", () => {
     expect(expectOk(await fetchVia("/robots.txt")).document).toBe("text");
     expect(expectOk(await fetchVia("/sitemap.xml")).document).toBe("text");
     expect(expectOk(await fetchVia("/static-article")).document).toBe("html");
+    // XHTML served as XML is a page.
+    const xhtml = '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><h1>X</h1></body></html>';
+    const page2 = expectOk(await fetchVia(`/document?type=application/xml&body=${encodeURIComponent(xhtml)}`));
+    expect(page2).toMatchObject({ document: "html", html: xhtml });
     // Sent to save (a CSV export): read as one shown is.
     const csv = expectOk(await fetchVia("/document?type=text/csv&body=a,b&disposition=attachment"));
     expect(csv).toMatchObject({ document: "text", html: "a,b" });
@@ -177,16 +181,13 @@ describe("fetchPage through the egress proxy", () => {
     expect(attached).toMatchObject({ ok: false, kind: "unsupported_content" });
   });
 
-  it("refuses a PDF unread with readPdf: false (a crawl), and reads nothing untyped as one", async () => {
+  it("refuses a PDF with readPdf: false (a crawl): one typed as PDF unread, an untyped one by its bytes", async () => {
     expect(await fetchVia("/pdf/report.pdf", { readPdf: false })).toMatchObject({
       ok: false,
       kind: "pdf",
       status: 200,
     });
-    expect(await fetchVia("/pdf/report.pdf?type=none", { readPdf: false })).toMatchObject({
-      ok: false,
-      kind: "unsupported_content",
-    });
+    expect(await fetchVia("/pdf/report.pdf?type=none", { readPdf: false })).toMatchObject({ ok: false, kind: "pdf" });
   });
 
   it("gives up after maxRedirects", async () => {
