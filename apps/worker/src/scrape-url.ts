@@ -2,6 +2,7 @@ import {
   BrowserDisconnectedError,
   capturePage,
   decodeText,
+  isOctetStreamMediaType,
   isPdfMediaType,
   isTextMediaType,
   isXhtmlDocument,
@@ -232,8 +233,7 @@ async function browseInContext(
 function showsPdf(response: Response): boolean {
   const type = mediaType(response.headers()["content-type"]);
   if (isPdfMediaType(type)) return true;
-  const untyped = type === "" || type === "application/octet-stream" || type === "binary/octet-stream";
-  return untyped && /\.pdf$/i.test(new URL(response.url()).pathname);
+  return (type === "" || isOctetStreamMediaType(type)) && /\.pdf$/i.test(new URL(response.url()).pathname);
 }
 
 /**

@@ -28,7 +28,7 @@ export async function loadOverHttp(
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
   // Not asked for (readPdf: false), so never read.
-  if (fetched.document === "pdf") return { ok: false, error: "Not a web page (a PDF document)" };
+  if (fetched.document === "pdf") return { ok: false, error: NOT_A_PAGE_PDF };
   if (fetched.status >= 400)
     return opts.final ? { ok: false, error: `The page answered HTTP ${fetched.status}` } : null;
   const text = fetched.document === "text";
@@ -69,8 +69,10 @@ export async function loadOverHttp(
   };
 }
 
+const NOT_A_PAGE_PDF = "Not a web page (a PDF document)";
+
 function failureMessage(failed: Extract<HttpAnswer, { ok: false }>): string {
-  if (failed.kind === "pdf") return "Not a web page (a PDF document)";
+  if (failed.kind === "pdf") return NOT_A_PAGE_PDF;
   if (failed.kind === "unsupported_content") return `Not a web page (${failed.message})`;
   return failed.message;
 }

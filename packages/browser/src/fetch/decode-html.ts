@@ -57,6 +57,13 @@ export function isXhtmlDocument(text: string): boolean {
 const XHTML_ROOT =
   /^\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<html\b[^>]*\bxmlns\s*=\s*["']http:\/\/www\.w3\.org\/1999\/xhtml["']/i;
 
+/** Types that say nothing of what a body is (a file server's default); a `.pdf` path sent as one may be a PDF. */
+export function isOctetStreamMediaType(type: string): boolean {
+  return OCTET_STREAM_TYPES.has(type);
+}
+
+const OCTET_STREAM_TYPES = new Set(["application/octet-stream", "binary/octet-stream", "application/download"]);
+
 /** A PDF's media type. */
 export function isPdfMediaType(type: string): boolean {
   return type === "application/pdf" || type === "application/x-pdf";

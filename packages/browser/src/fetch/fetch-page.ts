@@ -4,6 +4,7 @@ import {
   decodeHtml,
   decodeText,
   isHtmlMediaType,
+  isOctetStreamMediaType,
   isPdfMediaType,
   isTextMediaType,
   isXhtmlDocument,
@@ -88,8 +89,6 @@ export const DEFAULT_FETCH_USER_AGENT =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** Types that say nothing of what a body is; a `.pdf` path sent as one may still be a PDF. */
-const UNTYPED = new Set(["application/octet-stream", "binary/octet-stream", "application/download"]);
 
 type Failure = Extract<FetchedPage, { ok: false }>;
 
@@ -212,7 +211,7 @@ async function readPage(
     res.destroy();
     return failure("pdf", `a PDF document (HTTP ${status})`, where);
   }
-  const maybePdf = opts.readPdf && (pdf || (UNTYPED.has(type) && /\.pdf$/i.test(url.pathname)));
+  const maybePdf = opts.readPdf && (pdf || (isOctetStreamMediaType(type) && /\.pdf$/i.test(url.pathname)));
   const text = isTextMediaType(type);
   // Any other file sent for saving is a download, refused like the browser refuses it (never read,
   // never stored); a text document (a CSV export) is read as one shown is.

@@ -6,7 +6,14 @@ export {
   fetchPage,
 } from "./fetch-page.ts";
 export type { FetchedPage, FetchFailureKind, FetchPageOptions } from "./fetch-page.ts";
-export { decodeText, isPdfMediaType, isTextMediaType, isXhtmlDocument, mediaType } from "./decode-html.ts";
+export {
+  decodeText,
+  isOctetStreamMediaType,
+  isPdfMediaType,
+  isTextMediaType,
+  isXhtmlDocument,
+  mediaType,
+} from "./decode-html.ts";
 export { hasDeclarativeShadowDom, needsBrowser, NEEDS_BROWSER_SCAN_CHARS } from "./needs-browser.ts";
 export type { NeedsBrowserResult } from "./needs-browser.ts";
 export { sendViaProxy } from "./send-via-proxy.ts";
