@@ -4,6 +4,7 @@ import { createServer, STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { escapeHtml } from "./fixture/html.ts";
 import { hugePage, HUGE_DEFAULT_KB } from "./fixture/huge-page.ts";
+import { componentAppPage, componentShopPage } from "./fixture/component-shop.ts";
 import { faqPage, teamPage } from "./fixture/interactive-pages.ts";
 import {
   cookiesPage,
@@ -193,6 +194,8 @@ function route(
   if (path === "/hello") return send(res, 200, helloPage());
   if (path === "/components") return send(res, 200, componentsPage());
   if (path === "/declarative-components") return send(res, 200, declarativeComponentsPage());
+  if (path === "/component-shop") return send(res, 200, componentShopPage(params));
+  if (path === "/component-app") return send(res, 200, componentAppPage());
   if (path === "/robots.txt")
     return send(res, 200, robotsTxt(origin) + crawlSiteRobots(origin), "text/plain; charset=utf-8");
   if (path === "/sitemap.xml") return send(res, 200, sitemapXml(origin), "application/xml; charset=utf-8");

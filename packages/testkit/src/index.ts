@@ -23,6 +23,12 @@ export type {
 export { waitFor, within } from "./wait-for.ts";
 export type { WaitForOptions } from "./wait-for.ts";
 export { getFreePort } from "./free-port.ts";
+export {
+  COMPONENT_APP_ROWS,
+  COMPONENT_PRODUCTS,
+  COMPONENT_SHOP_PAGE_SIZE,
+  COMPONENT_SHOP_PAGES,
+} from "./fixture/component-shop.ts";
 export { NEWS_ARTICLE_COUNT, NEWS_PAGE_SIZE, NEWS_PAGES, newsArticle } from "./fixture/news-pages.ts";
 export type { NewsArticle } from "./fixture/news-pages.ts";
 export { PRODUCTS } from "./fixture/product-pages.ts";

@@ -1,8 +1,12 @@
 // In-page script: the visible, enabled elements a plain-English description can point at, with the
-// names a person would use for them. Runs in the browser (see page-helpers.ts for the rules).
+// names a person would use for them, open shadow roots included (consent banners and design-system
+// buttons are often web components). Runs in the browser (see page-helpers.ts for the rules).
 import type * as Helpers from "./page-helpers.ts";
 
+declare const composedParent: typeof Helpers.composedParent;
 declare const cssPath: typeof Helpers.cssPath;
+declare const deepQueryAll: typeof Helpers.deepQueryAll;
+declare const openShadowRoots: typeof Helpers.openShadowRoots;
 declare const isShown: typeof Helpers.isShown;
 declare const textOf: typeof Helpers.textOf;
 
@@ -41,6 +45,7 @@ export const CANDIDATE_SELECTOR = [
 ].join(",");
 
 export function collectCandidates(arg: { max: number; selector: string }): RawCandidate[] {
+  const roots = openShadowRoots();
   const interactive = new Set(
     "button link checkbox radio switch tab menuitem menuitemcheckbox menuitemradio option combobox listbox textbox searchbox spinbutton slider treeitem".split(
       " ",
@@ -70,15 +75,17 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
   const labelsOf = (el: Element): string => {
     const ids = el.getAttribute("aria-labelledby");
     const parts: string[] = [];
-    if (ids) for (const id of ids.split(/\s+/)) parts.push(textOf(document.getElementById(id) ?? document.body, 80));
+    // aria-labelledby names ids of the element's own tree (its shadow root, or the document).
+    const tree = el.getRootNode() as Document | ShadowRoot;
+    if (ids) for (const id of ids.split(/\s+/)) parts.push(textOf(tree.getElementById(id) ?? document.body, 80));
     const labels = (el as HTMLInputElement).labels;
     if (labels) for (const l of Array.from(labels)) parts.push(textOf(l, 80));
     return collapse(parts.join(" "));
   };
   const contextOf = (el: Element): string => {
     const parts: string[] = [];
-    let node = el.parentElement;
-    for (let depth = 0; node && node !== document.body && depth < 6; depth++, node = node.parentElement) {
+    let node = composedParent(el);
+    for (let depth = 0; node && node !== document.body && depth < 6; depth++, node = composedParent(node)) {
       parts.push(
         node.getAttribute("aria-label") ?? "",
         node.id,
@@ -113,7 +120,7 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
     seen.set(el, out.length);
     out.push({
       el,
-      path: cssPath(el),
+      path: cssPath(el, roots),
       tag: el.localName,
       role,
       name,
@@ -127,7 +134,7 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
     });
   };
 
-  for (const el of Array.from(document.querySelectorAll(arg.selector))) {
+  for (const el of deepQueryAll(arg.selector, roots)) {
     if (!isEnabled(el)) continue;
     if (el.localName === "label") {
       // A label only counts when its control is hidden (custom checkboxes): then it is what gets clicked.
@@ -144,17 +151,17 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
       add(el, "generic");
   }
   // Clickable-looking boxes without markup semantics (div with a JS listener and cursor:pointer).
-  for (const el of Array.from(document.querySelectorAll("div, span, li, img, i, svg"))) {
+  for (const el of deepQueryAll("div, span, li, img, i, svg", roots)) {
     if (out.length >= arg.max) break;
     if (seen.has(el) || getComputedStyle(el).cursor !== "pointer") continue;
-    const parent = el.parentElement;
+    const parent = composedParent(el);
     if (parent && getComputedStyle(parent).cursor === "pointer") continue;
     if (el.closest("a[href], button") || !isShown(el) || !textOf(el, 1)) continue;
     add(el, "generic");
   }
   // An element wrapping another with the same text (a > button, div[onclick] > a) is one target.
   for (const c of out) {
-    for (let p = c.el.parentElement; p; p = p.parentElement) {
+    for (let p = composedParent(c.el); p; p = composedParent(p)) {
       const i = seen.get(p);
       const outer = i === undefined ? undefined : out[i];
       if (outer && outer.text === c.text) outer.dropped = true;

@@ -1,8 +1,12 @@
 // In-page script: repeating sibling structures (cards, rows, list items) that a forEach
-// description like "news stories" may mean. Runs in the browser (see page-helpers.ts).
+// description like "news stories" may mean, open shadow roots included. Runs in the browser (see
+// page-helpers.ts).
 import type * as Helpers from "./page-helpers.ts";
 
+declare const composedParent: typeof Helpers.composedParent;
 declare const cssPath: typeof Helpers.cssPath;
+declare const deepQueryAll: typeof Helpers.deepQueryAll;
+declare const openShadowRoots: typeof Helpers.openShadowRoots;
 declare const isShown: typeof Helpers.isShown;
 declare const textOf: typeof Helpers.textOf;
 
@@ -25,6 +29,7 @@ export interface RawGroup {
 }
 
 export function collectGroups(arg: { maxGroups: number; minMembers: number }): RawGroup[] {
+  const roots = openShadowRoots();
   const skipChild = /^(script|style|template|noscript|br|hr|link|meta|option|optgroup|source|track|param|wbr|col)$/;
   const skipParent = /^(select|datalist|svg|head|picture|video|audio|map|colgroup|script|style|template|noscript)$/;
   const chrome =
@@ -34,7 +39,7 @@ export function collectGroups(arg: { maxGroups: number; minMembers: number }): R
     const own = parent.querySelector(":scope > h1, :scope > h2, :scope > h3, :scope > h4, :scope > h5, :scope > h6");
     if (own) return textOf(own, 100);
     let node: Element | null = parent;
-    for (let depth = 0; node && depth < 3; depth++, node = node.parentElement) {
+    for (let depth = 0; node && depth < 3; depth++, node = composedParent(node)) {
       let sib = node.previousElementSibling;
       for (let k = 0; sib && k < 4; k++, sib = sib.previousElementSibling) {
         if (/^h[1-6]$/.test(sib.localName)) return textOf(sib, 100);
@@ -45,16 +50,18 @@ export function collectGroups(arg: { maxGroups: number; minMembers: number }): R
     return "";
   };
   const out: RawGroup[] = [];
+  // `parent` is the members' parent element, or the host of the shadow root they are the top level of
+  // (Playwright's `host > li` reaches them; so does the page-wide signature, counted in every root).
   const build = (parent: Element, tag: string, set: Element[]): RawGroup => {
     const first = set[0] as Element;
     const classes = Array.from(first.classList).filter((c) => set.every((m) => m.classList.contains(c)));
     const signature = tag + classes.map((c) => `.${CSS.escape(c)}`).join("");
     // A page-wide signature survives pagination; a parent-scoped one is exact on this page.
     const selector =
-      document.querySelectorAll(signature).length === set.length ? signature : `${cssPath(parent)} > ${signature}`;
+      deepQueryAll(signature, roots).length === set.length ? signature : `${cssPath(parent, roots)} > ${signature}`;
     const texts = set.map((m) => textOf(m, 2000));
     const linked = set.filter((m) => m.matches("a[href]") || m.closest("a[href]") || m.querySelector("a[href]"));
-    const grand = parent.parentElement;
+    const grand = composedParent(parent);
     return {
       selector,
       count: set.length,
@@ -77,11 +84,14 @@ export function collectGroups(arg: { maxGroups: number; minMembers: number }): R
       inChrome: first.closest(chrome) !== null,
     };
   };
-  for (const parent of [document.body, ...Array.from(document.body.querySelectorAll("*"))]) {
+  const parents: Array<Element | ShadowRoot> = [document.body, ...Array.from(document.body.querySelectorAll("*"))];
+  for (const root of roots) parents.push(root, ...Array.from(root.querySelectorAll("*")));
+  for (const node of parents) {
     if (out.length >= arg.maxGroups) break;
-    if (parent.children.length < arg.minMembers || skipParent.test(parent.localName) || parent.closest("svg")) continue;
+    const parent = node instanceof ShadowRoot ? node.host : node;
+    if (node.children.length < arg.minMembers || skipParent.test(parent.localName) || parent.closest("svg")) continue;
     const buckets = new Map<string, Element[]>();
-    for (const child of Array.from(parent.children)) {
+    for (const child of Array.from(node.children)) {
       if (skipChild.test(child.localName)) continue;
       const bucket = buckets.get(child.localName) ?? [];
       bucket.push(child);

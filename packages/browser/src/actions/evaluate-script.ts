@@ -1,5 +1,14 @@
 import type { Frame, Locator, Page } from "playwright-core";
-import { cssPath, isShown, textOf } from "./page-helpers.ts";
+import {
+  bodyElements,
+  composedParent,
+  cssPath,
+  deepQueryAll,
+  isShown,
+  openShadowRoots,
+  queryPath,
+  textOf,
+} from "./page-helpers.ts";
 
 // Functions passed to page.evaluate are serialised with toString(). tsx (esbuild keepNames) wraps
 // inner functions in `__name(fn, "name")`, a helper that does not exist in the page, so in-page
@@ -7,7 +16,16 @@ import { cssPath, isShown, textOf } from "./page-helpers.ts";
 // function text; Playwright stringifies functions with String(fn), which reads our toString.
 // The page helpers are inlined the same way (scripts see them via `declare const`), because an
 // imported binding would be rewritten by the test transform and be undefined in the page.
-const HELPERS: ReadonlyArray<(...args: never[]) => unknown> = [cssPath, isShown, textOf];
+const HELPERS: ReadonlyArray<(...args: never[]) => unknown> = [
+  openShadowRoots,
+  deepQueryAll,
+  bodyElements,
+  composedParent,
+  cssPath,
+  queryPath,
+  isShown,
+  textOf,
+];
 const HELPER_SOURCE = HELPERS.map((h) => `const ${h.name} = ${h.toString()};`).join("\n");
 const shimmed = new WeakMap<object, unknown>();
 

@@ -1,8 +1,14 @@
-// In-page scripts for forEach items: what to click, what to follow, what appeared after a click.
+// In-page scripts for forEach items: what to click, what to follow, what appeared after a click
+// (open shadow roots included).
 // Runs in the browser (see page-helpers.ts for the rules): no module-level values, literals only.
 import type * as Helpers from "./page-helpers.ts";
 
+declare const bodyElements: typeof Helpers.bodyElements;
+declare const composedParent: typeof Helpers.composedParent;
 declare const cssPath: typeof Helpers.cssPath;
+declare const deepQueryAll: typeof Helpers.deepQueryAll;
+declare const openShadowRoots: typeof Helpers.openShadowRoots;
+declare const queryPath: typeof Helpers.queryPath;
 declare const isShown: typeof Helpers.isShown;
 declare const textOf: typeof Helpers.textOf;
 
@@ -31,16 +37,20 @@ export function linkOf(el: Element): string | null {
 export function clickTargetOf(el: Element): string {
   const controls = "a[href], button, summary, [role=button], [role=tab], [aria-expanded], [onclick]";
   if (el.matches(`${controls}, input, select`) || getComputedStyle(el).cursor === "pointer") return "";
-  const inner = Array.from(el.querySelectorAll(controls)).filter(isShown);
+  // A web component's controls are in its shadow root.
+  const inner = [
+    ...Array.from(el.querySelectorAll(controls)),
+    ...Array.from(el.shadowRoot?.querySelectorAll(controls) ?? []),
+  ].filter(isShown);
   const pick =
     inner.find(
       (e) => e.hasAttribute("aria-expanded") || e.hasAttribute("aria-controls") || e.hasAttribute("aria-haspopup"),
     ) ?? (inner.length === 1 ? inner[0] : undefined);
   if (!pick) return "";
   const steps: string[] = [];
-  for (let node: Element | null = pick; node && node !== el; node = node.parentElement) {
-    const parent: Element | null = node.parentElement;
-    if (!parent) return "";
+  for (let node: Element | null = pick; node && node !== el; node = composedParent(node)) {
+    const parent: Node | null = node.parentNode;
+    if (!(parent instanceof Element || parent instanceof ShadowRoot)) return "";
     steps.unshift(
       `${CSS.escape(node.localName)}:nth-child(${Array.prototype.indexOf.call(parent.children, node) + 1})`,
     );
@@ -57,7 +67,7 @@ export function pathOf(el: Element): string {
 export function markVisible(): number {
   const seen = new WeakSet<Element>();
   let n = 0;
-  for (const e of Array.from(document.body.querySelectorAll("*"))) {
+  for (const e of bodyElements(openShadowRoots())) {
     if (isShown(e)) {
       seen.add(e);
       n++;
@@ -76,24 +86,25 @@ export function captureRevealed(arg: { captureSelector?: string; itemPath?: stri
   const w = window as unknown as { __orbweaverSeen?: WeakSet<Element>; __orbweaverCaptured?: Element };
   if (!w.__orbweaverSeen) {
     // A new document (nested actions navigated): everything is "new", so take the page.
-    const match = arg.captureSelector ? document.querySelector(arg.captureSelector) : null;
+    const match = arg.captureSelector ? (deepQueryAll(arg.captureSelector, openShadowRoots())[0] ?? null) : null;
     const page = match ?? document.body;
     return { html: page.outerHTML, text: textOf(page, 200_000), overlay: false, source: "page" };
   }
   const seen = w.__orbweaverSeen;
+  const roots = openShadowRoots();
   // The path was taken before the click; the item may have been re-rendered since.
-  const liveItem = arg.itemPath ? document.querySelector(arg.itemPath) : null;
+  const liveItem = arg.itemPath ? queryPath(arg.itemPath, roots) : null;
   const dialogish = (e: Element): boolean =>
     e.matches("dialog[open], [role=dialog], [role=alertdialog], [aria-modal=true]") ||
     ["fixed", "sticky"].includes(getComputedStyle(e).position);
   const overlayOf = (e: Element): boolean => {
-    for (let n: Element | null = e; n && n !== document.body; n = n.parentElement) if (dialogish(n)) return true;
+    for (let n: Element | null = e; n && n !== document.body; n = composedParent(n)) if (dialogish(n)) return true;
     return false;
   };
   let pick: Element | undefined;
   let source: Captured["source"] = "revealed";
   if (arg.captureSelector) {
-    const matches = Array.from(document.querySelectorAll(arg.captureSelector)).filter(isShown);
+    const matches = deepQueryAll(arg.captureSelector, roots).filter(isShown);
     const inItem = (e: Element): boolean => !!liveItem && (liveItem.contains(e) || e.contains(liveItem));
     pick =
       matches.find((e) => inItem(e) && !seen.has(e)) ??
@@ -104,9 +115,9 @@ export function captureRevealed(arg: { captureSelector?: string; itemPath?: stri
     if (!pick) return null;
   } else {
     let best = -1;
-    for (const e of Array.from(document.body.querySelectorAll("*"))) {
+    for (const e of bodyElements(roots)) {
       if (seen.has(e) || !isShown(e)) continue;
-      const parent = e.parentElement;
+      const parent = composedParent(e);
       if (parent && parent !== document.body && !seen.has(parent) && isShown(parent)) continue; // not the outermost new block
       const size = textOf(e, 5000).length;
       if (size === 0) continue;
@@ -168,7 +179,7 @@ export function captureInline(el: Element, arg: { captureSelector?: string }): C
 
 /** Whole-page capture (navigate mode, or a click that navigated): captureSelector if present, else <body>. */
 export function capturePageContent(arg: { captureSelector?: string }): Captured & { matched: boolean } {
-  const match = arg.captureSelector ? document.querySelector(arg.captureSelector) : null;
+  const match = arg.captureSelector ? (deepQueryAll(arg.captureSelector, openShadowRoots())[0] ?? null) : null;
   const target = match ?? document.body;
   return {
     html: target.outerHTML,

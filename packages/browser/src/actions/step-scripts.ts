@@ -1,18 +1,25 @@
 // In-page scripts for single-step actions. Runs in the browser (see page-helpers.ts for the rules).
 import type * as Helpers from "./page-helpers.ts";
 
+declare const bodyElements: typeof Helpers.bodyElements;
 declare const cssPath: typeof Helpers.cssPath;
 declare const isShown: typeof Helpers.isShown;
+declare const openShadowRoots: typeof Helpers.openShadowRoots;
 
-/** Scrolls the page (or, for app layouts where the body does not scroll, the largest scroller). */
+/**
+ * Scrolls the page (or, for app layouts where the body does not scroll, the largest scroller, which
+ * may be inside a web component's shadow root, as Ionic's ion-content is).
+ */
 export async function scrollToFraction(arg: {
   fraction: number;
 }): Promise<{ y: number; max: number; scroller: string }> {
   const root = document.scrollingElement ?? document.documentElement;
   let scroller: Element = root;
   let max = root.scrollHeight - window.innerHeight;
+  let roots: ShadowRoot[] | undefined;
   if (max <= 0) {
-    for (const el of Array.from(document.body.querySelectorAll("*")).slice(0, 20_000)) {
+    roots = openShadowRoots();
+    for (const el of bodyElements(roots).slice(0, 20_000)) {
       const range = el.scrollHeight - el.clientHeight;
       if (range > Math.max(max, 50) && /auto|scroll/.test(getComputedStyle(el).overflowY)) {
         scroller = el;
@@ -31,7 +38,7 @@ export async function scrollToFraction(arg: {
     await new Promise((r) => setTimeout(r, 30));
   }
   scroller.scrollTo({ top: target, behavior: "instant" });
-  return { y: scroller.scrollTop, max, scroller: scroller === root ? "page" : cssPath(scroller) };
+  return { y: scroller.scrollTop, max, scroller: scroller === root ? "page" : cssPath(scroller, roots) };
 }
 
 /**

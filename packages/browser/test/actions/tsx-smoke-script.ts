@@ -41,6 +41,16 @@ try {
     [{ type: "forEach", selector: "article.story", mode: "navigate", maxItems: 1, waitAfterClick: 0 }],
     ctx,
   );
+  // Targets, groups and pop-ups inside shadow roots (the shadow-root page helpers).
+  const shop = await env.open("/component-shop");
+  const sheets = await runActions(
+    shop,
+    [
+      { type: "click", value: "Accept all" },
+      { type: "forEach", observe: "product tiles", mode: "click", maxItems: 2 },
+    ],
+    ctx,
+  );
   // Web components: their shadow roots composed in by an in-page read.
   const components = await capturePage(await env.open("/components"));
   process.stdout.write(
@@ -50,7 +60,9 @@ try {
       inline: inline.forEach?.items.length,
       click: click.forEach?.items.map((i) => i.text),
       navigate: navigate.forEach?.items.map((i) => i.url),
-      errors: [inline, click, navigate].flatMap(
+      consent: await shop.locator("body").getAttribute("data-consent"),
+      sheets: sheets.forEach?.items.map((i) => i.text),
+      errors: [inline, click, navigate, sheets].flatMap(
         (r) => r.forEach?.items.filter((i) => i.error).map((i) => i.error) ?? [],
       ),
     }),

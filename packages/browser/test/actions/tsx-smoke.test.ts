@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { COMPONENT_PRODUCTS } from "@orbweaver/testkit";
 import { FAQ } from "../../../testkit/src/fixture/interactive-pages.ts";
 
 const run = promisify(execFile);
@@ -18,5 +19,7 @@ describe("browser actions under tsx (the production loader)", () => {
     expect(out.navigate).toEqual([expect.stringMatching(/\/news\/1$/)]);
     expect(out.errors).toEqual([]);
     expect(out.shadow).toBe(true);
+    expect(out.consent).toBe("accepted");
+    expect(out.sheets).toEqual(COMPONENT_PRODUCTS.slice(0, 2).map((p) => expect.stringContaining(p.detail)));
   }, 120_000);
 });
