@@ -4,6 +4,7 @@ import { takeWarmPage } from "./warm-pages.ts";
 import { watchTimers } from "./watch-timers.ts";
 import { isWebUrl } from "./web-url.ts";
 import { evaluateInPage } from "./actions/evaluate-script.ts";
+import { popupWanted } from "./actions/watch-page.ts";
 import { readFlatDocument } from "./flat-document.ts";
 
 /** Options for {@link openPage}. */
@@ -62,8 +63,9 @@ const cancelDownload = (d: Download): void => void d.cancel().catch(() => undefi
 
 /**
  * Makes a context safe to drive unattended: JavaScript dialogs are dismissed, pop-up windows
- * (with or without `noopener`) closed as soon as they open, and downloads cancelled (the context
- * is made with `acceptDownloads: false`, so nothing is ever written to disk).
+ * (with or without `noopener`) closed as soon as they open — except the tab a forEach click item
+ * waits for (`takePopups`), which it reads and closes —, and downloads cancelled (the context is
+ * made with `acceptDownloads: false`, so nothing is ever written to disk).
  */
 export function guardContext(context: BrowserContext): void {
   context.on("page", (page) => {
@@ -72,7 +74,7 @@ export function guardContext(context: BrowserContext): void {
     void page
       .opener()
       .then((opener) => {
-        if (opener) void page.close().catch(() => undefined);
+        if (opener && !popupWanted(opener)) void page.close().catch(() => undefined);
       })
       .catch(() => undefined);
   });

@@ -4,6 +4,7 @@ import { createServer, STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { escapeHtml } from "./fixture/html.ts";
 import { hugePage, HUGE_DEFAULT_KB } from "./fixture/huge-page.ts";
+import { actionEdgePage } from "./fixture/action-edge-pages.ts";
 import { componentAppPage, componentShopPage } from "./fixture/component-shop.ts";
 import { faqPage, teamPage } from "./fixture/interactive-pages.ts";
 import {
@@ -195,6 +196,12 @@ function route(
   if (path === "/components") return send(res, 200, componentsPage());
   if (path === "/declarative-components") return send(res, 200, declarativeComponentsPage());
   if (path === "/component-shop") return send(res, 200, componentShopPage(params));
+  const edge = path.startsWith("/edge/") ? actionEdgePage(path, params) : null;
+  if (edge) {
+    const timer = setTimeout(() => send(res, edge.status, edge.body, edge.type), edge.delayMs);
+    res.once("close", () => clearTimeout(timer));
+    return;
+  }
   if (path === "/component-app") return send(res, 200, componentAppPage());
   if (path === "/robots.txt")
     return send(res, 200, robotsTxt(origin) + crawlSiteRobots(origin), "text/plain; charset=utf-8");

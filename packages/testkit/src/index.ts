@@ -23,6 +23,7 @@ export type {
 export { waitFor, within } from "./wait-for.ts";
 export type { WaitForOptions } from "./wait-for.ts";
 export { getFreePort } from "./free-port.ts";
+export { EDGE_FEED_POSTS, EDGE_FORUM_PAGES, EDGE_FRUITS, EDGE_MORE_ITEMS } from "./fixture/action-edge-pages.ts";
 export {
   COMPONENT_APP_ROWS,
   COMPONENT_PRODUCTS,

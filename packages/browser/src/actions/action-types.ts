@@ -1,4 +1,4 @@
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 
 /**
  * One browser action as it arrives in a scrape request (§6). The shape is loose on purpose: the
@@ -96,4 +96,6 @@ export interface RunScope {
   prefix: string;
   log: string[];
   depth: number;
+  /** The forEach item whose nested actions run (inline mode): their targets are looked for in it first. */
+  within?: Locator;
 }

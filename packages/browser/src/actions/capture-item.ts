@@ -25,7 +25,7 @@ import {
   pathOf,
   type Captured,
 } from "./item-scripts.ts";
-import { guardPage, watchNavigation, watchQuiet } from "./watch-page.ts";
+import { guardPage, takePopups, watchNavigation, watchQuiet } from "./watch-page.ts";
 import { isWebUrl } from "../web-url.ts";
 
 /** Runs a nested action list; returns a nested forEach's result, throws ActionError. */
@@ -53,14 +53,25 @@ function budgets(env: ItemEnv): { action: number; nav: number; settle: number } 
   };
 }
 
-/** Nested actions for one item; a failure becomes the item's error instead of ending the run. */
+/**
+ * Nested actions for one item; a failure becomes the item's error instead of ending the run.
+ * `within`: the item (inline mode), where their targets are looked for first.
+ */
 async function runItemActions(
   env: ItemEnv,
   page: Page,
   index: number,
+  within?: Locator,
 ): Promise<{ nested?: ForEachResult; error?: string }> {
   if (env.opts.actions.length === 0) return {};
-  const scope: RunScope = { ...env.scope, page, prefix: `${env.path}.`, depth: env.scope.depth + 1 };
+  const { within: _outer, ...outer } = env.scope;
+  const scope: RunScope = {
+    ...outer,
+    page,
+    prefix: `${env.path}.`,
+    depth: env.scope.depth + 1,
+    ...(within ? { within } : {}),
+  };
   try {
     const nested = await env.runNested(scope, env.opts.actions);
     return nested ? { nested } : {};
@@ -79,7 +90,7 @@ function toItem(index: number, url: string, cap: Captured | null, nested?: ForEa
 
 export async function captureInlineItem(env: ItemEnv, item: Locator, index: number): Promise<ForEachItem> {
   const page = env.scope.page;
-  const { nested, error } = await runItemActions(env, page, index);
+  const { nested, error } = await runItemActions(env, page, index, item);
   const cap = nested ? null : await evaluateOnElement(item, captureInline, pick(env), budgets(env).action);
   return toItem(index, page.url(), cap, nested, error);
 }
@@ -133,25 +144,35 @@ export async function captureClickItem(env: ItemEnv, item: Locator, index: numbe
   await evaluateInPage(page, markVisible, undefined);
   const quiet = await watchQuiet(page);
   const nav = watchNavigation(page);
+  const popups = takePopups(page);
   try {
     await (inner ? item.locator(inner) : item).click({ timeout: t.action });
   } catch (err) {
     quiet.stop();
     nav.stop();
+    popups.stop();
     return toItem(index, listUrl, null, undefined, `click failed: ${explainError(err, t.action)}`);
   }
   const navigated = await nav.settle(t.nav);
-  const started = Date.now();
-  if (env.opts.captureSelector && !navigated) {
-    // Return as soon as the pop-up is there; the quiet wait below lets its content fill in.
-    await page
-      .locator(env.opts.captureSelector)
-      .visible()
-      .first()
-      .waitFor({ state: "visible", timeout: Math.max(1, t.settle) })
-      .catch(() => undefined);
+  // A link with target=_blank opens a tab: that tab's page is the item (checked again after the wait).
+  let tab = navigated ? undefined : popups.first();
+  if (tab) quiet.stop();
+  else {
+    const started = Date.now();
+    if (env.opts.captureSelector && !navigated) {
+      // Return as soon as the pop-up is there; the quiet wait below lets its content fill in.
+      await page
+        .locator(env.opts.captureSelector)
+        .visible()
+        .first()
+        .waitFor({ state: "visible", timeout: Math.max(1, t.settle) })
+        .catch(() => undefined);
+    }
+    await quiet.wait(Math.max(0, t.settle - (Date.now() - started)));
+    tab = navigated ? undefined : popups.first();
   }
-  await quiet.wait(Math.max(0, t.settle - (Date.now() - started)));
+  popups.stop();
+  if (tab) return captureTab(env, tab, index);
   const ran = await runItemActions(env, page, index);
   let cap: Captured | null = null;
   if (!ran.nested) {
@@ -167,6 +188,28 @@ export async function captureClickItem(env: ItemEnv, item: Locator, index: numbe
   if (page.url() !== listUrl) await returnTo(page, listUrl, t.nav);
   else if (cap?.overlay) await closeOverlay(env, index);
   return result;
+}
+
+/** A click opened a new tab (target=_blank): its page is the item, as in navigate mode; then it is closed. */
+async function captureTab(env: ItemEnv, tab: Page, index: number): Promise<ForEachItem> {
+  const t = budgets(env);
+  const unguard = guardPage(tab);
+  try {
+    const quiet = await watchQuiet(tab);
+    let error: string | undefined;
+    try {
+      await tab.waitForLoadState("load", { timeout: t.nav });
+    } catch {
+      error = `the tab the click opened (${tab.url()}) did not finish loading within ${t.nav} ms`;
+    }
+    await quiet.wait(t.settle);
+    const ran = await runItemActions(env, tab, index);
+    const cap = ran.nested ? null : await evaluateInPage(tab, capturePageContent, pick(env));
+    return toItem(index, tab.url(), cap, ran.nested, error ?? ran.error);
+  } finally {
+    unguard();
+    await tab.close().catch(() => undefined);
+  }
 }
 
 /** Back to the listing after a click navigated away (history first, the URL as fallback). */

@@ -44,8 +44,14 @@ export const CANDIDATE_SELECTOR = [
   "[contenteditable='true']",
 ].join(",");
 
-export function collectCandidates(arg: { max: number; selector: string }): RawCandidate[] {
+/** `root`: only elements inside it (a forEach item, passed as an element handle). */
+export function collectCandidates(arg: { max: number; selector: string; root?: Element }): RawCandidate[] {
   const roots = openShadowRoots();
+  const inScope = (el: Element): boolean => {
+    if (!arg.root) return true;
+    for (let n: Element | null = el; n; n = composedParent(n)) if (n === arg.root) return true;
+    return false;
+  };
   const interactive = new Set(
     "button link checkbox radio switch tab menuitem menuitemcheckbox menuitemradio option combobox listbox textbox searchbox spinbutton slider treeitem".split(
       " ",
@@ -114,7 +120,12 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
     const text = textOf(el, 120);
     const input = el as HTMLInputElement;
     const value = el.localName === "input" && ["button", "submit", "reset"].includes(input.type) ? input.value : "";
-    const imgAlt = el.querySelector("img[alt]")?.getAttribute("alt") ?? "";
+    // Icon buttons: the image's alt text, or the icon's own <svg><title> / aria-label.
+    const imgAlt =
+      el.querySelector("img[alt]")?.getAttribute("alt") ??
+      el.querySelector("svg[aria-label]")?.getAttribute("aria-label") ??
+      el.querySelector("svg title")?.textContent ??
+      "";
     const ariaLabel = el.getAttribute("aria-label") ?? "";
     const name = collapse(ariaLabel || labels || value || (el.localName === "input" ? "" : text) || imgAlt || h.title);
     seen.set(el, out.length);
@@ -135,7 +146,7 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
   };
 
   for (const el of deepQueryAll(arg.selector, roots)) {
-    if (!isEnabled(el)) continue;
+    if (!isEnabled(el) || !inScope(el)) continue;
     if (el.localName === "label") {
       // A label only counts when its control is hidden (custom checkboxes): then it is what gets clicked.
       const control = (el as HTMLLabelElement).control;
@@ -153,7 +164,7 @@ export function collectCandidates(arg: { max: number; selector: string }): RawCa
   // Clickable-looking boxes without markup semantics (div with a JS listener and cursor:pointer).
   for (const el of deepQueryAll("div, span, li, img, i, svg", roots)) {
     if (out.length >= arg.max) break;
-    if (seen.has(el) || getComputedStyle(el).cursor !== "pointer") continue;
+    if (seen.has(el) || !inScope(el) || getComputedStyle(el).cursor !== "pointer") continue;
     const parent = composedParent(el);
     if (parent && getComputedStyle(parent).cursor === "pointer") continue;
     if (el.closest("a[href], button") || !isShown(el) || !textOf(el, 1)) continue;

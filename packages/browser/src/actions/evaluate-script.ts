@@ -44,6 +44,11 @@ export function evaluateInPage<A, R>(target: Page | Frame, fn: (arg: A) => R, ar
   return target.evaluate(withNameShim(fn) as never, arg as never) as Promise<Awaited<R>>;
 }
 
+/** locator.evaluateAll with the same shim: every current match, without waiting for one. */
+export function evaluateOnAll<A, R>(locator: Locator, fn: (els: Element[], arg: A) => R, arg: A): Promise<Awaited<R>> {
+  return locator.evaluateAll(withNameShim(fn) as never, arg as never) as Promise<Awaited<R>>;
+}
+
 /** locator.evaluate with the same shim; the element is the first argument. */
 export function evaluateOnElement<A, R>(
   locator: Locator,

@@ -190,9 +190,15 @@ export function capturePageContent(arg: { captureSelector?: string }): Captured 
   };
 }
 
-/** Identity of a group's first element, to notice whether "next page" changed anything. */
-export function elementSignature(el: Element): string {
-  return el.outerHTML.slice(0, 2000);
+/**
+ * Identity of each member of a group (its text and link), to tell after "next" whether the list was
+ * replaced (a new page), extended ("load more", even when it rewrites the URL) or left as it was.
+ */
+export function memberKeys(els: Element[]): string[] {
+  return els.slice(0, 1000).map((el) => {
+    const a = (el.matches("a[href]") ? el : el.querySelector("a[href]")) as HTMLAnchorElement | null;
+    return `${(el.textContent ?? "").replace(/\s+/g, " ").trim().slice(0, 300)}|${a?.href ?? ""}`;
+  });
 }
 
 /** Disabled-looking controls end pagination ("Next" greyed out on the last page). */

@@ -10,7 +10,7 @@ import {
 } from "./action-types.ts";
 import { evaluateInPage, evaluateOnElement } from "./evaluate-script.ts";
 import { resolveTarget, type ResolveOptions } from "./resolve-target.ts";
-import { scrollToFraction, setHiddenChecked, findOption } from "./step-scripts.ts";
+import { scrollToFraction, setHiddenChecked, findOption, takesKeystrokes } from "./step-scripts.ts";
 import { ROLE_FAMILIES } from "./text-match.ts";
 import { watchNavigation, watchQuiet } from "./watch-page.ts";
 
@@ -21,13 +21,22 @@ const SETTLE_AFTER_SCROLL_MS = 1000;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : undefined);
 
-function resolveOptions(scope: RunScope, timeoutMs: number, preferRoles?: readonly string[]): ResolveOptions {
+/** What a click usually means when the description names no role: a button or link, not a text field. */
+const CLICKABLE_ROLES = ["button", "link", "tab", "menuitem", "option", "switch", "treeitem", "summary"];
+
+function resolveOptions(
+  scope: RunScope,
+  timeoutMs: number,
+  roles: { prefer?: readonly string[]; only?: readonly string[] } = {},
+): ResolveOptions {
   const { chooseElement } = scope.ctx;
   return {
     timeoutMs,
     chooserTimeoutMs: budgetMs(scope.ctx, timeoutMs * 3),
     ...(chooseElement ? { chooseElement } : {}),
-    ...(preferRoles ? { preferRoles } : {}),
+    ...(roles.prefer ? { preferRoles: roles.prefer } : {}),
+    ...(roles.only ? { onlyRoles: roles.only } : {}),
+    ...(scope.within ? { within: scope.within } : {}),
   };
 }
 
@@ -55,23 +64,24 @@ export async function performAction(scope: RunScope, action: BrowserActionInput,
   const target = { selector: str(action.selector), value: str(action.value) };
   switch (action.type) {
     case "click": {
-      const found = await resolveTarget(page, target, resolveOptions(scope, timeoutMs));
+      const found = await resolveTarget(page, target, resolveOptions(scope, timeoutMs, { prefer: CLICKABLE_ROLES }));
       return found.how + (await actAndSettle(page, scope, () => found.locator.click({ timeout: timeoutMs })));
     }
     case "type": {
       if (typeof action.value !== "string") throw new ResolveError('needs "value" (the text to type)');
+      // Described in words, only a text field can be meant ("Search" is the box, not the button).
       const found = await resolveTarget(
         page,
         { selector: target.selector },
-        resolveOptions(scope, timeoutMs, ROLE_FAMILIES.textbox),
+        resolveOptions(scope, timeoutMs, { prefer: ROLE_FAMILIES.textbox, only: ROLE_FAMILIES.textbox }),
       );
-      await actAndSettle(page, scope, () => found.locator.fill(action.value as string, { timeout: timeoutMs }));
+      await actAndSettle(page, scope, () => typeInto(found.locator, action.value as string, timeoutMs));
       return `${found.how} ← ${JSON.stringify(action.value.length > 40 ? `${action.value.slice(0, 40)}…` : action.value)}`;
     }
     case "check":
     case "uncheck": {
       const roles = [...ROLE_FAMILIES.checkbox, ...ROLE_FAMILIES.radio];
-      const found = await resolveTarget(page, target, resolveOptions(scope, timeoutMs, roles));
+      const found = await resolveTarget(page, target, resolveOptions(scope, timeoutMs, { prefer: roles }));
       const wanted = action.type === "check";
       return found.how + (await actAndSettle(page, scope, () => setChecked(found.locator, wanted, timeoutMs)));
     }
@@ -80,7 +90,7 @@ export async function performAction(scope: RunScope, action: BrowserActionInput,
       const found = await resolveTarget(
         page,
         { selector: target.selector },
-        resolveOptions(scope, timeoutMs, ROLE_FAMILIES.combobox),
+        resolveOptions(scope, timeoutMs, { prefer: ROLE_FAMILIES.combobox }),
       );
       const option = await evaluateOnElement(found.locator, findOption, { wanted: action.value }, timeoutMs);
       if ("error" in option) throw new ResolveError(option.error);
@@ -108,6 +118,29 @@ export async function performAction(scope: RunScope, action: BrowserActionInput,
     default:
       throw new ResolveError(`unknown action type ${JSON.stringify(action.type)}`);
   }
+}
+
+/** Longest text typed key by key; longer text is filled at once (then one End key press). */
+const MAX_KEYSTROKES = 200;
+
+/**
+ * Types as a person does, key by key, so pages listening for keydown/keyup (live filters,
+ * autocompletes) react; fields where keystrokes do not spell the value (date, time, colour, range)
+ * and long text are filled at once, followed by an End key press for key listeners. If the page
+ * dropped the keystrokes (a field re-rendered under the typing), the value is filled instead.
+ */
+async function typeInto(locator: Locator, value: string, timeoutMs: number): Promise<void> {
+  const keyed =
+    value.length <= MAX_KEYSTROKES && (await evaluateOnElement(locator, takesKeystrokes, undefined, timeoutMs));
+  if (!keyed) {
+    await locator.fill(value, { timeout: timeoutMs });
+    await locator.press("End", { timeout: timeoutMs }).catch(() => undefined);
+    return;
+  }
+  await locator.fill("", { timeout: timeoutMs });
+  await locator.pressSequentially(value, { timeout: timeoutMs });
+  const now = await locator.inputValue({ timeout: timeoutMs }).catch(() => null);
+  if (now === "" && value !== "") await locator.fill(value, { timeout: timeoutMs });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { errors, type Frame, type Locator, type Page } from "playwright-core";
+import { type ElementHandle, type Frame, type Locator, type Page } from "playwright-core";
 import { ResolveError } from "./action-error.ts";
 import type { ElementChooser } from "./action-types.ts";
 import { askChooser } from "./ask-chooser.ts";
@@ -31,9 +31,16 @@ export interface ResolveOptions {
   chooserTimeoutMs?: number;
   /**
    * How long an unmatched description is re-tried while the page may still be rendering the
-   * element (late cookie banners). Default min(timeoutMs / 2, 2000) ms; 0 for a settled page.
+   * element (late cookie banners). Default min(timeoutMs / 2, 5000) ms; 0 for a settled page.
    */
   settleMs?: number;
+  /** Only elements of these roles can be the target (`type` needs a text field, not a button). */
+  onlyRoles?: readonly string[];
+  /**
+   * A forEach item: a selector or description is looked for inside it first, so each item's own
+   * "Read more" is the one clicked; the whole page is searched when the item holds no match.
+   */
+  within?: Locator;
 }
 
 export interface ResolvedTarget {
@@ -43,8 +50,9 @@ export interface ResolvedTarget {
 }
 
 /** Longest a description is re-tried while the page may still be rendering the element. */
-const DESCRIPTION_SETTLE_MS = 2000;
+const DESCRIPTION_SETTLE_MS = 5000;
 const POLL_MS = 250;
+const SELECTOR_POLL_MS = 100;
 const MAX_CANDIDATES_PER_FRAME = 1500;
 const MAX_FRAMES = 8;
 const CHOOSER_LIST = 40;
@@ -53,18 +61,32 @@ type FramedCandidate = RawCandidate & { frame: Frame };
 
 /**
  * First match of a CSS/XPath selector, preferring a visible one (pages often keep hidden copies of
- * buttons for mobile layouts). Waits up to `timeoutMs` for it to be attached.
+ * buttons for mobile layouts), in the page or, failing that, in one of its frames (consent
+ * managers live in iframes). Waits up to `timeoutMs` for it to be attached.
  */
 export async function locateSelector(page: Page, selector: string, timeoutMs: number): Promise<Locator> {
-  const all = page.locator(toPlaywrightSelector(selector));
-  try {
-    await all.first().waitFor({ state: "attached", timeout: timeoutMs });
-  } catch (err) {
-    if (err instanceof errors.TimeoutError)
-      throw new ResolveError(`nothing matches selector "${selector}" (waited ${timeoutMs} ms)`);
-    const first = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
-    throw new ResolveError(`invalid selector "${selector}": ${first.replace(/^[a-zA-Z]+\.[a-zA-Z]+: /, "")}`);
+  const css = toPlaywrightSelector(selector);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const inPage = await firstShown(page.mainFrame().locator(css));
+      if (inPage) return inPage;
+    } catch (err) {
+      const first = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+      throw new ResolveError(`invalid selector "${selector}": ${first.replace(/^[a-zA-Z]+\.[a-zA-Z]+: /, "")}`);
+    }
+    for (const frame of page.mainFrame().childFrames().slice(0, MAX_FRAMES)) {
+      const inFrame = await firstShown(frame.locator(css)).catch(() => null); // detached or navigating
+      if (inFrame) return inFrame;
+    }
+    if (Date.now() >= until) throw new ResolveError(`nothing matches selector "${selector}" (waited ${timeoutMs} ms)`);
+    await new Promise((r) => setTimeout(r, Math.min(SELECTOR_POLL_MS, Math.max(0, until - Date.now()))));
   }
+}
+
+/** A visible match if there is one, else the first match, else null. */
+async function firstShown(all: Locator): Promise<Locator | null> {
+  if ((await all.count()) === 0) return null;
   const visible = all.visible();
   return (await visible.count()) > 0 ? visible.first() : all.first();
 }
@@ -73,27 +95,68 @@ export async function locateSelector(page: Page, selector: string, timeoutMs: nu
 export async function resolveTarget(page: Page, spec: TargetSpec, opts: ResolveOptions): Promise<ResolvedTarget> {
   const selector = spec.selector?.trim();
   if (selector && !looksLikeDescription(selector)) {
+    const inItem = opts.within ? await quickSelector(opts.within, selector) : null;
+    if (inItem) return { locator: inItem, how: `selector ${selector} in the item` };
     return { locator: await locateSelector(page, selector, opts.timeoutMs), how: `selector ${selector}` };
   }
   const description = selector || spec.value?.trim();
   if (!description) throw new ResolveError('needs "selector" or "value"');
   if (looksLikeSelector(description)) {
     // `value: "#accept"`: honour it as a selector if it matches, else read it as words.
-    const quick = await quickSelector(page, description);
+    const quick =
+      (opts.within ? await quickSelector(opts.within, description) : null) ?? (await quickSelector(page, description));
     if (quick) return { locator: quick, how: `selector ${description}` };
+  }
+  if (opts.within) {
+    const inItem = await describeInItem(opts.within, description, opts);
+    if (inItem) return inItem;
   }
   return describeTarget(page, description, opts);
 }
 
-async function quickSelector(page: Page, selector: string): Promise<Locator | null> {
+/** A match of `selector` now (inside `scope`: a page or a forEach item), preferring a visible one. */
+async function quickSelector(scope: Page | Locator, selector: string): Promise<Locator | null> {
   try {
-    const all = page.locator(toPlaywrightSelector(selector));
-    if ((await all.count()) === 0) return null;
-    const visible = all.visible();
-    return (await visible.count()) > 0 ? visible.first() : all.first();
+    return await firstShown(scope.locator(toPlaywrightSelector(selector)));
   } catch {
     return null; // not valid CSS after all
   }
+}
+
+/** The description's clear match among the item's own elements, or null (then the page is searched). */
+async function describeInItem(
+  item: Locator,
+  description: string,
+  opts: ResolveOptions,
+): Promise<ResolvedTarget | null> {
+  let root: ElementHandle | null = null;
+  try {
+    root = await item.elementHandle({ timeout: Math.min(opts.timeoutMs, 2000) });
+    const frame = await root.ownerFrame();
+    if (!frame) return null;
+    const collected = await evaluateInPage(frame, collectCandidates, {
+      max: MAX_CANDIDATES_PER_FRAME,
+      selector: CANDIDATE_SELECTOR,
+      root: root as unknown as Element,
+    });
+    const candidates = only(
+      collected.map((c) => ({ ...c, frame })),
+      opts,
+    );
+    const ranked = rankCandidates(description, candidates, opts.preferRoles) as Array<Scored<FramedCandidate>>;
+    const decision = decide(ranked, ACCEPT_SCORE, CLEAR_MARGIN);
+    if (decision.kind !== "match") return null;
+    return found(decision.pick, `"${description}" in the item → ${describeCandidate(decision.pick)}`);
+  } catch {
+    return null; // the item went away: look in the whole page
+  } finally {
+    await root?.dispose().catch(() => undefined);
+  }
+}
+
+function only(candidates: FramedCandidate[], opts: ResolveOptions): FramedCandidate[] {
+  const roles = opts.onlyRoles;
+  return roles ? candidates.filter((c) => roles.includes(c.role)) : candidates;
 }
 
 async function collectFramed(page: Page): Promise<FramedCandidate[]> {
@@ -125,7 +188,7 @@ async function describeTarget(page: Page, description: string, opts: ResolveOpti
   let ranked: Array<Scored<FramedCandidate>> = [];
   let tied: FramedCandidate[] = [];
   for (;;) {
-    const candidates = await collectFramed(page);
+    const candidates = only(await collectFramed(page), opts);
     ranked = rankCandidates(description, candidates, opts.preferRoles) as Array<Scored<FramedCandidate>>;
     const decision = decide(ranked, ACCEPT_SCORE, CLEAR_MARGIN);
     if (decision.kind === "match")

@@ -17,9 +17,9 @@ import {
   type ItemEnv,
   type NestedRunner,
 } from "./capture-item.ts";
-import { evaluateOnElement } from "./evaluate-script.ts";
+import { evaluateOnAll, evaluateOnElement } from "./evaluate-script.ts";
 import { readForEachOptions, type ForEachOptions } from "./for-each-options.ts";
-import { elementSignature, isDisabledControl } from "./item-scripts.ts";
+import { isDisabledControl, memberKeys } from "./item-scripts.ts";
 import { countMatches, resolveGroup, type ResolvedGroup } from "./resolve-group.ts";
 import { resolveTarget } from "./resolve-target.ts";
 import { looksLikeSelector, toPlaywrightSelector } from "./selector-syntax.ts";
@@ -77,7 +77,7 @@ export async function runForEach(
     else if (!opts.pagination) stoppedBy = "noMoreElements";
     else if (pagesVisited - 1 >= opts.pagination.maxPages) stoppedBy = "maxPages";
     else {
-      const before = { url: page.url(), count, first: await signature(list) };
+      const before = { url: page.url(), count, keys: await keysOf(list) };
       const moved = await clickNext(scope, opts);
       if (!moved) {
         stoppedBy = "noNextControl";
@@ -95,16 +95,14 @@ export async function runForEach(
         break;
       }
       group = regrouped;
-      const fresh = groupLocator(page, group, opts);
-      const now = { count: await fresh.count(), first: await signature(fresh) };
-      if (url === before.url && now.first === before.first) {
-        // Same page, same first element: a "load more" control appended items, or nothing happened.
-        if (now.count <= before.count) {
-          stoppedBy = "noProgress";
-          break;
-        }
-        startAt = before.count;
-      } else startAt = 0;
+      const keys = await keysOf(groupLocator(page, group, opts));
+      if (keys.length === before.keys.length && keys.every((k, i) => k === before.keys[i])) {
+        stoppedBy = "noProgress"; // the same elements: "next" changed nothing
+        break;
+      }
+      // The same elements and more after them: "load more" appended (whatever it did to the URL).
+      const extended = keys.length > before.keys.length && before.keys.every((k, i) => k === keys[i]);
+      startAt = extended ? before.count : 0;
       pagesVisited++;
       scope.log.push(`#${path} forEach page ${pagesVisited}: ${url}`);
       continue;
@@ -130,9 +128,8 @@ async function captureSafely(env: ItemEnv, item: Locator, index: number): Promis
   }
 }
 
-async function signature(list: Locator): Promise<string> {
-  if ((await list.count()) === 0) return "";
-  return evaluateOnElement(list.first(), elementSignature, undefined, 2000).catch(() => "");
+async function keysOf(list: Locator): Promise<string[]> {
+  return evaluateOnAll(list, memberKeys, undefined).catch(() => []);
 }
 
 /** Same selector if it still matches on the new page, else the description again. */

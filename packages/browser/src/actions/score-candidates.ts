@@ -48,13 +48,19 @@ function coverage(words: readonly string[], own: readonly string[], weak: readon
   return [sum / words.length, missing === 0];
 }
 
+/** A placeholder is a hint, not a name: "Search" names the button before the box whose hint it is. */
+const PLACEHOLDER_PHRASE_MAX = 85;
+
 export function scoreCandidate(
   parsed: ParsedDescription,
   c: RawCandidate,
   preferRoles: readonly string[] = [],
 ): number {
   const ownFields = [c.name, c.text, c.labels, c.placeholder, c.title, c.value];
-  const phrase = Math.max(...ownFields.map((f) => phraseScore(parsed.phrases, f)));
+  const phrase = Math.max(
+    ...[c.name, c.text, c.labels, c.title, c.value].map((f) => phraseScore(parsed.phrases, f)),
+    Math.min(phraseScore(parsed.phrases, c.placeholder), PLACEHOLDER_PHRASE_MAX),
+  );
   const [share, complete] = coverage(parsed.words, ownFields.flatMap(wordsOf), [
     ...wordsOf(c.attrs),
     ...wordsOf(c.context),

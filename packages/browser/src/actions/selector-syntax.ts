@@ -17,23 +17,30 @@ export function toPlaywrightSelector(selector: string): string {
   return s;
 }
 
-// Single bare words that are element names, so "button" or "select" stay selectors.
+// Element names, so "button", "select" or "ul li a" stay selectors.
 const TAG_NAMES = new Set(
   "a abbr article aside b button dd details dialog div dl dt fieldset figure footer form h1 h2 h3 h4 h5 h6 header iframe img input label legend li main nav ol option p section select span summary table tbody td textarea th thead tr ul".split(
     " ",
   ),
 );
 
-/** Unmistakably a selector: XPath, starts with # . [ *, or tag followed by . # [ : > */
+/**
+ * Unmistakably a selector: XPath; starts with # . [ *; a tag followed by . # [ : > (not ending in
+ * a combinator: "Next >" is link text); or tag names only ("ul li a", "form input").
+ */
 export function looksLikeSelector(value: string): boolean {
   const s = value.trim();
   if (isXPath(s) || /^[#.[*]/.test(s)) return true;
+  if (/[>~+]$/.test(s)) return false;
+  if (s.split(/\s+/).every((word) => TAG_NAMES.has(word.toLowerCase()))) return true;
   if (/^[a-z][a-z0-9-]*(\s*[.#[:>~+]|$)/i.test(s) && !/\s[a-z]+\s[a-z]+/i.test(s.replace(/\[.*?\]|\(.*?\)/g, "")))
-    return /[.#[:>~+]/.test(s) || TAG_NAMES.has(s.toLowerCase());
+    return /[.#[:>~+]/.test(s);
   return false;
 }
 
-/** Reads as words rather than a selector: "the search box", "Accept all button", "Search". */
+/** Reads as words rather than a selector: "the search box", "Accept all button", "Search", "Next >". */
 export function looksLikeDescription(value: string): boolean {
-  return !looksLikeSelector(value) && /[a-z]/i.test(value) && !/[>[\]#=]/.test(value);
+  if (looksLikeSelector(value) || !/\p{L}/u.test(value)) return false;
+  // Words with a trailing arrow ("Next >", "More >>") are link text; other > [ ] # = mean CSS.
+  return !/[>[\]#=]/.test(value.trim().replace(/\s*>+$/, ""));
 }

@@ -51,6 +51,14 @@ export function setHiddenChecked(el: Element, arg: { wanted: boolean }): "not-hi
   return el.checked === arg.wanted ? "done" : "failed";
 }
 
+/** Whether typing key by key spells the value (text inputs, textareas, contenteditable). */
+export function takesKeystrokes(el: Element): boolean {
+  if (el instanceof HTMLTextAreaElement) return true;
+  if (el instanceof HTMLInputElement)
+    return /^(text|search|email|url|tel|password|number|)$/.test(el.type) && !el.readOnly;
+  return (el as HTMLElement).isContentEditable === true;
+}
+
 /** The <select> option whose value or label equals `wanted` (exact first, then case-insensitive). */
 export function findOption(
   el: Element,

@@ -1,14 +1,17 @@
 // Word-level matching shared by element and group scoring: normalisation, a tiny stemmer and the
 // role words a description may contain ("Accept all button", "the search box").
 
-/** Lower-case, accents stripped, punctuation turned into single spaces. */
+/**
+ * Lower-case, Latin accents stripped, punctuation turned into single spaces. Letters and digits of
+ * every script stay ("Принять все", "同意する"), with their combining marks (Devanagari vowel signs).
+ */
 export function normalizeText(value: string): string {
   return value
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .replace(/[’']/g, "")
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, " ")
+    .replace(/[^\p{L}\p{M}\p{N}]+/gu, " ")
     .trim();
 }
 

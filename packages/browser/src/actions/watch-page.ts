@@ -5,14 +5,22 @@ import { evaluateInPage } from "./evaluate-script.ts";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
+/** A forEach click item that waits for the tab its click opens (see {@link takePopups}). */
+const popupTakers = new WeakMap<Page, (popup: Page) => void>();
+
 /**
  * Dismisses dialogs (accepting beforeunload, which would otherwise block going back), closes
- * pop-ups and cancels downloads. Safe next to the pool's own guards; returns a disposer.
+ * pop-ups (unless {@link takePopups} takes them) and cancels downloads. Safe next to the pool's own
+ * guards; returns a disposer.
  */
 export function guardPage(page: Page): () => void {
   const onDialog = (d: Dialog): void =>
     void (d.type() === "beforeunload" ? d.accept() : d.dismiss()).catch(() => undefined);
-  const onPopup = (p: Page): void => void p.close().catch(() => undefined);
+  const onPopup = (p: Page): void => {
+    const take = popupTakers.get(page);
+    if (take) take(p);
+    else void p.close().catch(() => undefined);
+  };
   const onDownload = (d: Download): void => void d.cancel().catch(() => undefined);
   page.on("dialog", onDialog);
   page.on("popup", onPopup);
@@ -21,6 +29,31 @@ export function guardPage(page: Page): () => void {
     page.off("dialog", onDialog);
     page.off("popup", onPopup);
     page.off("download", onDownload);
+  };
+}
+
+export interface PopupWatch {
+  /** The first tab opened since the watch began, if any (the caller closes it). */
+  first(): Page | undefined;
+  /** Stops taking tabs; those taken and not returned by first() are closed. */
+  stop(): void;
+}
+
+/** Whether a tab opened by `opener` is being waited for (the context guard then leaves it open). */
+export function popupWanted(opener: Page): boolean {
+  return popupTakers.has(opener);
+}
+
+/** Start before a click that may open a new tab (`target=_blank`); the guard then keeps the tab for it. */
+export function takePopups(page: Page): PopupWatch {
+  const taken: Page[] = [];
+  popupTakers.set(page, (p) => void taken.push(p));
+  return {
+    first: () => taken[0],
+    stop() {
+      if (popupTakers.get(page)) popupTakers.delete(page);
+      for (const p of taken.slice(1)) void p.close().catch(() => undefined);
+    },
   };
 }
 
@@ -107,18 +140,29 @@ const IGNORED_TYPES = new Set(["websocket", "eventsource", "media", "manifest"])
 const DEFAULT_QUIET_MS = 400;
 
 export interface QuietWatch {
-  /** Resolves once the page was quiet for `quietMs` (default 400), or after `maxMs` at the latest. */
+  /**
+   * Resolves once the page was quiet for `quietMs` (default 400) since the action, or after
+   * `maxMs` at the latest. Quiet: no DOM change, no request in flight and none finished.
+   */
   wait(maxMs: number, quietMs?: number): Promise<void>;
   stop(): void;
 }
 
-/** Start before an action (so its mutations count), wait after it. */
+/**
+ * Start before an action (so its mutations count), wait after it. The quiet window is counted from
+ * the wait's start too, not only from the page's last change: a page that was quiet before a
+ * click and reacts 100–350 ms later (a debounced search, a fetch on scroll, a modal on a timer)
+ * is waited for, and so is the rendering after a request completes.
+ */
 export async function watchQuiet(page: Page): Promise<QuietWatch> {
   const inflight = new Set<Request>();
+  let lastRequestAt = 0;
   const onRequest = (r: Request): void => {
     if (!IGNORED_TYPES.has(r.resourceType())) inflight.add(r);
   };
-  const onDone = (r: Request): void => void inflight.delete(r);
+  const onDone = (r: Request): void => {
+    if (inflight.delete(r)) lastRequestAt = Date.now();
+  };
   page.on("request", onRequest);
   page.on("requestfinished", onDone);
   page.on("requestfailed", onDone);
@@ -131,12 +175,15 @@ export async function watchQuiet(page: Page): Promise<QuietWatch> {
   return {
     stop,
     async wait(maxMs, quietMs = DEFAULT_QUIET_MS) {
-      const until = Date.now() + maxMs;
+      const started = Date.now();
+      const until = started + maxMs;
       try {
         while (Date.now() < until) {
           // A navigation replaces the document: the fresh observer reports 0 and we keep waiting.
           const since = await evaluateInPage(page, sinceLastMutation, undefined).catch(() => 0);
-          if (since >= quietMs && inflight.size === 0) return;
+          const now = Date.now();
+          const quietFor = Math.min(since, now - started, now - lastRequestAt);
+          if (quietFor >= quietMs && inflight.size === 0) return;
           await sleep(Math.min(100, until - Date.now()));
         }
       } finally {

@@ -82,6 +82,12 @@ describe("selector or description", () => {
     ["the search box", false],
     ["Search", false],
     ["Find all company listing cards", false],
+    ["ul li a", true],
+    ["form input", true],
+    ["Next >", false],
+    ["More >>", false],
+    ["Принять все", false],
+    ["同意する", false],
   ])("%s → selector %s", (value, selector) => {
     expect(looksLikeSelector(value)).toBe(selector);
     expect(looksLikeDescription(value)).toBe(!selector);
