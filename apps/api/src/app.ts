@@ -5,7 +5,7 @@ import { loggerOptions } from "@orbweaver/config";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ApiDeps } from "./deps.ts";
 import authPlugin from "./plugins/auth.ts";
-import errorHandler, { clientErrorHandler } from "./plugins/error-handler.ts";
+import errorHandler, { clientErrorHandler, frameworkErrorHandler } from "./plugins/error-handler.ts";
 import jsonBody from "./plugins/json-body.ts";
 import storableText from "./plugins/storable-text.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
@@ -32,6 +32,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     bodyLimit: config.limits.bodyLimitBytes,
     trustProxy: config.trustProxy,
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, useDefaults: true, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();

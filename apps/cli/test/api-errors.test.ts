@@ -183,6 +183,38 @@ describe("bad input", () => {
     expect(theirs.status).toBe(404);
   });
 
+  it("answers errors Fastify's router finds itself (bad percent-encoding, overlong segment) in the envelope, 4xx", async () => {
+    for (const path of [
+      "/batch/scrape/abc%zz",
+      "/crawl/abc%zz",
+      "/crawl/abc%zz/pages",
+      "/scrape/abc%zz",
+      "/crawl/job/%E0%A4%A",
+    ]) {
+      for (const k of [key, undefined]) {
+        const res = await call<Envelope>(`${stack.api}${path}`, k ? { key: k } : {});
+        expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(400);
+        expectEnvelope(res.body);
+        expect(res.body.code).toBeUndefined();
+        expect(res.body.message).toMatch(/percent-encoding/);
+        expect(res.body.errors).toEqual([res.body.message]);
+      }
+    }
+    const long = await call<Envelope>(`${stack.api}/crawl/${"a".repeat(300)}`, { key });
+    expect(long.status, JSON.stringify(long.body)).toBeGreaterThanOrEqual(400);
+    expect(long.status).toBeLessThan(500);
+    expectEnvelope(long.body);
+    expect(long.body.code).toBeUndefined();
+    // A body that is not JSON is refused past the router, by the error handler: in the envelope too.
+    const media = await call<Envelope>(`${stack.api}/scrape`, {
+      key,
+      rawBody: "urls=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(media.status).toBe(415);
+    expectEnvelope(media.body);
+  });
+
   it("tolerates a double slash and a trailing slash in paths", async () => {
     expect((await call(`${stack.origin}/api//scrape`, { key, body: ok() })).status).toBe(202);
   });

@@ -97,6 +97,61 @@ describe("POST /crawl and GET /crawl/:id", () => {
     expect(pathsOf(final.result!).every((p) => p.startsWith("/site/docs"))).toBe(true);
   });
 
+  it("treats null as absent for every optional field (clients that serialise unset options as null)", async () => {
+    // Its own account: the usage and history counts below are this file's shared account's.
+    const own = await stack.createKey(50);
+    const optional = [
+      "crawlInstruction",
+      "transformInstruction",
+      "schema",
+      "maxPages",
+      "maxDepth",
+      "includePaths",
+      "excludePaths",
+      "allowSubdomains",
+      "crawlEntireDomain",
+      "ignoreQueryParams",
+      "webhookUrl",
+      "useProxy",
+      "proxyCountry",
+      "cookies",
+      "scrapeMode",
+    ];
+    const body = { baseUrl: site.url("/site/"), ...Object.fromEntries(optional.map((k) => [k, null])) };
+    const jobId = await startCrawl(stack.api, own.key, body);
+    const { final } = await pollCrawl(stack.api, own.key, jobId);
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    // maxDepth unlimited and maxPages the default: the same five pages as with only baseUrl.
+    expect(pathsOf(final.result!)).toEqual(pathsOf(done.result!));
+    const record = await call<Record<string, unknown>>(`${stack.api}/crawl/job/${jobId}`, { key: own.key });
+    expect(record.body).toMatchObject({
+      crawl_instruction: "Find all pages on the website",
+      transform_instruction: null,
+      output_schema: null,
+      max_pages: 5,
+      max_depth: null,
+      include_paths: null,
+      exclude_paths: null,
+      webhook_url: null,
+      use_proxy: 0,
+    });
+    const history = await call<{ jobs: Array<Record<string, unknown>> }>(`${stack.api}/crawl/history`, {
+      key: own.key,
+    });
+    expect(history.body.jobs.find((j) => j.id === jobId)).toMatchObject({
+      max_depth: null,
+      include_paths: null,
+      exclude_paths: null,
+    });
+    // The one required field stays required.
+    const noBase = await call<Record<string, unknown>>(`${stack.api}/crawl`, {
+      key: own.key,
+      body: { ...body, baseUrl: null },
+    });
+    expect(noBase.status).toBe(400);
+    expect(noBase.body.error).toBe(noBase.body.message);
+  });
+
   it("refuses bad input with the error envelope: 400, 422, 403", async () => {
     const post = (body: unknown, k = key) => call<Record<string, unknown>>(`${stack.api}/crawl`, { key: k, body });
     const cases: Array<[unknown, number]> = [
@@ -135,6 +190,44 @@ describe("pages, files and download", () => {
       expect(page.error_message).toBeNull();
       expect(Number.isNaN(Date.parse(page.created_at!))).toBe(false);
       expectLinkFields(page);
+    }
+  });
+
+  it("lists only finished pages while a crawl runs, so a watcher emitting each page once gets them all with data", async () => {
+    // Its own account: the usage and history counts below are this file's shared account's.
+    const own = await stack.createKey(50);
+    const jobId = await startCrawl(stack.api, own.key, { baseUrl: site.url("/site-slow/"), maxPages: 6 });
+    // The JS SDK's watcher: poll the status; whenever pagesCrawled changes, fetch /pages and emit
+    // each page the first time it is seen (keyed on id ?? url), never again.
+    const emitted = new Map<string, CrawlPage>();
+    const listedWhileRunning: CrawlPage[] = [];
+    let lastCrawled = -1;
+    let final: CrawlBody | undefined;
+    const deadline = Date.now() + 60_000;
+    while (!final) {
+      expect(Date.now(), "crawl to finish").toBeLessThan(deadline);
+      const polled = await call<CrawlBody>(`${stack.api}/crawl/${jobId}`, { key: own.key });
+      expect(polled.status).toBe(200);
+      const crawled = polled.body.progress?.pagesCrawled ?? 0;
+      if (crawled !== lastCrawled) {
+        lastCrawled = crawled;
+        const listed = await call<{ pages: CrawlPage[] }>(`${stack.api}/crawl/${jobId}/pages`, { key: own.key });
+        expect(listed.status).toBe(200);
+        for (const page of listed.body.pages) {
+          if (polled.body.status !== "completed") listedWhileRunning.push(page);
+          if (!emitted.has(page.id ?? page.url)) emitted.set(page.id ?? page.url, page);
+        }
+      }
+      if (["completed", "failed", "cancelled"].includes(polled.body.status)) final = polled.body;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(final.status).toBe("completed");
+    expect(listedWhileRunning.length).toBeGreaterThan(0);
+    for (const page of listedWhileRunning) expect(["success", "failed"], page.url).toContain(page.status);
+    expect([...emitted.values()].map((p) => p.id).sort()).toEqual(final.result!.map((p) => p.id).sort());
+    for (const page of emitted.values()) {
+      expect(page.status, page.url).toBe("success");
+      expect(typeof page.data, page.url).toBe("string");
     }
   });
 

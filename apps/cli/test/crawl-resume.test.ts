@@ -1,7 +1,8 @@
 import { waitFor, type FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
 import { ledgerGap } from "./helpers/batch.ts";
-import { pathsOf, pollCrawl, startCrawl } from "./helpers/crawl.ts";
+import { pathsOf, pollCrawl, startCrawl, type CrawlBody } from "./helpers/crawl.ts";
+import { call } from "./helpers/http.ts";
 import { useWorkerProcesses } from "./helpers/spawn.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
@@ -69,6 +70,49 @@ describe("a crawl survives its worker", () => {
     );
     expect(ledger.rows).toEqual([{ reason: "reserve", delta: -16 }]);
     expect(await ledgerGap(stack.pool, accountId, 100)).toBe(0);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
+  it("keeps pagesCrawled from going back when another worker resumes a handed-back crawl", async () => {
+    const { key } = await stack.createKey(100);
+    const first = startWorkerProcess();
+    const jobId = await startCrawl(stack.api, key, {
+      baseUrl: site.url("/site-slow/"),
+      maxPages: 8,
+      excludePaths: ["/site-slow/products"],
+    });
+    // Every pagesCrawled a client polling often sees, from the submit to the end.
+    const seen: number[] = [];
+    const watched = (async (): Promise<CrawlBody> => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`crawl ${jobId} did not finish; pagesCrawled seen: ${seen}`);
+        const res = await call<CrawlBody>(`${stack.api}/crawl/${jobId}`, { key });
+        if (res.status !== 200) throw new Error(`crawl poll answered ${res.status}`);
+        if (res.body.progress) seen.push(res.body.progress.pagesCrawled);
+        if (["completed", "failed", "cancelled"].includes(res.body.status)) return res.body;
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    await waitFor(async () => (seen.at(-1) ?? 0) >= 3, { timeoutMs: 60_000, message: "three pages reported" });
+    first.child.kill("SIGTERM");
+    expect(await first.exited, first.output()).toBe(0);
+    const handedBack = await crawledCount(jobId);
+    expect(handedBack).toBeLessThan(8);
+    const second = startWorkerProcess();
+    const final = await watched;
+    expect(final.status, JSON.stringify(final)).toBe("completed");
+    const firstDrop = seen.findIndex((n, i) => i > 0 && n < seen[i - 1]!);
+    const changes = seen.filter((n, i) => i === 0 || n !== seen[i - 1]);
+    expect(firstDrop, `pagesCrawled went back: ${changes.join(" → ")}`).toBe(-1);
+    expect(seen).toContain(handedBack);
+    expect(final.progress).toMatchObject({ status: "completed", progress: 1, pagesCrawled: 8, maxPages: 8 });
+    expect(final.result).toHaveLength(8);
+    const record = await call<{ pages_crawled: number }>(`${stack.api}/crawl/job/${jobId}`, { key });
+    expect(record.body.pages_crawled).toBe(8);
+    const job = (await stack.pool.query("select attempts from jobs where id = $1", [jobId])).rows[0];
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   });

@@ -109,6 +109,42 @@ describe("scrape end to end", () => {
   });
 });
 
+describe("null options", () => {
+  it("an optional field sent as null is unset, as if left out, on /scrape and /batch/scrape", async () => {
+    const { key } = await stack.createKey(10);
+    const nulls = {
+      prompt: null,
+      schema: null,
+      output: null,
+      useProxy: null,
+      proxyCountry: null,
+      extractContentOnly: null,
+      screenshot: null,
+      fullPageScreenshot: null,
+      cookies: null,
+      scrapeMode: null,
+    };
+    const submit = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body: { urls: [{ url: site.url("/news/1") }], ...nulls },
+    });
+    expect(submit.status).toBe(202);
+    const { final } = await pollScrape(stack.api, key, submit.body.jobId);
+    expect(final.status).toBe("completed");
+    // No prompt or schema: Markdown, no screenshot.
+    expect(final.result!.content).toEqual(expect.stringContaining("#"));
+    expect(final.result!.screenshots).toEqual([]);
+    const batch = await call<{ batchId: string }>(`${stack.api}/batch/scrape`, {
+      key,
+      body: { urls: [site.url("/news/2")], ...nulls },
+    });
+    expect(batch.status).toBe(202);
+    // A required field stays required.
+    const noUrls = await call<{ message: string }>(`${stack.api}/scrape`, { key, body: { urls: null } });
+    expect(noUrls.status).toBe(400);
+  });
+});
+
 describe("PAGE_QUIET_MS and PAGE_SETTLE_MS", () => {
   let patient: TestStack;
   beforeAll(async () => {

@@ -10,9 +10,10 @@ export const MAX_INSTRUCTION_CHARS = 5000;
 const PathList = Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 });
 
 /**
- * POST /crawl (§8.1, D14): only `baseUrl` is required. Unknown keys are ignored; `""` means absent
- * for the instructions, `webhookUrl`, `proxyCountry` and `cookies`. Caps that are settings
- * (`maxPages`) are checked in the route.
+ * POST /crawl (§8.1, D14): only `baseUrl` is required. Unknown keys are ignored; `null` means absent
+ * for every optional field (the route drops such nulls before validation, which would coerce them);
+ * `""` means absent for the instructions, `webhookUrl`, `proxyCountry` and `cookies`. Caps that
+ * are settings (`maxPages`) are checked in the route.
  */
 export const CrawlRequest = Type.Object(
   {

@@ -1,5 +1,5 @@
 import { ERROR_CODES } from "@orbweaver/contract";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { Duplex } from "node:stream";
 import { isDbUnavailable, isDbValueRefused } from "@orbweaver/db";
@@ -117,6 +117,30 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
     );
   }
   socket.destroy(err);
+}
+
+/** Errors Fastify answers before any route or error handler runs, with a clear message each. */
+const FRAMEWORK_ERRORS: Record<string, { status: number; message: string }> = {
+  FST_ERR_BAD_URL: {
+    status: 400,
+    message: "The request path is not a valid URL: it holds a malformed percent-encoding (such as %zz)",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: "A segment of the request path is too long" },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, message: "The request matches no route" },
+};
+
+/**
+ * Fastify's `frameworkErrors`: the errors its router answers itself (a malformed percent-encoding
+ * in the path, a path segment past `maxParamLength`, a failed route constraint) leave in the
+ * contract's envelope as well, with a 4xx status, never Fastify's own body.
+ */
+export function frameworkErrorHandler(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
+  const { status, message } = known ?? {
+    status: err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400,
+    message: "The request cannot be handled",
+  };
+  void reply.status(status).send(errorBody(message, { errors: status === 400 ? [message] : undefined }));
 }
 
 /** One error path: every error leaves in the contract's envelope; 5xx never echo internals. */

@@ -18,7 +18,7 @@ export interface CrawlSession {
   webhooks: WebhookSender | null;
   /** Notes already written by this attempt (each is written once). */
   notes: Set<string>;
-  /** Pages processed so far (for progress messages). */
+  /** Pages processed so far, by earlier attempts too (for progress, which never goes back). */
   crawledSoFar: number;
   /** The crawl's cookies, sealed by the gateway and never stored. */
   cookies?: SealedCookies;

@@ -56,6 +56,10 @@ export async function processCrawlJob(
         },
       });
       await seedCrawl(session);
+    } else {
+      // A resumed crawl (handed back or its worker died): progress goes on from the pages earlier
+      // attempts processed, never back to 0.
+      session.crawledSoFar = (await countCrawlPages(ctx.db, crawl.id)).crawled;
     }
     const extraction = crawl.sourceJobId !== null;
     const end = await runFrontier(session, {

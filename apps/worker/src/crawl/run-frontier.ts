@@ -139,7 +139,8 @@ function progressOf(
   opts: { status: string; crawled: number | null; url: string; verb: string },
 ): { status: string; message: string; progress: number; pagesCrawled: number; maxPages: number } {
   const max = session.crawl.maxPages;
-  const crawled = opts.crawled ?? session.crawledSoFar;
+  // Never below what this attempt already reported: two lanes may finish pages close together.
+  const crawled = Math.max(opts.crawled ?? 0, session.crawledSoFar);
   session.crawledSoFar = crawled;
   const n = opts.crawled === null ? Math.min(crawled + 1, max) : crawled;
   return {

@@ -17,6 +17,7 @@ import { checkCookies } from "../../use-cases/check-request-options.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
 import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
+import { nullMeansAbsent } from "../../use-cases/null-as-absent.ts";
 import { presentBatch } from "./present-batch.ts";
 import { submitBatch } from "./submit-batch.ts";
 import { submitter } from "../submitter.ts";
@@ -38,7 +39,11 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/batch/scrape",
-    { schema: { tags: ["batch"], body: BatchScrapeRequest, response: { 202: BatchSubmitResponse, ...errors } } },
+    {
+      schema: { tags: ["batch"], body: BatchScrapeRequest, response: { 202: BatchSubmitResponse, ...errors } },
+      // An optional field sent as `null` is unset, as if left out.
+      preValidation: nullMeansAbsent(BatchScrapeRequest),
+    },
     async (request, reply) => {
       const {
         id: batchId,

@@ -21,6 +21,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
+import { nullMeansAbsent } from "../../use-cases/null-as-absent.ts";
 import { buildCrawlZip, parseInclude } from "./download-crawl.ts";
 import { submitCrawlExtraction } from "./extract-crawl.ts";
 import { presentCrawlStatus, presentHistoryJob, presentJobRecord, presentPageRecord } from "./present-crawl.ts";
@@ -78,7 +79,11 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/crawl",
-    { schema: { tags, body: CrawlRequest, response: { 202: CrawlSubmitResponse, ...errors } } },
+    {
+      schema: { tags, body: CrawlRequest, response: { 202: CrawlSubmitResponse, ...errors } },
+      // `maxDepth: null`, `includePaths: null`…: unset, as if left out (not coerced to 0 or [""]).
+      preValidation: nullMeansAbsent(CrawlRequest),
+    },
     async (request, reply) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(deps, request, {
         kind: "crawl",
@@ -118,7 +123,9 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags, params: CrawlIdParams, response: { 200: CrawlPagesResponse, ...errors } } },
     async (request) => {
       const found = await owned(request.params.jobId, request.account.accountId);
-      const pages = await listCrawlPages(deps.db, found.crawl.id, ["success", "failed", "processing"]);
+      // Finished pages only: the JS SDK's watcher emits each page once, at first sight, so a page
+      // listed while still loading would never reach it with its data (D18 allows, not requires, pending).
+      const pages = await listCrawlPages(deps.db, found.crawl.id, ["success", "failed"]);
       return { pages: pages.map((p) => presentPageRecord(p, deps.signBlob)) };
     },
   );

@@ -68,13 +68,13 @@ export function presentResultPage(page: CrawlPageRow, sign: Signer): CrawlResult
   };
 }
 
-/** One record of `/pages`; a page being processed reads `pending` (D18). */
+/** One record of `/pages`: a finished page (`/pages` lists no page still being loaded, D18). */
 export function presentPageRecord(page: CrawlPageRow, sign: Signer): CrawlPageRecord {
   return {
     id: page.id,
     url: page.url,
     title: page.title ?? "",
-    status: page.status === "success" ? "success" : page.status === "failed" ? "failed" : "pending",
+    status: page.status === "success" ? "success" : "failed",
     data: page.data ?? null,
     error_message: page.errorMessage,
     ...linkFields(page, sign),

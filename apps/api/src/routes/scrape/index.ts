@@ -9,6 +9,7 @@ import { FINISHED as FINISHED_STATUSES, getJob } from "@orbweaver/db";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
+import { nullMeansAbsent } from "../../use-cases/null-as-absent.ts";
 import { createFinishedJobCache, sendSerialized } from "../../use-cases/finished-job-cache.ts";
 import { describeWindow, scrapeRetention } from "../../use-cases/scrape-retention.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
@@ -32,7 +33,11 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.deps.config;
   app.post(
     "/scrape",
-    { schema: { tags: ["scrape"], body: ScrapeRequest, response: { 202: ScrapeSubmitResponse, ...errors } } },
+    {
+      schema: { tags: ["scrape"], body: ScrapeRequest, response: { 202: ScrapeSubmitResponse, ...errors } },
+      // `schema: null`, `output: null`…: unset, as if left out (not coerced or refused).
+      preValidation: nullMeansAbsent(ScrapeRequest),
+    },
     async (request, reply) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(app.deps, request, {
         kind: "scrape",
