@@ -44,8 +44,17 @@ export const CANDIDATE_SELECTOR = [
   "[contenteditable='true']",
 ].join(",");
 
-/** `root`: only elements inside it (a forEach item, passed as an element handle). */
-export function collectCandidates(arg: { max: number; selector: string; root?: Element }): RawCandidate[] {
+/**
+ * `root`: only elements inside it (a forEach item, passed as an element handle). `hints`: word
+ * stems of the description; past `max` elements, those whose text or attributes hold one come
+ * first (a cookie banner after 2,000 links is still a candidate).
+ */
+export function collectCandidates(arg: {
+  max: number;
+  selector: string;
+  root?: Element;
+  hints?: string[];
+}): RawCandidate[] {
   const roots = openShadowRoots();
   const inScope = (el: Element): boolean => {
     if (!arg.root) return true;
@@ -145,7 +154,27 @@ export function collectCandidates(arg: { max: number; selector: string; root?: E
     });
   };
 
-  for (const el of deepQueryAll(arg.selector, roots)) {
+  let elements = deepQueryAll(arg.selector, roots);
+  const hints = arg.hints ?? [];
+  if (elements.length > arg.max && hints.length > 0) {
+    const hinted = (el: Element): boolean => {
+      const control = (el as HTMLLabelElement).control ?? null;
+      const own = [
+        (el.textContent ?? "").slice(0, 300),
+        ...["aria-label", "placeholder", "title", "value", "alt", "id", "class", "name"].map(
+          (a) => el.getAttribute(a) ?? "",
+        ),
+        Array.from((el as HTMLInputElement).labels ?? [], (l) => l.textContent ?? "").join(" "),
+        control ? (control.getAttribute("name") ?? "") : "",
+      ]
+        .join(" ")
+        .toLowerCase();
+      return hints.some((h) => own.includes(h));
+    };
+    const first = new Set(elements.filter(hinted));
+    elements = [...first, ...elements.filter((el) => !first.has(el))];
+  }
+  for (const el of elements) {
     if (!isEnabled(el) || !inScope(el)) continue;
     if (el.localName === "label") {
       // A label only counts when its control is hidden (custom checkboxes): then it is what gets clicked.

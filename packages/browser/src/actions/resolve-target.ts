@@ -13,6 +13,7 @@ import {
   type Scored,
 } from "./score-candidates.ts";
 import { looksLikeDescription, looksLikeSelector, toPlaywrightSelector } from "./selector-syntax.ts";
+import { parseDescription } from "./text-match.ts";
 
 /** What an action names: `selector` (CSS/XPath, or words by mistake) or `value` (plain English). */
 export interface TargetSpec {
@@ -58,6 +59,13 @@ const MAX_FRAMES = 8;
 const CHOOSER_LIST = 40;
 
 type FramedCandidate = RawCandidate & { frame: Frame };
+
+/** The description's word stems as plain substrings, for collectCandidates' `hints`. */
+function hintsOf(description: string): string[] {
+  return parseDescription(description)
+    .words.map((w) => w.replace(/i$/, ""))
+    .filter((w) => w.length >= 3);
+}
 
 /**
  * First match of a CSS/XPath selector, preferring a visible one (pages often keep hidden copies of
@@ -138,6 +146,7 @@ async function describeInItem(
       max: MAX_CANDIDATES_PER_FRAME,
       selector: CANDIDATE_SELECTOR,
       root: root as unknown as Element,
+      hints: hintsOf(description),
     });
     const candidates = only(
       collected.map((c) => ({ ...c, frame })),
@@ -159,7 +168,7 @@ function only(candidates: FramedCandidate[], opts: ResolveOptions): FramedCandid
   return roles ? candidates.filter((c) => roles.includes(c.role)) : candidates;
 }
 
-async function collectFramed(page: Page): Promise<FramedCandidate[]> {
+async function collectFramed(page: Page, description: string): Promise<FramedCandidate[]> {
   const out: FramedCandidate[] = [];
   const frames = [page.mainFrame(), ...page.mainFrame().childFrames().slice(0, MAX_FRAMES)];
   for (const frame of frames) {
@@ -174,6 +183,7 @@ async function collectFramed(page: Page): Promise<FramedCandidate[]> {
       const found = await evaluateInPage(frame, collectCandidates, {
         max: MAX_CANDIDATES_PER_FRAME,
         selector: CANDIDATE_SELECTOR,
+        hints: hintsOf(description),
       });
       out.push(...found.map((c) => ({ ...c, frame })));
     } catch {
@@ -188,7 +198,7 @@ async function describeTarget(page: Page, description: string, opts: ResolveOpti
   let ranked: Array<Scored<FramedCandidate>> = [];
   let tied: FramedCandidate[] = [];
   for (;;) {
-    const candidates = only(await collectFramed(page), opts);
+    const candidates = only(await collectFramed(page, description), opts);
     ranked = rankCandidates(description, candidates, opts.preferRoles) as Array<Scored<FramedCandidate>>;
     const decision = decide(ranked, ACCEPT_SCORE, CLEAR_MARGIN);
     if (decision.kind === "match")

@@ -155,6 +155,12 @@ describe("naming targets", () => {
     expect(await page.locator("body").getAttribute("data-clicked")).toBe("search");
   });
 
+  it("a cookie banner after 2,000 links (more elements than are named) is found", async () => {
+    const page = await env.open("/edge/many-links?n=2000");
+    await runActions(page, [{ type: "click", value: "Accept cookies" }], ctx());
+    expect(await page.locator("body").getAttribute("data-consent")).toBe("accepted");
+  });
+
   it("a CSS selector for a button inside an iframe", async () => {
     const page = await env.open("/edge/frame");
     await runActions(page, [{ type: "click", selector: "#acc" }], ctx());
