@@ -150,7 +150,7 @@ export async function captureClickItem(env: ItemEnv, item: Locator, index: numbe
   } catch (err) {
     quiet.stop();
     nav.stop();
-    popups.stop();
+    popups.stop(); // closes any tab the click opened anyway
     return toItem(index, listUrl, null, undefined, `click failed: ${explainError(err, t.action)}`);
   }
   const navigated = await nav.settle(t.nav);
@@ -171,7 +171,7 @@ export async function captureClickItem(env: ItemEnv, item: Locator, index: numbe
     await quiet.wait(Math.max(0, t.settle - (Date.now() - started)));
     tab = navigated ? undefined : popups.first();
   }
-  popups.stop();
+  popups.stop(tab); // a tab opened beside a navigation (a pop-under) is closed
   if (tab) return captureTab(env, tab, index);
   const ran = await runItemActions(env, page, index);
   let cap: Captured | null = null;

@@ -7,12 +7,15 @@ declare const composedParent: typeof Helpers.composedParent;
 declare const cssPath: typeof Helpers.cssPath;
 declare const deepQueryAll: typeof Helpers.deepQueryAll;
 declare const openShadowRoots: typeof Helpers.openShadowRoots;
+declare const pathIndex: typeof Helpers.pathIndex;
 declare const isShown: typeof Helpers.isShown;
 declare const textOf: typeof Helpers.textOf;
 
 export interface RawCandidate {
-  /** CSS path to locate the element again. */
+  /** CSS path to locate the element again… */
   path: string;
+  /** …and which of its matches it is, when a shadow host's light and shadow children both fit. */
+  nth?: number;
   tag: string;
   /** Explicit or implicit ARIA role; a label standing in for a hidden control carries the control's role. */
   role: string;
@@ -138,9 +141,12 @@ export function collectCandidates(arg: {
     const ariaLabel = el.getAttribute("aria-label") ?? "";
     const name = collapse(ariaLabel || labels || value || (el.localName === "input" ? "" : text) || imgAlt || h.title);
     seen.set(el, out.length);
+    const path = cssPath(el, roots);
+    const nth = pathIndex(el, path, roots);
     out.push({
       el,
-      path: cssPath(el, roots),
+      path,
+      ...(nth === undefined ? {} : { nth }),
       tag: el.localName,
       role,
       name,

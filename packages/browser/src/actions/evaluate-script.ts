@@ -6,7 +6,9 @@ import {
   deepQueryAll,
   isShown,
   openShadowRoots,
+  pathIndex,
   queryPath,
+  queryPathAll,
   textOf,
 } from "./page-helpers.ts";
 
@@ -22,7 +24,9 @@ const HELPERS: ReadonlyArray<(...args: never[]) => unknown> = [
   bodyElements,
   composedParent,
   cssPath,
+  queryPathAll,
   queryPath,
+  pathIndex,
   isShown,
   textOf,
 ];

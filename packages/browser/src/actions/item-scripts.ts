@@ -197,7 +197,11 @@ export function capturePageContent(arg: { captureSelector?: string }): Captured 
 export function memberKeys(els: Element[]): string[] {
   return els.slice(0, 1000).map((el) => {
     const a = (el.matches("a[href]") ? el : el.querySelector("a[href]")) as HTMLAnchorElement | null;
-    return `${(el.textContent ?? "").replace(/\s+/g, " ").trim().slice(0, 300)}|${a?.href ?? ""}`;
+    const img = (el.matches("img") ? el : el.querySelector("img")) as HTMLImageElement | null;
+    const text = (el.textContent ?? "").replace(/\s+/g, " ").trim().slice(0, 300);
+    const key = `${text}|${a?.href ?? ""}|${img?.currentSrc || img?.src || ""}`;
+    // Nothing to tell members apart by (icons, empty boxes): their markup.
+    return key === "||" ? el.outerHTML.slice(0, 500) : key;
   });
 }
 

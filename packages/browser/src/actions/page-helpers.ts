@@ -52,18 +52,25 @@ export function cssPath(el: Element, roots?: readonly ShadowRoot[]): string {
   const parts: string[] = [];
   let node: Element | null = el;
   let known = roots;
+  // Ids counted once per list of roots (kept on the array: one script run), not per element.
+  const idCount = (id: string, inDocument: number): number => {
+    known ??= openShadowRoots();
+    if (known.length === 0) return inDocument;
+    const cache = known as readonly ShadowRoot[] & { __orbweaverIds?: Map<string, number> };
+    if (!cache.__orbweaverIds) {
+      const counts = new Map<string, number>();
+      for (const e of deepQueryAll("[id]", known)) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+      cache.__orbweaverIds = counts;
+    }
+    return cache.__orbweaverIds.get(id) ?? 0;
+  };
   while (node && node !== document.documentElement) {
     if (node.id) {
       const byId = `#${CSS.escape(node.id)}`;
       const inDocument = document.querySelectorAll(byId).length;
-      if (inDocument <= 1) {
-        known ??= openShadowRoots();
-        let count = inDocument;
-        for (const root of known) count += root.querySelectorAll(byId).length;
-        if (count === 1) {
-          parts.unshift(byId);
-          return parts.join(" > ");
-        }
+      if (inDocument <= 1 && idCount(node.id, inDocument) === 1) {
+        parts.unshift(byId);
+        return parts.join(" > ");
       }
     }
     const parent: Node | null = node.parentNode;
@@ -76,8 +83,12 @@ export function cssPath(el: Element, roots?: readonly ShadowRoot[]): string {
   return ["html", ...parts].join(" > ");
 }
 
-/** The element a {@link cssPath} path names (the first, if the page changed so that several fit), or null. */
-export function queryPath(path: string, roots: readonly ShadowRoot[]): Element | null {
+/**
+ * Every element a {@link cssPath} path names, in the order Playwright's locator lists them: a
+ * path into a shadow root also fits a light child of the host with the same position (slotted
+ * content), listed first.
+ */
+export function queryPathAll(path: string, roots: readonly ShadowRoot[]): Element[] {
   // Escaped identifiers never hold " > " (CSS.escape puts a backslash before ">").
   const [first = "", ...steps] = path.split(" > ");
   let set: Element[];
@@ -92,9 +103,21 @@ export function queryPath(path: string, roots: readonly ShadowRoot[]): Element |
       set = next;
     }
   } catch {
-    return null; // not one of our paths
+    return []; // not one of our paths
   }
-  return set[0] ?? null;
+  return set;
+}
+
+/** The element a {@link cssPath} path names (the first, if several fit), or null. */
+export function queryPath(path: string, roots: readonly ShadowRoot[]): Element | null {
+  return queryPathAll(path, roots)[0] ?? null;
+}
+
+/** `el`'s index among the matches of its path when several elements fit it (else undefined). */
+export function pathIndex(el: Element, path: string, roots: readonly ShadowRoot[]): number | undefined {
+  if (roots.length === 0) return undefined; // without shadow roots a path names one element
+  const all = queryPathAll(path, roots);
+  return all.length > 1 ? Math.max(0, all.indexOf(el)) : undefined;
 }
 
 /** Same notion of visible as Playwright: a non-empty box and not hidden by CSS (opacity ignored). */

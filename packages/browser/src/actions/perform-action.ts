@@ -10,7 +10,7 @@ import {
 } from "./action-types.ts";
 import { evaluateInPage, evaluateOnElement } from "./evaluate-script.ts";
 import { resolveTarget, type ResolveOptions } from "./resolve-target.ts";
-import { scrollToFraction, setHiddenChecked, findOption, takesKeystrokes } from "./step-scripts.ts";
+import { scrollToFraction, setHiddenChecked, findOption, takesKeystrokes, typedValue } from "./step-scripts.ts";
 import { ROLE_FAMILIES } from "./text-match.ts";
 import { watchNavigation, watchQuiet } from "./watch-page.ts";
 
@@ -54,8 +54,11 @@ async function actAndSettle(page: Page, scope: RunScope, act: () => Promise<void
   const navigated = await nav.settle(
     budgetMs(scope.ctx, scope.ctx.navigationTimeoutMs ?? DEFAULT_NAVIGATION_TIMEOUT_MS),
   );
-  await quiet.wait(Math.min(SETTLE_AFTER_ACTION_MS, Math.max(0, remainingMs(scope.ctx))));
-  return navigated ? ` → navigated to ${page.url()}` : "";
+  const cap = Math.min(SETTLE_AFTER_ACTION_MS, Math.max(0, remainingMs(scope.ctx)));
+  const quieted = await quiet.wait(cap);
+  return (
+    (navigated ? ` → navigated to ${page.url()}` : "") + (quieted ? "" : `; the page was still busy after ${cap} ms`)
+  );
 }
 
 /** Carries out one non-forEach action; returns a detail for the log. Throws on failure. */
@@ -139,8 +142,11 @@ async function typeInto(locator: Locator, value: string, timeoutMs: number): Pro
   }
   await locator.fill("", { timeout: timeoutMs });
   await locator.pressSequentially(value, { timeout: timeoutMs });
-  const now = await locator.inputValue({ timeout: timeoutMs }).catch(() => null);
-  if (now === "" && value !== "") await locator.fill(value, { timeout: timeoutMs });
+  // The keys did not spell the value (a field re-rendered under the typing, a mask that kept its
+  // prefix): fill it as before. A value cut to the field's maxlength is what a person gets too.
+  const now = await evaluateOnElement(locator, typedValue, undefined, timeoutMs).catch(() => null);
+  if (now && now.value !== value && !(now.maxLength >= 0 && now.value === value.slice(0, now.maxLength)))
+    await locator.fill(value, { timeout: timeoutMs });
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   rankCandidates,
   type Scored,
 } from "./score-candidates.ts";
-import { looksLikeDescription, looksLikeSelector, toPlaywrightSelector } from "./selector-syntax.ts";
+import { isTagOnlySelector, looksLikeDescription, looksLikeSelector, toPlaywrightSelector } from "./selector-syntax.ts";
 import { parseDescription } from "./text-match.ts";
 
 /** What an action names: `selector` (CSS/XPath, or words by mistake) or `value` (plain English). */
@@ -54,6 +54,8 @@ export interface ResolvedTarget {
 const DESCRIPTION_SETTLE_MS = 5000;
 const POLL_MS = 250;
 const SELECTOR_POLL_MS = 100;
+/** A selector is looked for in the page's iframes after this long at most. */
+const FRAMES_AFTER_MS = 2000;
 const MAX_CANDIDATES_PER_FRAME = 1500;
 const MAX_FRAMES = 8;
 const CHOOSER_LIST = 40;
@@ -70,22 +72,30 @@ function hintsOf(description: string): string[] {
 /**
  * First match of a CSS/XPath selector, preferring a visible one (pages often keep hidden copies of
  * buttons for mobile layouts), in the page or, failing that, in one of its frames (consent
- * managers live in iframes). Waits up to `timeoutMs` for it to be attached.
+ * managers live in iframes): frames are searched once the page has had half the time (at most
+ * {@link FRAMES_AFTER_MS}) to render its own match. Waits up to `timeoutMs` for it to be attached.
  */
-export async function locateSelector(page: Page, selector: string, timeoutMs: number): Promise<Locator> {
+export async function locateSelector(
+  page: Page,
+  selector: string,
+  timeoutMs: number,
+): Promise<{ locator: Locator; frameUrl?: string }> {
   const css = toPlaywrightSelector(selector);
-  const until = Date.now() + timeoutMs;
+  const started = Date.now();
+  const until = started + timeoutMs;
+  const framesFrom = started + Math.min(timeoutMs / 2, FRAMES_AFTER_MS);
   for (;;) {
     try {
       const inPage = await firstShown(page.mainFrame().locator(css));
-      if (inPage) return inPage;
+      if (inPage) return { locator: inPage };
     } catch (err) {
       const first = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
       throw new ResolveError(`invalid selector "${selector}": ${first.replace(/^[a-zA-Z]+\.[a-zA-Z]+: /, "")}`);
     }
-    for (const frame of page.mainFrame().childFrames().slice(0, MAX_FRAMES)) {
+    const frames = Date.now() >= framesFrom ? page.mainFrame().childFrames().slice(0, MAX_FRAMES) : [];
+    for (const frame of frames) {
       const inFrame = await firstShown(frame.locator(css)).catch(() => null); // detached or navigating
-      if (inFrame) return inFrame;
+      if (inFrame) return { locator: inFrame, frameUrl: frame.url() };
     }
     if (Date.now() >= until) throw new ResolveError(`nothing matches selector "${selector}" (waited ${timeoutMs} ms)`);
     await new Promise((r) => setTimeout(r, Math.min(SELECTOR_POLL_MS, Math.max(0, until - Date.now()))));
@@ -102,10 +112,11 @@ async function firstShown(all: Locator): Promise<Locator | null> {
 /** Locates the element an action names; throws ResolveError with a user-facing message. */
 export async function resolveTarget(page: Page, spec: TargetSpec, opts: ResolveOptions): Promise<ResolvedTarget> {
   const selector = spec.selector?.trim();
-  if (selector && !looksLikeDescription(selector)) {
+  if (selector && !looksLikeDescription(selector) && !isTagOnlySelector(selector)) {
     const inItem = opts.within ? await quickSelector(opts.within, selector) : null;
     if (inItem) return { locator: inItem, how: `selector ${selector} in the item` };
-    return { locator: await locateSelector(page, selector, opts.timeoutMs), how: `selector ${selector}` };
+    const { locator, frameUrl } = await locateSelector(page, selector, opts.timeoutMs);
+    return { locator, how: `selector ${selector}${frameUrl ? ` in the frame ${frameUrl}` : ""}` };
   }
   const description = selector || spec.value?.trim();
   if (!description) throw new ResolveError('needs "selector" or "value"');
@@ -155,6 +166,14 @@ async function describeInItem(
     const ranked = rankCandidates(description, candidates, opts.preferRoles) as Array<Scored<FramedCandidate>>;
     const decision = decide(ranked, ACCEPT_SCORE, CLEAR_MARGIN);
     if (decision.kind !== "match") return null;
+    // The item's own match only when nothing in the page fits better ("Save" is the dialog's Save
+    // button, not the item's "Save for later"); the other items' equal matches do not count.
+    const page = rankCandidates(
+      description,
+      only(await collectFramed(item.page(), description), opts),
+      opts.preferRoles,
+    );
+    if ((page[0]?.score ?? 0) > decision.score) return null;
     return found(decision.pick, `"${description}" in the item → ${describeCandidate(decision.pick)}`);
   } catch {
     return null; // the item went away: look in the whole page
@@ -235,5 +254,6 @@ async function describeTarget(page: Page, description: string, opts: ResolveOpti
 }
 
 function found(c: FramedCandidate, how: string): ResolvedTarget {
-  return { locator: c.frame.locator(c.path), how };
+  const all = c.frame.locator(c.path);
+  return { locator: c.nth === undefined ? all : all.nth(c.nth), how };
 }

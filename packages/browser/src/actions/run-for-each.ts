@@ -96,8 +96,9 @@ export async function runForEach(
       }
       group = regrouped;
       const keys = await keysOf(groupLocator(page, group, opts));
-      if (keys.length === before.keys.length && keys.every((k, i) => k === before.keys[i])) {
-        stoppedBy = "noProgress"; // the same elements: "next" changed nothing
+      const same = keys.length === before.keys.length && keys.every((k, i) => k === before.keys[i]);
+      if (same && url === before.url) {
+        stoppedBy = "noProgress"; // the same elements on the same page: "next" changed nothing
         break;
       }
       // The same elements and more after them: "load more" appended (whatever it did to the URL).

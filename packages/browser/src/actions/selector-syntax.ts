@@ -25,14 +25,23 @@ const TAG_NAMES = new Set(
 );
 
 /**
+ * Lower-case tag names only ("ul li a", "form input"): CSS, unless it matches nothing, when it may
+ * be words ("main nav"); capitalised ("Option B", "Table header") it is words.
+ */
+export function isTagOnlySelector(value: string): boolean {
+  const s = value.trim();
+  return s === s.toLowerCase() && s.split(/\s+/).every((word) => TAG_NAMES.has(word));
+}
+
+/**
  * Unmistakably a selector: XPath; starts with # . [ *; a tag followed by . # [ : > (not ending in
- * a combinator: "Next >" is link text); or tag names only ("ul li a", "form input").
+ * a combinator: "Next >" is link text); or lower-case tag names only (see {@link isTagOnlySelector}).
  */
 export function looksLikeSelector(value: string): boolean {
   const s = value.trim();
   if (isXPath(s) || /^[#.[*]/.test(s)) return true;
   if (/[>~+]$/.test(s)) return false;
-  if (s.split(/\s+/).every((word) => TAG_NAMES.has(word.toLowerCase()))) return true;
+  if (isTagOnlySelector(s)) return true;
   if (/^[a-z][a-z0-9-]*(\s*[.#[:>~+]|$)/i.test(s) && !/\s[a-z]+\s[a-z]+/i.test(s.replace(/\[.*?\]|\(.*?\)/g, "")))
     return /[.#[:>~+]/.test(s);
   return false;

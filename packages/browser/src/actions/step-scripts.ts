@@ -59,6 +59,13 @@ export function takesKeystrokes(el: Element): boolean {
   return (el as HTMLElement).isContentEditable === true;
 }
 
+/** What a text field holds after typing (null for contenteditable: its text is its own). */
+export function typedValue(el: Element): { value: string; maxLength: number } | null {
+  if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)
+    return { value: el.value, maxLength: el.maxLength };
+  return null;
+}
+
 /** The <select> option whose value or label equals `wanted` (exact first, then case-insensitive). */
 export function findOption(
   el: Element,

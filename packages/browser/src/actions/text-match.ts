@@ -6,13 +6,17 @@
  * every script stay ("Принять все", "同意する"), with their combining marks (Devanagari vowel signs).
  */
 export function normalizeText(value: string): string {
-  return value
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .replace(/[’']/g, "")
-    .toLowerCase()
-    .replace(/[^\p{L}\p{M}\p{N}]+/gu, " ")
-    .trim();
+  return (
+    value
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      // Marks that follow no letter belong to emoji (❤️'s variation selector, keycaps ⃣): dropped.
+      .replace(/(?<![\p{L}\p{M}])\p{M}+/gu, "")
+      .replace(/[’']/g, "")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}]+/gu, " ")
+      .trim()
+  );
 }
 
 /**

@@ -33,10 +33,10 @@ export function guardPage(page: Page): () => void {
 }
 
 export interface PopupWatch {
-  /** The first tab opened since the watch began, if any (the caller closes it). */
+  /** The first tab opened since the watch began, if any. */
   first(): Page | undefined;
-  /** Stops taking tabs; those taken and not returned by first() are closed. */
-  stop(): void;
+  /** Stops taking tabs and closes every tab taken but `keep` (which the caller then closes). */
+  stop(keep?: Page): void;
 }
 
 /** Whether a tab opened by `opener` is being waited for (the context guard then leaves it open). */
@@ -50,9 +50,9 @@ export function takePopups(page: Page): PopupWatch {
   popupTakers.set(page, (p) => void taken.push(p));
   return {
     first: () => taken[0],
-    stop() {
-      if (popupTakers.get(page)) popupTakers.delete(page);
-      for (const p of taken.slice(1)) void p.close().catch(() => undefined);
+    stop(keep) {
+      popupTakers.delete(page);
+      for (const p of taken) if (p !== keep) void p.close().catch(() => undefined);
     },
   };
 }
@@ -138,13 +138,20 @@ export function sinceLastMutation(): number {
 // Streams never go quiet; they must not hold the page "busy".
 const IGNORED_TYPES = new Set(["websocket", "eventsource", "media", "manifest"]);
 const DEFAULT_QUIET_MS = 400;
+/**
+ * After a request ends, the page renders what it brought in a task or two: this long without a
+ * request ending lets that rendering show as a DOM change. Short, so a page polling in the
+ * background (analytics heartbeats, a request every 200 ms) still counts as quiet.
+ */
+const AFTER_REQUEST_MS = 100;
 
 export interface QuietWatch {
   /**
    * Resolves once the page was quiet for `quietMs` (default 400) since the action, or after
-   * `maxMs` at the latest. Quiet: no DOM change, no request in flight and none finished.
+   * `maxMs` at the latest. Quiet: no DOM change, no request in flight, none just finished.
+   * True when the page went quiet, false when `maxMs` ran out first.
    */
-  wait(maxMs: number, quietMs?: number): Promise<void>;
+  wait(maxMs: number, quietMs?: number): Promise<boolean>;
   stop(): void;
 }
 
@@ -182,10 +189,11 @@ export async function watchQuiet(page: Page): Promise<QuietWatch> {
           // A navigation replaces the document: the fresh observer reports 0 and we keep waiting.
           const since = await evaluateInPage(page, sinceLastMutation, undefined).catch(() => 0);
           const now = Date.now();
-          const quietFor = Math.min(since, now - started, now - lastRequestAt);
-          if (quietFor >= quietMs && inflight.size === 0) return;
+          const quietFor = Math.min(since, now - started);
+          if (quietFor >= quietMs && now - lastRequestAt >= AFTER_REQUEST_MS && inflight.size === 0) return true;
           await sleep(Math.min(100, until - Date.now()));
         }
+        return maxMs <= 0;
       } finally {
         stop();
       }

@@ -134,6 +134,108 @@ describe("forEach on listings", () => {
   });
 });
 
+describe("second look (a review of the above)", () => {
+  it("a nested action's exact match in a dialog beats a weaker one in the item (Save, not Save for later)", async () => {
+    const page = await env.open("/edge/cart");
+    const result = await runActions(
+      page,
+      [
+        {
+          type: "forEach",
+          selector: "div.row",
+          mode: "inline",
+          actions: [
+            { type: "click", value: "Edit" },
+            { type: "click", value: "Save" },
+          ],
+        },
+      ],
+      ctx(),
+    );
+    expect(result.forEach?.items.map((i) => i.error)).toEqual([undefined, undefined, undefined]);
+    expect(await texts(page, "#saved li")).toEqual(["Row 1 saved", "Row 2 saved", "Row 3 saved"]);
+    expect(await page.locator("[data-later]").count()).toBe(0);
+  });
+
+  it("a click that navigates and opens a pop-under leaves no tab open", async () => {
+    const context = await env.browser.newContext();
+    try {
+      guardContext(context);
+      const page = await context.newPage();
+      await page.goto(env.site.url("/edge/popnav"));
+      const result = await runActions(page, [{ type: "forEach", selector: "div.row", mode: "click" }], ctx());
+      expect(result.forEach?.items.map((i) => i.text)).toEqual(
+        [1, 2, 3].map((n) => expect.stringContaining(`Entry ${n}`)),
+      );
+      expect(context.pages().map((p) => new URL(p.url()).pathname)).toEqual(["/edge/popnav"]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("a page polling in the background every 200 ms still goes quiet after a click", async () => {
+    const page = await env.open("/edge/polling");
+    const result = await runActions(page, [{ type: "click", selector: "#go" }], ctx());
+    expect(await page.locator("#out").textContent()).toBe("clicked");
+    expect(result.log[0]).not.toContain("still busy");
+  });
+
+  it('tiles holding only an image: "next" pages through the gallery', async () => {
+    const page = await env.open("/edge/gallery");
+    const result = await runActions(
+      page,
+      [{ type: "forEach", selector: "div.tile", mode: "inline", pagination: { nextSelector: "a.next" } }],
+      ctx(),
+    );
+    expect(result.forEach?.items).toHaveLength(9);
+    expect(result.forEach?.pagesVisited).toBe(3);
+    expect(result.forEach?.items.map((i) => new URL(i.url).searchParams.get("p"))).toEqual(
+      [null, "2", "3"].flatMap((p) => [p, p, p]),
+    );
+  });
+
+  it("typing ends with the value asked for when a field re-renders under the keys or a mask keeps its prefix", async () => {
+    const page = await env.open("/edge/masks");
+    await runActions(
+      page,
+      [
+        { type: "type", selector: "#remount", value: "tents" },
+        { type: "type", selector: "Phone", value: "+1 5550100" },
+      ],
+      ctx(),
+    );
+    expect(await page.locator("#remount").inputValue()).toBe("tents");
+    expect(await page.locator("#phone").inputValue()).toBe("+1 5550100");
+  });
+
+  it("a selector the page renders 800 ms after load is taken from the page, not from an iframe widget", async () => {
+    const page = await env.open("/edge/late-form");
+    const result = await runActions(page, [{ type: "click", selector: "button[type=submit]" }], ctx());
+    expect(await page.locator("body").getAttribute("data-c")).toBe("page");
+    expect(result.log[0]).not.toContain("in the frame");
+  });
+
+  it('an emoji before "Save" still makes it the exact match', async () => {
+    const page = await env.open("/edge/names");
+    await runActions(page, [{ type: "click", value: "Save" }], ctx());
+    expect(await page.locator("body").getAttribute("data-clicked")).toBe("save");
+  });
+
+  it('"Option B" in selector is words, not CSS', async () => {
+    const page = await env.open("/edge/names");
+    await runActions(page, [{ type: "check", selector: "Option B" }], ctx());
+    expect(await page.locator("input[value=b]").isChecked()).toBe(true);
+  });
+
+  it("a shadow root's button and the host's slotted light button at the same position are told apart", async () => {
+    const page = await env.open("/edge/names");
+    await runActions(page, [{ type: "click", value: "Close panel" }], ctx());
+    expect(await page.locator("body").getAttribute("data-clicked")).toBe("close");
+    await runActions(page, [{ type: "click", value: "Light action" }], ctx());
+    expect(await page.locator("body").getAttribute("data-clicked")).toBe("light");
+  });
+});
+
 describe("naming targets", () => {
   it("a selector made only of tag names (ul li a) is a selector", async () => {
     const page = await env.open("/edge/pages");
