@@ -1,5 +1,5 @@
 import { PRODUCTS, REPORT_PDF_TEXT, waitFor, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { call, pollScrape, scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startModelStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
@@ -279,6 +279,31 @@ describe("model failures never fail the job", () => {
     const final = await scrape({ urls: [product()], prompt: "Extract the product" });
     expect(final.result!.ai_extraction_failed).toBe(true);
     expect(final.result!.content).toEqual(expect.stringContaining(PRODUCTS[0]!.name));
+  });
+
+  it("JOB_TIMEOUT_MS bounds the AI step too: a stalled model gives the fallback, the reason logged", async () => {
+    // The model's own timeout (60 s, and a retry) is far beyond the job's budget.
+    const bounded = await startTestStack({
+      env: { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: "test", JOB_TIMEOUT_MS: "8000", LLM_TIMEOUT_MS: "60000" },
+    });
+    try {
+      const warn = vi.spyOn(bounded.workers[0]!.log, "warn");
+      model.setDefault({ hang: true });
+      const k = await bounded.createKey(100);
+      const final = await scrapeAndWait(bounded.api, k.key, { urls: [product()], schema: productSchema });
+      expect(final.status).toBe("completed");
+      expect(final.result!.ai_extraction_failed).toBe(true);
+      expect(final.result!.content).toEqual(expect.stringContaining(PRODUCTS[0]!.name));
+      expect(model.chatRequests().length).toBeGreaterThanOrEqual(1);
+      expect(model.chatRequests().length).toBeLessThanOrEqual(2);
+      expect(warn).toHaveBeenCalledWith(
+        expect.objectContaining({ reason: "deadline" }),
+        "AI extraction failed; raw Markdown returned",
+      );
+    } finally {
+      model.setDefault(undefined);
+      await bounded.stop();
+    }
   });
 
   it("gives raw Markdown with ai_extraction_failed when no model is configured", async () => {

@@ -10,7 +10,14 @@ import type { WorkerContext } from "./worker-context.ts";
  */
 export async function buildScrapeResult(
   ctx: WorkerContext,
-  opts: { request: NormalizedScrapeRequest; outcomes: UrlOutcome[]; started: number; onAiStart(): Promise<void> },
+  opts: {
+    request: NormalizedScrapeRequest;
+    outcomes: UrlOutcome[];
+    started: number;
+    /** Epoch ms: the job's deadline (JOB_TIMEOUT_MS from its start), which the AI step keeps to. */
+    deadline: number;
+    onAiStart(): Promise<void>;
+  },
 ): Promise<{ result: ScrapeResult; tokens: number }> {
   const loaded = opts.outcomes.filter((o) => o.page.success);
   const pages = loaded.map((o) => ({
@@ -37,6 +44,8 @@ export async function buildScrapeResult(
       schema: opts.request.schema,
       inputBudgetTokens: ctx.config.llm.inputBudgetTokens,
       maxChunks: ctx.config.llm.maxChunks,
+      // Past it the model is not waited for: the raw Markdown is returned with ai_extraction_failed.
+      deadline: opts.deadline,
       log: ctx.log,
     });
     content = outcome.content;

@@ -110,6 +110,7 @@ async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>,
       request,
       outcomes,
       started,
+      deadline: started + ctx.config.jobs.jobTimeoutMs,
       onAiStart: () => progress({ message: "Processing content with AI...", progress: 0.6 }),
     });
     const creditsUsed = (row.creditsReserved / request.urls.length) * successes;

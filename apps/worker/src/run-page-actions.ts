@@ -43,7 +43,7 @@ export async function runPageActions(
  */
 export async function forEachMarkdown(
   ctx: WorkerContext,
-  opts: { forEach: NonNullable<ActionRunResult["forEach"]>; baseUrl: string; usage: Usage },
+  opts: { forEach: NonNullable<ActionRunResult["forEach"]>; baseUrl: string; usage: Usage; deadline: number },
 ): Promise<string> {
   const sections: string[] = [];
   for (const [n, item] of opts.forEach.items.entries()) {
@@ -56,6 +56,7 @@ export async function forEachMarkdown(
         prompt: opts.forEach.itemPrompt,
         inputBudgetTokens: ctx.config.llm.inputBudgetTokens,
         maxChunks: ctx.config.llm.maxChunks,
+        deadline: opts.deadline,
         log: ctx.log,
       });
       addUsage(opts.usage, outcome.usage);

@@ -193,7 +193,13 @@ async function browseInContext(
             url: captured.finalUrl,
           });
     // With forEach, the page's content is the collected items (§6).
-    if (forEach) converted.markdown = await forEachMarkdown(ctx, { forEach, baseUrl: captured.finalUrl, usage });
+    if (forEach)
+      converted.markdown = await forEachMarkdown(ctx, {
+        forEach,
+        baseUrl: captured.finalUrl,
+        usage,
+        deadline: opts.deadline,
+      });
     return {
       markdown: converted.markdown,
       usage,

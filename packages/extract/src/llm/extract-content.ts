@@ -4,7 +4,7 @@
 import { extractPageMetadata } from "../metadata/extract-page-metadata.ts";
 import type { PageMetadata } from "../metadata/extract-page-metadata.ts";
 import { enforceSchema } from "../schema/enforce-schema.ts";
-import { makeStrictCompatible } from "../schema/make-strict-compatible.ts";
+import { structuredOutputSchema } from "../schema/make-strict-compatible.ts";
 import {
   buildRepairMessage,
   buildSystemPrompt,
@@ -48,9 +48,16 @@ export interface ExtractContentOptions {
   inputBudgetTokens?: number;
   /** Model calls at most for the page content; later chunks are not sent (logged, `truncated`). Default 20. */
   maxChunks?: number;
+  /**
+   * Epoch ms by which extraction must be over (the job's deadline): every call gets at most the
+   * time left, no chunk or repair call starts after it, and running out is a failure (reason
+   * "deadline", the raw Markdown returned). Default: none (each call is bounded by the client's timeout).
+   */
+  deadline?: number;
   log: LlmLog;
 }
 
+/** Why extraction fell back; "deadline": the job's time budget ran out, "truncated": an answer was cut at the token limit. */
 export type ExtractionFailureReason = LlmErrorClass | "no_model" | "empty_input" | "empty_response" | "schema_mismatch";
 
 export interface ExtractionOutcome {
@@ -139,21 +146,33 @@ class ExtractionFailure extends Error {
   }
 }
 
+/** Throws the "deadline" failure once the time budget is spent, so no further call starts. */
+function checkDeadline(deadline: number | undefined): void {
+  if (deadline !== undefined && Date.now() >= deadline) throw new ExtractionFailure("deadline");
+}
+
 async function extractJson(
   llm: Llm,
   chunks: PagePart[][],
-  ctx: { system: string; task: string; schema?: object; tracker: CallTracker; log: LlmLog },
+  ctx: { system: string; task: string; schema?: object; tracker: CallTracker; log: LlmLog; deadline?: number },
 ): Promise<unknown> {
-  const { schema, tracker, system, task } = ctx;
+  const { schema, tracker, system, task, deadline } = ctx;
   const values: unknown[] = [];
   for (const chunk of chunks) {
+    checkDeadline(deadline);
     const user = buildUserMessage(task, renderPages(chunk));
-    const { value } = await tracker.run(() => llm.completeJson({ system, user, schema }));
+    const { value } = await tracker.run(() => llm.completeJson({ system, user, schema, deadline }));
     // Conform each part first so merging works on schema-shaped values.
     values.push(schema ? enforceSchema(schema, value).value : value);
   }
   const merged = mergeJsonValues(values);
-  if (!schema) return merged;
+  if (!schema) {
+    // `null` (or a blank string) is no answer at all, not an extraction that found nothing.
+    if (merged === null || merged === undefined || (typeof merged === "string" && !merged.trim())) {
+      throw new ExtractionFailure("empty_response");
+    }
+    return merged;
+  }
 
   const first = enforceSchema(schema, merged);
   if (first.ok) return first.value;
@@ -166,21 +185,28 @@ async function extractJson(
     previous: first.value,
     errors: first.errors,
   });
-  const { value } = await tracker.run(() => llm.completeJson({ system, user, schema }));
-  const second = enforceSchema(schema, value);
+  checkDeadline(deadline);
+  const { value } = await tracker.run(() => llm.completeJson({ system, user, schema, deadline }));
+  // The last word: an optional field still invalid becomes null rather than costing the whole answer.
+  const second = enforceSchema(schema, value, { nullInvalidOptional: true });
   if (!second.ok) throw new ExtractionFailure("schema_mismatch", { errors: second.errors.slice(0, 10) });
+  if (second.nulled) {
+    ctx.log.info({ nulled: second.nulled.slice(0, 10) }, "Optional fields still invalid after the repair set to null");
+  }
   return second.value;
 }
 
 async function extractText(
   llm: Llm,
   chunks: PagePart[][],
-  ctx: { system: string; task: string; mode: "markdown" | "text" | "table"; tracker: CallTracker },
+  ctx: { system: string; task: string; mode: "markdown" | "text" | "table"; tracker: CallTracker; deadline?: number },
 ): Promise<string> {
   const texts: string[] = [];
+  const { deadline } = ctx;
   for (const chunk of chunks) {
+    checkDeadline(deadline);
     const user = buildUserMessage(ctx.task, renderPages(chunk));
-    const { text } = await ctx.tracker.run(() => llm.completeText({ system: ctx.system, user }));
+    const { text } = await ctx.tracker.run(() => llm.completeText({ system: ctx.system, user, deadline }));
     texts.push(text);
   }
   const merged = mergeTextAnswers(texts, ctx.mode);
@@ -198,7 +224,7 @@ function planChunks(
   const pages = pageTexts(opts.pages, log);
   if (!pages.some((p) => p.text.trim())) throw new ExtractionFailure("empty_input");
   // The schema travels in response_format or, in fallback mode, in the prompt: budget for it either way.
-  const schemaChars = opts.schema ? JSON.stringify(makeStrictCompatible(opts.schema)).length + 200 : 0;
+  const schemaChars = opts.schema ? JSON.stringify(structuredOutputSchema(opts.schema).schema).length + 200 : 0;
   const budgetTokens = opts.inputBudgetTokens ?? DEFAULT_INPUT_BUDGET_TOKENS;
   const overhead = system.length + userMessageOverhead(plan.task) + schemaChars;
   const chunks = packChunks(pages, Math.max(MIN_CHUNK_CHARS, budgetTokens * 4 - overhead));
@@ -230,8 +256,10 @@ function errorDetails(err: unknown): object {
  * and no prompt) it returns the raw Markdown without calling the model.
  * Long content is split into chunks under `inputBudgetTokens` whose answers
  * are merged. Schema answers are enforced (enforceSchema) with one repair
- * round. Any failure — no model, connection, HTTP error, timeout, invalid
- * JSON, schema still not met — returns the raw Markdown with
+ * round, after which an optional field still invalid becomes null. Any
+ * failure — no model, connection, HTTP error, timeout, the `deadline` passed,
+ * invalid JSON, an answer cut at the token limit, an empty (`null`) answer,
+ * schema still not met — returns the raw Markdown with
  * `aiExtractionFailed: true` and `failureReason`, and logs a warning.
  */
 export async function extractContent(opts: ExtractContentOptions): Promise<ExtractionOutcome> {
@@ -260,10 +288,18 @@ export async function extractContent(opts: ExtractContentOptions): Promise<Extra
     const system = buildSystemPrompt(plan.mode, opts.schema !== undefined);
     const planned = planChunks(opts, plan, system);
     truncated = planned.truncated;
+    const { deadline } = opts;
     const content =
       plan.mode === "json"
-        ? await extractJson(llm, planned.chunks, { system, task: plan.task, schema: opts.schema, tracker, log })
-        : await extractText(llm, planned.chunks, { system, task: plan.task, mode: plan.mode, tracker });
+        ? await extractJson(llm, planned.chunks, {
+            system,
+            task: plan.task,
+            schema: opts.schema,
+            tracker,
+            log,
+            deadline,
+          })
+        : await extractText(llm, planned.chunks, { system, task: plan.task, mode: plan.mode, tracker, deadline });
     return finish({ content, aiExtractionFailed: false });
   } catch (err) {
     // Whatever went wrong (model, network, or a bug here), the scrape still delivers its Markdown.

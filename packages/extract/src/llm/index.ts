@@ -2,7 +2,7 @@
 export { createLlm, OPENAI_BASE_URL } from "./llm-client.ts";
 export type { CreateLlmOptions } from "./llm-client.ts";
 export type { Llm, LlmJsonRequest, LlmLog, LlmTextRequest, LlmUsage } from "./llm-types.ts";
-export { classifyLlmError, LlmInvalidJsonError } from "./llm-errors.ts";
+export { classifyLlmError, LlmDeadlineError, LlmInvalidJsonError, LlmTruncatedError } from "./llm-errors.ts";
 export type { LlmErrorClass } from "./llm-errors.ts";
 export {
   DEFAULT_INPUT_BUDGET_TOKENS,

@@ -2,10 +2,10 @@
 // endpoint (OpenAI, Ollama, vLLM, llama.cpp…): JSON answers through
 // structured outputs where the server supports them, json_object otherwise.
 import OpenAI from "openai";
-import { makeStrictCompatible } from "../schema/make-strict-compatible.ts";
+import { structuredOutputSchema } from "../schema/make-strict-compatible.ts";
 import { isPlainObject } from "../schema/schema-node.ts";
 import type { SchemaNode } from "../schema/schema-node.ts";
-import { LlmInvalidJsonError } from "./llm-errors.ts";
+import { LlmDeadlineError, LlmInvalidJsonError, LlmTruncatedError } from "./llm-errors.ts";
 import type { Llm, LlmJsonRequest, LlmLog, LlmTextRequest, LlmUsage } from "./llm-types.ts";
 import { parseJsonReply } from "./parse-json-reply.ts";
 
@@ -19,9 +19,13 @@ export interface CreateLlmOptions {
   apiKey?: string;
   /** Model id sent with every request. */
   model: string;
-  /** Limit for each HTTP attempt, in ms. */
+  /** Limit for each HTTP attempt, in ms (less when a request's deadline is nearer). */
   timeoutMs: number;
-  /** Retries by the openai client on connection errors, 408/409/429 and 5xx. Default 1: the job queue retries too. */
+  /**
+   * Retries on connection errors and timeouts, 408/409/429 and 5xx, after `retry-after(-ms)` or a
+   * short backoff. A wait past the request's deadline or longer than `timeoutMs` is not made: the
+   * error is thrown instead. Default 1: the job queue retries too.
+   */
   maxRetries?: number;
   /**
    * How schema requests are sent. `auto` (default) tries `json_schema` and,
@@ -42,21 +46,76 @@ const WRAP_KEY = "data";
 
 const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
 
+function isCompleteJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function schemaName(name: string | undefined): string {
   const cleaned = (name ?? "").replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64);
   return cleaned || "extraction";
 }
 
-function requestSchema(schema: object): { schema: SchemaNode; wrapped: boolean } {
-  const strict = makeStrictCompatible(schema);
-  if (strict.type === "object") return { schema: strict, wrapped: false };
+function requestSchema(schema: object): { schema: SchemaNode; wrapped: boolean; strict: boolean } {
+  const { schema: sent, strict } = structuredOutputSchema(schema);
+  if (sent.type === "object") return { schema: sent, wrapped: false, strict };
   const wrapper = {
     type: "object",
-    properties: { [WRAP_KEY]: strict },
+    properties: { [WRAP_KEY]: sent },
     required: [WRAP_KEY],
     additionalProperties: false,
   };
-  return { schema: wrapper, wrapped: true };
+  return { schema: wrapper, wrapped: true, strict };
+}
+
+/**
+ * Whether a 400/422 says the server will not take this response_format (no structured outputs,
+ * or this schema refused), as opposed to any other bad request (context length, content filter…).
+ * "named": the error mentions response_format/json_schema; "opaque": the body says nothing (some
+ * servers answer a bare 400); "other": a different, named problem.
+ */
+function formatRefusal(err: unknown): "named" | "opaque" | "other" | undefined {
+  if (!(err instanceof OpenAI.BadRequestError || err instanceof OpenAI.UnprocessableEntityError)) return undefined;
+  const detail = err.error as unknown;
+  if (detail === undefined || detail === null) return "opaque";
+  const text = [err.param, err.code, err.message, JSON.stringify(detail)]
+    .filter((v) => typeof v === "string")
+    .join(" ");
+  return /response[_ ]?format|json[_ ]?schema|structured[ _]outputs?|guided[_ ]?(json|decoding)/i.test(text)
+    ? "named"
+    : "other";
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Milliseconds asked for by `retry-after-ms` / `retry-after` (seconds or an HTTP date), if any. */
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number.parseFloat(headers?.get("retry-after-ms") ?? "");
+  if (Number.isFinite(ms)) return Math.max(0, ms);
+  const value = headers?.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The wait before another attempt after `err`, or undefined when it is not worth retrying (as the openai client decides). */
+function retryDelayMs(err: unknown, retry: number): number | undefined {
+  if (err instanceof OpenAI.APIUserAbortError) return undefined;
+  // Exponential backoff from 0.5 s up to 8 s with up to 25 % jitter, like the openai client's.
+  const backoff = Math.min(500 * 2 ** retry, 8000) * (1 - Math.random() * 0.25);
+  if (err instanceof OpenAI.APIConnectionError) return backoff;
+  if (!(err instanceof OpenAI.APIError) || typeof err.status !== "number") return undefined;
+  const hint = err.headers?.get("x-should-retry");
+  if (hint === "false") return undefined;
+  const { status } = err;
+  if (hint !== "true" && !(status === 408 || status === 409 || status === 429 || status >= 500)) return undefined;
+  return retryAfterMs(err.headers) ?? backoff;
 }
 
 function schemaInPrompt(schema: SchemaNode): string {
@@ -83,14 +142,38 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
     organization: null,
     project: null,
     timeout: opts.timeoutMs,
-    maxRetries: opts.maxRetries ?? 1,
+    // Retries are made here (see send), where they can respect a request's deadline.
+    maxRetries: 0,
   });
-  const { model, log } = opts;
+  const { model, log, timeoutMs } = opts;
+  const maxRetries = Math.max(0, opts.maxRetries ?? 1);
   // "supported" once a json_schema call succeeded; "refused" after the first one was rejected.
   let structured: "unknown" | "supported" | "refused" = opts.structuredOutput === "json_object" ? "refused" : "unknown";
   const mayFallBack = opts.structuredOutput !== "json_schema";
 
-  const chat = async (system: string, user: string, responseFormat?: ResponseFormat) => {
+  /** One completion with retries, each attempt and wait bounded by `deadline` (epoch ms) when given. */
+  const send = async (params: ChatParams, deadline: number | undefined) => {
+    for (let retry = 0; ; retry++) {
+      const left = deadline === undefined ? Infinity : deadline - Date.now();
+      if (left <= 0) throw new LlmDeadlineError();
+      const timeout = Math.max(1, Math.ceil(Math.min(timeoutMs, left)));
+      try {
+        return await client.chat.completions.create(params, { timeout });
+      } catch (err) {
+        if (deadline !== undefined && Date.now() >= deadline) {
+          throw new LlmDeadlineError("The time budget for model calls ran out during the call", { cause: err });
+        }
+        const wait = retry < maxRetries ? retryDelayMs(err, retry) : undefined;
+        // A wait (a rate limit's retry-after) past the deadline, or longer than a call may take, is not made.
+        if (wait === undefined || wait > timeoutMs || (deadline !== undefined && Date.now() + wait >= deadline)) {
+          throw err;
+        }
+        await sleep(wait);
+      }
+    }
+  };
+
+  const chat = async (system: string, user: string, deadline: number | undefined, responseFormat?: ResponseFormat) => {
     const params: ChatParams = {
       model,
       messages: [
@@ -99,7 +182,7 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
       ],
     };
     if (responseFormat) params.response_format = responseFormat;
-    const completion = await client.chat.completions.create(params);
+    const completion = await send(params, deadline);
     const choice = completion.choices[0];
     // A raw NUL is never content, and JSON.parse refuses it inside a string. What the parsed answer
     // holds that Postgres cannot store (a \u0000 escape, half an emoji) is made storable where
@@ -113,6 +196,11 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
   };
 
   const parse = (reply: Awaited<ReturnType<typeof chat>>, wrapped: boolean) => {
+    // Cut at the token limit: only an answer that is complete JSON as it stands (a model padding
+    // finished JSON with whitespace) is taken; recovering a {…} span from a cut one would not be.
+    if (reply.finishReason === "length" && !isCompleteJson(reply.text)) {
+      throw new LlmTruncatedError(reply.text, reply.usage);
+    }
     const parsed = parseJsonReply(reply.text);
     if (!parsed.ok) throw new LlmInvalidJsonError(reply.text, reply.usage, reply.finishReason);
     const { value } = parsed;
@@ -124,35 +212,40 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
   const completeJson = async (req: LlmJsonRequest): Promise<{ value: unknown; usage: LlmUsage }> => {
     // json_object mode needs the word "JSON" in the messages (OpenAI rejects the request otherwise).
     const system = /json/i.test(req.system + req.user) ? req.system : `${req.system}\n\nRespond in JSON.`;
-    if (!req.schema) return parse(await chat(system, req.user, { type: "json_object" }), false);
+    const { deadline } = req;
+    if (!req.schema) return parse(await chat(system, req.user, deadline, { type: "json_object" }), false);
 
-    const { schema, wrapped } = requestSchema(req.schema);
+    const { schema, wrapped, strict } = requestSchema(req.schema);
     if (structured !== "refused") {
       const format: ResponseFormat = {
         type: "json_schema",
-        json_schema: { name: schemaName(req.schemaName), strict: true, schema },
+        json_schema: { name: schemaName(req.schemaName), strict, schema },
       };
       try {
-        const reply = await chat(system, req.user, format);
+        const reply = await chat(system, req.user, deadline, format);
         structured = "supported";
         return parse(reply, wrapped);
       } catch (err) {
-        const rejected = err instanceof OpenAI.BadRequestError || err instanceof OpenAI.UnprocessableEntityError;
-        if (!rejected || !mayFallBack) throw err;
-        // A first rejection means the server lacks structured outputs: remember it.
-        // After successes, it is this schema that was refused: fall back once only.
-        if (structured === "unknown") structured = "refused";
+        const refusal = formatRefusal(err);
+        // Any other bad request (context length, content filter…) says nothing about structured outputs.
+        if (refusal === undefined || refusal === "other" || !mayFallBack) throw err;
+        // A first rejection naming response_format means the server lacks structured outputs:
+        // remember it. After successes, it is this schema that was refused: fall back once only.
+        // A bare 400 without any detail falls back for this call only.
+        if (structured === "unknown" && refusal === "named") structured = "refused";
         log?.warn(
-          { baseUrl, model, remembered: structured === "refused", status: err.status },
+          { baseUrl, model, remembered: structured === "refused", status: (err as { status?: unknown }).status },
           "LLM endpoint refused json_schema response_format; using json_object with the schema in the prompt",
         );
       }
     }
-    return parse(await chat(system + schemaInPrompt(schema), req.user, { type: "json_object" }), wrapped);
+    return parse(await chat(system + schemaInPrompt(schema), req.user, deadline, { type: "json_object" }), wrapped);
   };
 
   const completeText = async (req: LlmTextRequest): Promise<{ text: string; usage: LlmUsage }> => {
-    const reply = await chat(req.system, req.user);
+    const reply = await chat(req.system, req.user, req.deadline);
+    // A cut-off text would pass for the whole answer: report it instead.
+    if (reply.finishReason === "length") throw new LlmTruncatedError(reply.text, reply.usage);
     return { text: reply.text, usage: reply.usage };
   };
 

@@ -22,8 +22,37 @@ export class LlmInvalidJsonError extends Error {
   }
 }
 
+/**
+ * The model stopped at its token limit (finish_reason "length"): a text answer is cut off mid-way,
+ * a JSON answer is incomplete. Never passed off as a complete answer.
+ */
+export class LlmTruncatedError extends LlmInvalidJsonError {
+  override name = "LlmTruncatedError";
+  constructor(rawText: string, usage: LlmUsage) {
+    super(rawText, usage, "length");
+    this.message = "Model reply was cut off at the token limit (finish_reason length)";
+  }
+}
+
+/** The caller's deadline (the job's time budget) passed before or during the call. */
+export class LlmDeadlineError extends Error {
+  override name = "LlmDeadlineError";
+  constructor(message = "The time budget for model calls ran out", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export type LlmErrorClass =
-  "timeout" | "connection" | "rate_limit" | "server" | "auth" | "bad_request" | "invalid_json" | "unknown";
+  | "timeout"
+  | "deadline"
+  | "connection"
+  | "rate_limit"
+  | "server"
+  | "auth"
+  | "bad_request"
+  | "invalid_json"
+  | "truncated"
+  | "unknown";
 
 /**
  * Maps an error thrown by an Llm call to a coarse class for logs and
@@ -31,7 +60,8 @@ export type LlmErrorClass =
  * openai client as a SyntaxError and counts as invalid_json.
  */
 export function classifyLlmError(err: unknown): LlmErrorClass {
-  // Order matters: the timeout class extends the connection class.
+  if (err instanceof LlmDeadlineError) return "deadline";
+  // Order matters: the timeout class extends the connection class, truncated extends invalid JSON.
   if (err instanceof OpenAI.APIConnectionTimeoutError) return "timeout";
   if (err instanceof OpenAI.APIConnectionError) return "connection";
   if (err instanceof OpenAI.RateLimitError) return "rate_limit";
@@ -45,6 +75,7 @@ export function classifyLlmError(err: unknown): LlmErrorClass {
   ) {
     return "bad_request";
   }
+  if (err instanceof LlmTruncatedError) return "truncated";
   if (err instanceof LlmInvalidJsonError || err instanceof SyntaxError) return "invalid_json";
   if (err instanceof OpenAI.APIError && typeof err.status === "number") {
     return err.status >= 500 ? "server" : "bad_request";

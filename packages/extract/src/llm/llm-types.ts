@@ -21,11 +21,18 @@ export interface LlmJsonRequest {
   schema?: object;
   /** Structured-output schema name (letters, digits, `_`, `-`; max 64); default "extraction". */
   schemaName?: string;
+  /** Epoch ms by which the call, retries included, must be over (see LlmTextRequest.deadline). */
+  deadline?: number;
 }
 
 export interface LlmTextRequest {
   system: string;
   user: string;
+  /**
+   * Epoch ms by which the call, retries included, must be over: each HTTP attempt gets at most the
+   * time left, no retry waits past it, and a call after it throws LlmDeadlineError.
+   */
+  deadline?: number;
 }
 
 export interface Llm {
@@ -33,11 +40,12 @@ export interface Llm {
   readonly baseUrl: string;
   /**
    * One chat completion answered in JSON. Throws the openai client's errors
-   * (see classifyLlmError) or LlmInvalidJsonError; never validates against
+   * (see classifyLlmError), LlmInvalidJsonError (LlmTruncatedError when cut
+   * at the token limit) or LlmDeadlineError; never validates against
    * the schema (that is enforceSchema's job).
    */
   completeJson(req: LlmJsonRequest): Promise<{ value: unknown; usage: LlmUsage }>;
-  /** One chat completion answered in free text (Markdown, plain text, a table). */
+  /** One chat completion answered in free text (Markdown, plain text, a table); a reply cut at the token limit throws LlmTruncatedError. */
   completeText(req: LlmTextRequest): Promise<{ text: string; usage: LlmUsage }>;
 }
 

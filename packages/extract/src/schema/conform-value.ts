@@ -8,6 +8,74 @@ import type { SchemaNode } from "./schema-node.ts";
 
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
+/** Currency signs and codes accepted before or after an amount ("$1,299.00", "1.299,00 €", "EUR 12", "US$ 5"). */
+const CURRENCY =
+  "(?:[A-Z]{1,2}\\$|[$€£¥₹₽₩₺₪₫฿₴₦₱]|USD|EUR|GBP|JPY|CNY|RMB|INR|RUB|KRW|TRY|ILS|VND|THB|UAH|NGN|PHP|CAD|AUD|NZD|" +
+  "CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|BRL|MXN|ARS|CLP|COP|ZAR|SGD|HKD|TWD|MYR|IDR|AED|SAR|kr|zł|Kč|Fr\\.?|R)";
+/** sign, currency, sign, then digits and separators (".", ",", spaces, apostrophes), currency. */
+const AMOUNT = new RegExp(
+  `^([+-]?)(?:${CURRENCY}\\s?)?([+-]?)(\\d(?:[\\d.,'\u2019\\s\u00a0\u202f]*\\d)?)(?:\\s?${CURRENCY})?$`,
+);
+/** Integer digits with no separator, or 1–3 digits and then groups of three behind one kind of separator. */
+const INTEGER_PART =
+  /^(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?:[\s\u00a0\u202f]\d{3})+|\d{1,3}(?:['\u2019]\d{3})+)$/;
+
+/** The integer digits of `text` if it is an integer written with `allowed` thousands separators. */
+function integerDigits(text: string, allowed: RegExp): string | undefined {
+  if (!INTEGER_PART.test(text)) return undefined;
+  const separators = text.replace(/\d/g, "");
+  return separators === "" || allowed.test(separators) ? text.replace(/\D/g, "") : undefined;
+}
+
+/**
+ * Reads a price or other formatted amount as a number when the reading is unambiguous: digits
+ * with thousands separators, an optional sign, an optional currency sign or code before or after.
+ * - "." and "," both present: the last one is the decimal mark ("$1,299.00", "1.299,00 €" → 1299).
+ * - several "." or several ",": thousands separators ("1.299.000" → 1299000).
+ * - one ",": before exactly three digits a thousands separator ("$1,299" → 1299, the English
+ *   reading), otherwise a decimal comma ("12,50 €" → 12.5).
+ * - one ".": a decimal point ("1.299" → 1.299, as JSON reads it), except before exactly three
+ *   digits with a currency ("1.299 €" is 1299 in German, 1.299 in English): not read.
+ * - spaces and apostrophes group thousands ("1 299,00 €", "CHF 1'299.50").
+ * Anything else ("12 apples and 3 pears", "12%", "about 5") is not a number: undefined.
+ */
+export function parseAmount(value: string): number | undefined {
+  const trimmed = value.trim();
+  if (NUMERIC.test(trimmed)) return Number(trimmed);
+  const match = AMOUNT.exec(trimmed);
+  if (!match) return undefined;
+  const [, signBefore = "", signAfter = "", body = ""] = match;
+  if (signBefore && signAfter) return undefined;
+  const hasCurrency = trimmed.length > signBefore.length + signAfter.length + body.length;
+  const lastDot = body.lastIndexOf(".");
+  const lastComma = body.lastIndexOf(",");
+  const spacesOrApostrophes = /^(?:[\s\u00a0\u202f]+|['\u2019]+)$/;
+  let integer: string | undefined;
+  let fraction = "";
+  if (lastDot >= 0 && lastComma >= 0) {
+    const mark = Math.max(lastDot, lastComma);
+    fraction = body.slice(mark + 1);
+    integer = integerDigits(body.slice(0, mark), lastDot > lastComma ? /^,+$/ : /^\.+$/);
+  } else if (lastDot >= 0 || lastComma >= 0) {
+    const sep = lastDot >= 0 ? "." : ",";
+    const parts = body.split(sep);
+    const last = parts.at(-1) ?? "";
+    if (parts.length > 2 || (sep === "," && last.length === 3)) {
+      integer = integerDigits(body, sep === "." ? /^\.+$/ : /^,+$/);
+    } else if (sep === "." && last.length === 3 && hasCurrency) {
+      return undefined;
+    } else {
+      fraction = last;
+      integer = integerDigits(parts[0] ?? "", spacesOrApostrophes);
+    }
+  } else {
+    integer = integerDigits(body, spacesOrApostrophes);
+  }
+  if (integer === undefined || !/^\d*$/.test(fraction)) return undefined;
+  const n = Number(`${signBefore || signAfter}${integer}${fraction ? `.${fraction}` : ""}`);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 function matchesType(type: string, value: unknown): boolean {
   switch (type) {
     case "string":
@@ -31,9 +99,9 @@ function matchesType(type: string, value: unknown): boolean {
 
 /** One lossless conversion towards `type`, or undefined when none is safe. */
 function coerceTo(type: string, value: unknown): unknown {
-  if ((type === "number" || type === "integer") && typeof value === "string" && NUMERIC.test(value.trim())) {
-    const n = Number(value.trim());
-    return type === "integer" && !Number.isInteger(n) ? undefined : n;
+  if ((type === "number" || type === "integer") && typeof value === "string") {
+    const n = parseAmount(value);
+    return n === undefined || (type === "integer" && !Number.isInteger(n)) ? undefined : n;
   }
   if (type === "boolean" && typeof value === "string") {
     const word = value.trim().toLowerCase();
@@ -100,7 +168,7 @@ function conformObject(node: SchemaNode, obj: Record<string, unknown>): Record<s
 /**
  * Returns a new value shaped by `node`: extra object fields removed (unless
  * `additionalProperties` is `true` or a schema), safe coercions applied
- * ("39.99"→39.99, "1"→1 for integers, "true"→true, numbers/booleans→strings,
+ * ("39.99"→39.99, "$1,299.00"→1299 (see parseAmount), "1"→1 for integers, "true"→true, numbers/booleans→strings,
  * x→[x] for arrays, [obj]→obj for objects, case-variants of enum strings),
  * required fields filled with null. Values it cannot fix are left for the
  * validator to report.

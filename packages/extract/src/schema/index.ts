@@ -8,7 +8,7 @@ export {
 export type { OutputSchemaCheck } from "./validate-output-schema.ts";
 export { enforceSchema } from "./enforce-schema.ts";
 export type { EnforcementResult } from "./enforce-schema.ts";
-export { makeStrictCompatible } from "./make-strict-compatible.ts";
+export { makeStrictCompatible, structuredOutputSchema } from "./make-strict-compatible.ts";
 export { getSchemaValidator, schemaCacheStats, SCHEMA_CACHE_MAX_ENTRIES } from "./schema-validator-cache.ts";
 export {
   patternProblem,

@@ -84,6 +84,90 @@ describe("extractContent — schema enforcement", () => {
     }
   });
 
+  it("a required field the page lacks: the schema sent allows null for it, and null comes back", async () => {
+    server.enqueue({
+      content: { title: "Trailblazer", price: 39.99, available: true, category: "book", author: null },
+    });
+    const outcome = await extractContent({ llm: testLlm(server.baseURL), pages: [page], schema, log: createLogSpy() });
+    expect(outcome).toMatchObject({
+      aiExtractionFailed: false,
+      calls: 1,
+      content: { title: "Trailblazer", author: null },
+    });
+    const sent = server.lastChat()?.response_format?.json_schema;
+    expect(sent?.strict).toBe(true);
+    expect(sent?.schema).toMatchObject({
+      required: ["title", "price", "available", "category", "author"],
+      properties: { author: { type: ["string", "null"] }, title: { type: ["string", "null"] } },
+    });
+  });
+
+  it("free-form maps and arrays without items: asked non-strict, the model's keys and items kept", async () => {
+    const specSchema = {
+      type: "object",
+      required: ["title"],
+      properties: {
+        title: { type: "string" },
+        specs: { type: "object", additionalProperties: { type: "string" } },
+        badges: { type: "array" },
+      },
+    };
+    const full = {
+      title: "Trailblazer",
+      specs: { Weight: "1.2 kg", Volume: "30 l" },
+      badges: [{ label: "new" }, "eco"],
+    };
+    // A strict server can only answer what the strict schema allows: closed maps come back empty.
+    server.setDefault((chat) => ({
+      content: chat.response_format?.json_schema?.strict ? { title: "Trailblazer", specs: {}, badges: [] } : full,
+    }));
+    const outcome = await extractContent({
+      llm: testLlm(server.baseURL),
+      pages: [page],
+      schema: specSchema,
+      log: createLogSpy(),
+    });
+    expect(outcome).toMatchObject({ aiExtractionFailed: false, calls: 1, content: full });
+    const sent = server.lastChat()?.response_format?.json_schema;
+    expect(sent?.strict).toBe(false);
+    expect(sent?.schema).toMatchObject({ properties: { specs: { additionalProperties: { type: "string" } } } });
+  });
+
+  it('coerces a price like "$1,299.00" in one call', async () => {
+    server.enqueue({
+      content: { title: "Trailblazer", price: "$1,299.00", available: true, category: "book", author: "A" },
+    });
+    const outcome = await extractContent({ llm: testLlm(server.baseURL), pages: [page], schema, log: createLogSpy() });
+    expect(outcome).toMatchObject({ aiExtractionFailed: false, calls: 1, content: { price: 1299 } });
+  });
+
+  it("an optional field still invalid after the repair becomes null; the rest of the answer is kept", async () => {
+    const log = createLogSpy();
+    const dated = {
+      type: "object",
+      required: ["title"],
+      properties: {
+        title: { type: "string" },
+        price: { type: "number" },
+        released: { type: "string", format: "date" },
+      },
+    };
+    const answer = { title: "Trailblazer", price: "$1,299.00", released: "next Tuesday" };
+    server.enqueue({ content: answer }, { content: answer });
+    const outcome = await extractContent({ llm: testLlm(server.baseURL), pages: [page], schema: dated, log });
+    expect(outcome).toMatchObject({
+      aiExtractionFailed: false,
+      calls: 2,
+      content: { title: "Trailblazer", price: 1299, released: null },
+    });
+    expect(userText(server.chatRequests()[1])).toContain('/released must match format "date"');
+    expect(log.infos().some((e) => e.msg.includes("set to null"))).toBe(true);
+    // The model still sees the format, as a hint.
+    expect(server.lastChat()?.response_format?.json_schema?.schema).toMatchObject({
+      properties: { released: { description: "format: date" } },
+    });
+  });
+
   it("array-root schemas come back as arrays", async () => {
     const list = { type: "array", items: { type: "object", required: ["n"], properties: { n: { type: "integer" } } } };
     server.enqueue({ content: { data: [{ n: "1" }, { n: 2, x: 0 }, {}] } });

@@ -76,6 +76,48 @@ describe("extractContent — model failures", () => {
     await expectFallback(testLlm(server.baseURL), "empty_response", { output: "markdown" });
   });
 
+  it("a JSON-mode reply of null is an empty answer", async () => {
+    server.enqueue({ content: "null" });
+    await expectFallback(testLlm(server.baseURL), "empty_response");
+  });
+
+  it("a text answer cut at the token limit (finish_reason length)", async () => {
+    server.enqueue({ content: "## Names\n\n- Alpha\n- Be", finishReason: "length" });
+    await expectFallback(testLlm(server.baseURL), "truncated", { output: "markdown" });
+  });
+
+  it("the deadline: a stalled call ends at it, however long the client's timeout", async () => {
+    server.setDefault({ hang: true });
+    const llm = testLlm(server.baseURL, { timeoutMs: 60_000, maxRetries: 1 });
+    const outcome = await expectFallback(llm, "deadline", { schema, deadline: Date.now() + 300 });
+    expect(outcome.calls).toBe(1);
+    expect(server.chatRequests()).toHaveLength(1);
+  });
+
+  it("the deadline: no chunk or repair call starts after it", async () => {
+    const llm = testLlm(server.baseURL, { timeoutMs: 60_000 });
+    server.setDefault({ delayMs: 150, then: { content: { name: "x" } } });
+    const long = Array.from({ length: 30 }, (_, i) => `## Section ${i}\n\n${"Alpha beta gamma delta. ".repeat(20)}`);
+    const outcome = await extractContent({
+      llm,
+      pages: [{ url: "https://a.test/", title: "A", markdown: long.join("\n\n") }],
+      prompt: "Extract",
+      inputBudgetTokens: 600,
+      deadline: Date.now() + 200,
+      log: createLogSpy(),
+    });
+    expect(outcome).toMatchObject({ aiExtractionFailed: true, failureReason: "deadline" });
+    expect(server.chatRequests().length).toBeLessThanOrEqual(2);
+    expect(outcome.calls).toBe(server.chatRequests().length);
+  });
+
+  it("a 429 whose Retry-After is past the deadline ends the extraction at once", async () => {
+    server.setDefault({ status: 429, headers: { "retry-after": "30" } });
+    const llm = testLlm(server.baseURL, { timeoutMs: 60_000, maxRetries: 1 });
+    await expectFallback(llm, "rate_limit", { deadline: Date.now() + 5000 });
+    expect(server.chatRequests()).toHaveLength(1);
+  });
+
   it("pages without content are not sent to the model", async () => {
     const log = createLogSpy();
     const outcome = await extractContent({

@@ -1,7 +1,12 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { createLlm, OPENAI_BASE_URL } from "../../src/llm/llm-client.ts";
-import { classifyLlmError, LlmInvalidJsonError } from "../../src/llm/llm-errors.ts";
+import {
+  classifyLlmError,
+  LlmDeadlineError,
+  LlmInvalidJsonError,
+  LlmTruncatedError,
+} from "../../src/llm/llm-errors.ts";
 import { makeStrictCompatible } from "../../src/schema/enforce-schema.ts";
 import { closedPortBaseUrl, createLogSpy, systemText, testLlm, useOpenAIServer } from "./llm-test-helpers.ts";
 import type { OpenAIServer } from "./llm-test-helpers.ts";
@@ -79,12 +84,104 @@ describe("Llm.completeJson", () => {
 
   it("after structured outputs worked, a rejected schema falls back for that call only", async () => {
     const llm = testLlm(server.baseURL);
-    server.enqueue({ content: { name: "A" } }, { status: 400 }, { content: { name: "B" } }, { content: { name: "C" } });
+    const refused = {
+      status: 400,
+      error: {
+        message: "Invalid schema for response_format 'extraction': unsupported keyword",
+        param: "response_format",
+      },
+    };
+    server.enqueue({ content: { name: "A" } }, refused, { content: { name: "B" } }, { content: { name: "C" } });
     await llm.completeJson({ ...ask, schema });
     await llm.completeJson({ ...ask, schema });
     await llm.completeJson({ ...ask, schema });
     const types = server.chatRequests().map((c) => c.response_format?.type);
     expect(types).toEqual(["json_schema", "json_schema", "json_object", "json_schema"]);
+  });
+
+  it("an unrelated 400 (context length, content filter) is thrown and leaves structured outputs on", async () => {
+    const unrelated = [
+      {
+        status: 400,
+        error: {
+          message:
+            "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.",
+          code: "context_length_exceeded",
+          param: "messages",
+        },
+      },
+      {
+        status: 400,
+        error: {
+          message: "The response was filtered due to the prompt triggering the content management policy.",
+          code: "content_filter",
+          param: "prompt",
+        },
+      },
+    ];
+    for (const reply of unrelated) {
+      server.reset();
+      const log = createLogSpy();
+      const llm = testLlm(server.baseURL, { log });
+      server.enqueue(reply, { content: { name: "A" } });
+      await expect(llm.completeJson({ ...ask, schema })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+      expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "A" });
+      expect(server.chatRequests().map((c) => c.response_format?.type)).toEqual(["json_schema", "json_schema"]);
+      expect(log.warnings()).toHaveLength(0);
+    }
+  });
+
+  it("remembers a refusal that names response_format or json_schema, in the param or the message", async () => {
+    const refusals = [
+      { status: 400, error: { message: "Invalid value", param: "response_format" } },
+      { status: 422, error: { message: "json_schema is not supported by this backend" } },
+    ];
+    for (const reply of refusals) {
+      server.reset();
+      const llm = testLlm(server.baseURL);
+      server.enqueue(reply, { content: { name: "A" } }, { content: { name: "B" } });
+      await llm.completeJson({ ...ask, schema });
+      expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "B" });
+      const types = server.chatRequests().map((c) => c.response_format?.type);
+      expect(types, JSON.stringify(reply)).toEqual(["json_schema", "json_object", "json_object"]);
+    }
+  });
+
+  it("sends a schema with free-form maps non-strict, the map as written", async () => {
+    const withMap = {
+      type: "object",
+      properties: { name: { type: "string" }, specs: { type: "object", additionalProperties: { type: "string" } } },
+    };
+    server.enqueue({ content: { name: "A", specs: { weight: "1 kg" } } });
+    expect((await testLlm(server.baseURL).completeJson({ ...ask, schema: withMap })).value).toEqual({
+      name: "A",
+      specs: { weight: "1 kg" },
+    });
+    const format = server.lastChat()?.response_format;
+    expect(format?.json_schema?.strict).toBe(false);
+    expect(format?.json_schema?.schema).toMatchObject({
+      properties: { specs: { additionalProperties: { type: "string" } } },
+    });
+  });
+
+  it("an answer cut at the token limit is an error, in text and in JSON (unless the JSON is complete)", async () => {
+    const llm = testLlm(server.baseURL);
+    server.enqueue(
+      {
+        content: "## Products\n\n1. Trailblazer, $39",
+        finishReason: "length",
+        usage: { prompt_tokens: 9, completion_tokens: 4 },
+      },
+      { content: '[{"name":"Trailblazer"},{"name":"Comp', finishReason: "length" },
+      { content: '{"name":"Trailblazer"}\n\n\n   ', finishReason: "length" },
+    );
+    const text = await llm.completeText(ask).catch((e: unknown) => e);
+    expect(text).toBeInstanceOf(LlmTruncatedError);
+    expect(classifyLlmError(text)).toBe("truncated");
+    expect((text as LlmTruncatedError).usage).toEqual({ inputTokens: 9, outputTokens: 4 });
+    const json = await llm.completeJson(ask).catch((e: unknown) => e);
+    expect(json).toBeInstanceOf(LlmTruncatedError);
+    expect((await llm.completeJson(ask)).value).toEqual({ name: "Trailblazer" });
   });
 
   it("honours structuredOutput json_schema (no fallback) and json_object (never tries)", async () => {
@@ -115,6 +212,48 @@ describe("Llm.completeJson", () => {
     server.enqueue({ content: "{}" });
     await testLlm(server.baseURL).completeJson({ system: "Extract.", user: "page" });
     expect(systemText(server.lastChat())).toMatch(/JSON/);
+  });
+});
+
+describe("Llm deadline and retries", () => {
+  it("a stalled call ends at the request's deadline, and no call starts after it", async () => {
+    const llm = testLlm(server.baseURL, { timeoutMs: 60_000, maxRetries: 1 });
+    server.enqueue({ hang: true });
+    const stalled = await llm.completeText({ ...ask, deadline: Date.now() + 300 }).catch((e: unknown) => e);
+    expect(stalled).toBeInstanceOf(LlmDeadlineError);
+    expect(classifyLlmError(stalled)).toBe("deadline");
+    const late = await llm.completeJson({ ...ask, deadline: Date.now() - 1 }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(LlmDeadlineError);
+    expect(server.chatRequests()).toHaveLength(1);
+  });
+
+  it("a 429 whose Retry-After is past the deadline (or longer than a call may take) is not waited for", async () => {
+    const llm = testLlm(server.baseURL, { timeoutMs: 5000, maxRetries: 1 });
+    server.enqueue(
+      { status: 429, headers: { "retry-after": "30" } },
+      { status: 429, headers: { "retry-after": "30" } },
+    );
+    await expect(llm.completeText({ ...ask, deadline: Date.now() + 10_000 })).rejects.toBeInstanceOf(
+      OpenAI.RateLimitError,
+    );
+    await expect(llm.completeText(ask)).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    expect(server.chatRequests()).toHaveLength(2);
+  });
+
+  it("retries a 5xx or a short Retry-After within maxRetries", async () => {
+    const llm = testLlm(server.baseURL, { maxRetries: 1 });
+    server.enqueue(
+      { status: 503 },
+      { content: "one" },
+      { status: 429, headers: { "retry-after-ms": "10" } },
+      { content: "two" },
+      { status: 500 },
+      { status: 500 },
+    );
+    expect((await llm.completeText(ask)).text).toBe("one");
+    expect((await llm.completeText({ ...ask, deadline: Date.now() + 10_000 })).text).toBe("two");
+    await expect(llm.completeText(ask)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    expect(server.chatRequests()).toHaveLength(6);
   });
 });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parseAmount } from "../../src/schema/conform-value.ts";
 import { enforceSchema, makeStrictCompatible } from "../../src/schema/enforce-schema.ts";
+import { structuredOutputSchema } from "../../src/schema/make-strict-compatible.ts";
 
 const schema = {
   type: "object",
@@ -79,7 +81,7 @@ describe("enforceSchema", () => {
   it("does not coerce what is not safe and reports it", () => {
     const result = enforceSchema(schema, {
       name: "x",
-      price: "$39.99",
+      price: "12 apples and 3 pears",
       quantity: "1.5",
       inStock: "maybe",
       category: "book",
@@ -91,7 +93,94 @@ describe("enforceSchema", () => {
       "/quantity must be integer or null",
       "/inStock must be boolean or null",
     ]);
-    expect(result.value).toMatchObject({ price: "$39.99", quantity: "1.5" });
+    expect(result.value).toMatchObject({ price: "12 apples and 3 pears", quantity: "1.5" });
+  });
+
+  it("reads prices with a currency and thousands separators as numbers, only when the reading is unambiguous", () => {
+    const read: Array<[string, number]> = [
+      ["$1,299.00", 1299],
+      ["$1,299", 1299],
+      ["1,299,000", 1299000],
+      ["USD 1,299.99", 1299.99],
+      ["-$5.00", -5],
+      ["1.299,00 €", 1299],
+      ["1 299,00 €", 1299],
+      ["R$ 1.299,90", 1299.9],
+      ["1.299.000", 1299000],
+      ["12,50 €", 12.5],
+      ["€ 0,99", 0.99],
+      ["CHF 1'299.50", 1299.5],
+      ["12 USD", 12],
+      ["1.299", 1.299],
+      ["39.99", 39.99],
+    ];
+    for (const [text, number] of read) expect(parseAmount(text), text).toBe(number);
+    const unread = [
+      "12 apples and 3 pears",
+      "1.299 €",
+      "€1.299",
+      "12%",
+      "about 5",
+      "1,2,3",
+      "1.2,3",
+      "12 3",
+      "$",
+      "12 PCS",
+    ];
+    for (const text of unread) expect(parseAmount(text), text).toBeUndefined();
+
+    const priced = { type: "object", properties: { price: { type: "number" }, units: { type: "integer" } } };
+    expect(enforceSchema(priced, { price: "$1,299.00", units: "1,200" })).toEqual({
+      ok: true,
+      value: { price: 1299, units: 1200 },
+    });
+    expect(enforceSchema(priced, { price: "12 apples and 3 pears", units: "$12.50" })).toMatchObject({
+      ok: false,
+      errors: ["/price must be number or null", "/units must be integer or null"],
+    });
+  });
+
+  it("with nullInvalidOptional, an optional field still invalid becomes null; a required one still fails", () => {
+    const dated = {
+      type: "object",
+      required: ["title"],
+      properties: {
+        title: { type: "string", minLength: 2 },
+        released: { type: "string", format: "date" },
+        price: { type: "number" },
+        items: {
+          type: "array",
+          items: {
+            type: "object",
+            required: ["sku"],
+            properties: { sku: { type: "string" }, qty: { type: "integer" } },
+          },
+        },
+        specs: { type: "object", additionalProperties: { type: "string" } },
+      },
+    };
+    const answer = {
+      title: "Trailblazer",
+      released: "next Tuesday",
+      price: "cheap",
+      items: [{ sku: "A", qty: "many" }],
+      specs: { weight: "1 kg", colour: ["red"] },
+    };
+    // Without the option nothing is given up.
+    expect(enforceSchema(dated, answer)).toMatchObject({ ok: false });
+    expect(enforceSchema(dated, answer, { nullInvalidOptional: true })).toEqual({
+      ok: true,
+      value: {
+        title: "Trailblazer",
+        released: null,
+        price: null,
+        items: [{ sku: "A", qty: null }],
+        specs: { weight: "1 kg", colour: null },
+      },
+      nulled: ["/released", "/price", "/items/0/qty", "/specs/colour"],
+    });
+    const badRequired = enforceSchema(dated, { ...answer, title: "T" }, { nullInvalidOptional: true });
+    expect(badRequired).toMatchObject({ ok: false, errors: ["/title must NOT have fewer than 2 characters"] });
   });
 
   it("keeps null for any property, also required ones", () => {
@@ -168,7 +257,7 @@ describe("makeStrictCompatible", () => {
     expect(strict).toEqual({
       type: "object",
       properties: {
-        name: { type: "string", description: "Product name" },
+        name: { type: ["string", "null"], description: "Product name" },
         price: { type: ["number", "null"] },
         kind: { enum: ["product", null] },
         status: { type: ["string", "null"], enum: ["a", "b", null] },
@@ -186,10 +275,81 @@ describe("makeStrictCompatible", () => {
     });
   });
 
+  it("makes every property nullable, required ones too, so a field the page lacks can be null", () => {
+    const strict = makeStrictCompatible({
+      type: "object",
+      required: ["name", "seller"],
+      properties: {
+        name: { type: "string" },
+        seller: { type: "object", required: ["id"], properties: { id: { type: "integer" } } },
+      },
+    });
+    expect(strict.properties).toEqual({
+      name: { type: ["string", "null"] },
+      seller: {
+        type: ["object", "null"],
+        properties: { id: { type: ["integer", "null"] } },
+        required: ["id"],
+        additionalProperties: false,
+      },
+    });
+  });
+
+  it("keeps format visible to the model as a description hint", () => {
+    const strict = makeStrictCompatible({
+      type: "object",
+      properties: {
+        released: { type: "string", format: "date", description: "Release date" },
+        contact: { type: "string", format: "email" },
+      },
+    });
+    expect(strict.properties).toEqual({
+      released: { type: ["string", "null"], description: "Release date (format: date)" },
+      contact: { type: ["string", "null"], description: "format: email" },
+    });
+  });
+
   it("keeps array roots as arrays (the Llm client wraps them)", () => {
     expect(makeStrictCompatible({ type: "array", items: { type: "object", properties: {} } })).toEqual({
       type: "array",
       items: { type: "object", properties: {}, required: [], additionalProperties: false },
+    });
+  });
+});
+
+describe("structuredOutputSchema", () => {
+  it("is strict for schemas strict mode can express", () => {
+    const closed = {
+      type: "object",
+      properties: { name: { type: "string" }, tags: { type: "array", items: { type: "string" } } },
+    };
+    expect(structuredOutputSchema(closed)).toEqual({ schema: makeStrictCompatible(closed), strict: true });
+  });
+
+  it("is non-strict, with the free-form parts as written, for maps and arrays without items", () => {
+    const open = {
+      type: "object",
+      required: ["name"],
+      properties: {
+        name: { type: "string" },
+        specs: { type: "object", additionalProperties: { type: "string" } },
+        attrs: { type: "object" },
+        extras: { type: "array" },
+      },
+    };
+    expect(structuredOutputSchema(open)).toEqual({
+      strict: false,
+      schema: {
+        type: "object",
+        properties: {
+          name: { type: ["string", "null"] },
+          specs: { type: ["object", "null"], properties: {}, required: [], additionalProperties: { type: "string" } },
+          attrs: { type: ["object", "null"], properties: {}, required: [] },
+          extras: { type: ["array", "null"] },
+        },
+        required: ["name", "specs", "attrs", "extras"],
+        additionalProperties: false,
+      },
     });
   });
 });
