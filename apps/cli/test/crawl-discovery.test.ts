@@ -233,6 +233,41 @@ describe("crawlInstruction and per-page extraction", () => {
     expect(await ledgerGap(stack.pool, accountId, OPENING)).toBeCloseTo(0, 6);
   });
 
+  /** The page each link-choice call was about (`…/sitemap.xml` for the sitemap's URLs), in call order. */
+  const linkChoicePages = () =>
+    model
+      .chatRequests()
+      .filter((c) => c.response_format?.json_schema?.name === "links")
+      .map((c) => new URL(JSON.parse(/<page>\n(.*)\n<\/page>/.exec(c.promptText)?.[1] ?? '""') as string).pathname);
+
+  it("does not offer the model a link it declined again when other pages link it too", async () => {
+    // The blog and its posts; every post links the tags and the author page, which the model declines.
+    followRule = (url) => /\/site\/blog\/(post-\d)?$/.test(url);
+    const done = await run({ crawlInstruction: "Only blog posts", maxPages: 20 });
+    expect(pathsOf(done.result!).sort()).toEqual(
+      ["/site/", "/site/blog/", ...[1, 2, 3, 4, 5, 6].map((n) => `/site/blog/post-${n}`)].sort(),
+    );
+    const asked = linkChoicePages();
+    // The posts found on the blog page (depth 2, loaded once every depth-1 page is done) offer nothing new.
+    expect(asked.filter((p) => /post-[1-5]$/.test(p))).toEqual([]);
+    const offers = model
+      .chatRequests()
+      .filter(
+        (c) => c.response_format?.json_schema?.name === "links" && /\/site\/blog\/author\/alice"/.test(c.promptText),
+      );
+    // The blog page and the sitemap-seeded post-6 are loaded side by side: one or both may offer it.
+    expect(offers.length).toBeGreaterThanOrEqual(1);
+    expect(offers.length).toBeLessThanOrEqual(2);
+  });
+
+  it("does not ask the model about the links of pages loaded once maxPages is used up", async () => {
+    const done = await run({ crawlInstruction: "Everything", maxPages: 3 });
+    expect(pathsOf(done.result!)).toEqual(["/site/", "/site/about", "/site/docs/"]);
+    // The sitemap's URLs (at seeding) and the base page's links; /site/about and /site/docs/ are the
+    // last pages maxPages allows, so their links would never be loaded.
+    expect(linkChoicePages()).toEqual(["/sitemap.xml", "/site/"]);
+  });
+
   it("follows every in-scope link when the model fails, and says so in notes", async () => {
     followRule = null;
     const done = await run({ crawlInstruction: "Only blog posts", maxPages: 3 });

@@ -1,14 +1,21 @@
 import { createHmac } from "node:crypto";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { folderName, parseInclude } from "../../api/src/routes/crawl/download-crawl.ts";
+import { buildCrawlZip, folderName, parseInclude } from "../../api/src/routes/crawl/download-crawl.ts";
 import { basePathPrefix, compilePattern, createScope } from "../../worker/src/crawl/crawl-scope.ts";
 import { inScopeCandidates } from "../../worker/src/crawl/discover-links.ts";
+import type { GuardedRequestOptions, GuardedResponse } from "../../worker/src/crawl/guarded-request.ts";
+import { GuardedRequestError } from "../../worker/src/crawl/guarded-request.ts";
 import { normalizeLink } from "../../worker/src/crawl/normalize-url.ts";
-import { parseSitemap } from "../../worker/src/crawl/read-sitemap.ts";
+import { gunzipCapped, parseSitemap, readSitemaps, SITEMAP_MAX_BYTES } from "../../worker/src/crawl/read-sitemap.ts";
+import { createRobotsRules } from "../../worker/src/crawl/robots-rules.ts";
+import { sitemapSeedRoom } from "../../worker/src/crawl/seed-crawl.ts";
 import { signWebhookBody, WebhookSender } from "../../worker/src/crawl/webhook-sender.ts";
-import type { CrawlRow } from "@orbweaver/db";
-import { startWebhookReceiver } from "./helpers/crawl.ts";
+import type { CrawlJob, CrawlPageRow, CrawlRow } from "@orbweaver/db";
+import type { BlobStore } from "@orbweaver/storage";
+import { readZip, startWebhookReceiver } from "./helpers/crawl.ts";
 
 const key = (raw: string, ignoreQueryParams = false, base?: string) =>
   normalizeLink(raw, { ignoreQueryParams, ...(base ? { base } : {}) })?.key ?? null;
@@ -23,6 +30,23 @@ describe("link normalisation", () => {
     expect(key("https://example.com/p?b=2&a=1", true)).toBe("//example.com/p");
     expect(key("https://example.com/p?")).toBe("//example.com/p");
     expect(key("../up", false, "https://example.com/a/b/c")).toBe("//example.com/a/up");
+  });
+
+  it("folds a leading www. and a directory's index.html / index.htm into one key", () => {
+    expect(key("https://www.example.com/a/")).toBe(key("https://example.com/a"));
+    expect(key("https://WWW.Example.com:8443/x")).toBe("//example.com:8443/x");
+    expect(key("https://example.com/index.html")).toBe(key("https://example.com/"));
+    expect(key("https://example.com/docs/index.htm")).toBe("//example.com/docs");
+    expect(key("https://www.example.com/docs/index.html?b=2&a=1")).toBe("//example.com/docs?a=1&b=2");
+    // Only a whole "index.html" segment, and only www. as a leading label.
+    expect(key("https://example.com/docs/myindex.html")).toBe("//example.com/docs/myindex.html");
+    expect(key("https://example.com/index.html/x")).toBe("//example.com/index.html/x");
+    expect(key("https://wwwx.example.com/")).toBe("//wwwx.example.com/");
+    expect(key("https://docs.www.example.com/")).toBe("//docs.www.example.com/");
+    // The URL to fetch is kept as linked.
+    expect(normalizeLink("https://www.example.com/index.html", { ignoreQueryParams: false })?.url).toBe(
+      "https://www.example.com/index.html",
+    );
   });
 
   it("keeps the URL to fetch as linked, without its fragment", () => {
@@ -115,6 +139,24 @@ describe("crawl scope", () => {
     expect(verdict(s, "https://www.example.co.uk/blog/2024/tag/x")).toBe("exclude");
   });
 
+  it("matches include and exclude patterns against non-ASCII paths and spaces, decoded or as sent", () => {
+    const s = createScope({
+      baseUrl: "https://example.com/",
+      allowSubdomains: false,
+      crawlEntireDomain: false,
+      includePaths: ["/café/*", "/my docs/", "/%C3%BCber"],
+      excludePaths: ["*/entwürfe/*"],
+    });
+    expect(verdict(s, "https://example.com/café/menu")).toBe("ok");
+    expect(verdict(s, "https://example.com/caf%C3%A9/menu")).toBe("ok");
+    expect(verdict(s, "https://example.com/my%20docs/a")).toBe("ok");
+    expect(verdict(s, "https://example.com/über")).toBe("ok");
+    expect(verdict(s, "https://example.com/cafe/menu")).toBe("include");
+    expect(verdict(s, "https://example.com/café/entwürfe/1")).toBe("exclude");
+    // A malformed escape is matched as sent.
+    expect(verdict(s, "https://example.com/caf%E9/menu")).toBe("include");
+  });
+
   it("derives the base path and compiles patterns", () => {
     expect(basePathPrefix("/")).toBe("");
     expect(basePathPrefix("/docs/")).toBe("/docs");
@@ -153,6 +195,164 @@ describe("sitemaps, ZIP names and webhook signing", () => {
       index: true,
       locs: ["https://e.com/s1.xml"],
     });
+  });
+
+  it("keeps no more sitemap seeds than maxPages leaves room for after the base page", () => {
+    expect(sitemapSeedRoom(1)).toBe(0);
+    expect(sitemapSeedRoom(5)).toBe(4);
+    expect(sitemapSeedRoom(10_000)).toBe(500);
+  });
+
+  const log = pino({ level: "silent" });
+  const answering =
+    (table: Record<string, { status: number; body: Buffer | string } | Error>) =>
+    async (opts: GuardedRequestOptions): Promise<GuardedResponse> => {
+      const entry = table[opts.url];
+      if (entry instanceof Error) throw entry;
+      if (!entry) return { status: 404, url: opts.url, contentType: "text/plain", body: Buffer.from("no") };
+      const body = typeof entry.body === "string" ? Buffer.from(entry.body) : entry.body;
+      return { status: entry.status, url: opts.url, contentType: "", body: body.subarray(0, opts.maxBytes) };
+    };
+  const urlset = (urls: string[]) =>
+    `<?xml version="1.0"?><urlset>${urls.map((u) => `<url><loc>${u}</loc></url>`).join("")}</urlset>`;
+
+  it("reads gzipped sitemaps (by their magic bytes), indexes too", async () => {
+    const pages = await readSitemaps({
+      urls: ["https://e.com/sitemap_index.xml.gz"],
+      policy: { allowPrivateNetwork: false, allowHosts: [] },
+      log,
+      request: answering({
+        "https://e.com/sitemap_index.xml.gz": {
+          status: 200,
+          body: gzipSync(`<sitemapindex><sitemap><loc>https://e.com/s1.xml.gz</loc></sitemap>
+            <sitemap><loc>https://e.com/s2.xml</loc></sitemap></sitemapindex>`),
+        },
+        "https://e.com/s1.xml.gz": { status: 200, body: gzipSync(urlset(["https://e.com/a", "https://e.com/b"])) },
+        // Served gzipped under another name (as some frameworks do).
+        "https://e.com/s2.xml": { status: 200, body: gzipSync(urlset(["https://e.com/c"])) },
+      }),
+    });
+    expect(pages).toEqual(["https://e.com/a", "https://e.com/b", "https://e.com/c"]);
+  });
+
+  it("stops inflating a gzipped sitemap at SITEMAP_MAX_BYTES (gzip bombs)", async () => {
+    // ~12 MiB of XML that compresses to well under the read cap.
+    const entry = "<url><loc>https://e.com/p</loc></url>";
+    const bomb = gzipSync(Buffer.from(`<urlset>${entry.repeat(Math.ceil((12 * 1024 * 1024) / entry.length))}`));
+    expect(bomb.length).toBeLessThan(SITEMAP_MAX_BYTES);
+    const inflated = await gunzipCapped(bomb, SITEMAP_MAX_BYTES);
+    expect(inflated.length).toBe(SITEMAP_MAX_BYTES);
+    const pages = await readSitemaps({
+      urls: ["https://e.com/bomb.xml.gz"],
+      policy: { allowPrivateNetwork: false, allowHosts: [] },
+      log,
+      request: answering({ "https://e.com/bomb.xml.gz": { status: 200, body: bomb } }),
+    });
+    // Read as far as the cap (then MAX_SITEMAP_URLS), like a plain sitemap cut at the cap.
+    expect(pages.length).toBeGreaterThan(0);
+    expect(pages.every((p) => p === "https://e.com/p")).toBe(true);
+    // A gzip body cut short gives what inflated before the cut; garbage after the magic bytes, nothing.
+    const cut = gzipSync(urlset(["https://e.com/x", "https://e.com/y"]));
+    expect((await gunzipCapped(cut.subarray(0, cut.length - 8), 1024)).toString()).toContain("https://e.com/y");
+    await expect(gunzipCapped(Buffer.from([0x1f, 0x8b, 1, 2, 3]), 1024)).rejects.toThrow();
+  });
+
+  it("follows RFC 9309 for robots.txt it cannot read: 4xx allows everything, 5xx or no answer disallows", async () => {
+    const reported: string[] = [];
+    const rules = (respect = true) =>
+      createRobotsRules({
+        policy: { allowPrivateNetwork: false, allowHosts: [] },
+        respect,
+        maxDelayMs: 0,
+        log,
+        onUnreachable: (origin, reason) => void reported.push(`${origin} ${reason}`),
+        request: answering({
+          "https://ok.test/robots.txt": { status: 200, body: "User-agent: *\nDisallow: /private\n" },
+          "https://gone.test/robots.txt": { status: 404, body: "" },
+          "https://forbidden.test/robots.txt": { status: 403, body: "" },
+          "https://down.test/robots.txt": { status: 503, body: "" },
+          "https://broken.test/robots.txt": { status: 500, body: "" },
+          "https://away.test/robots.txt": new GuardedRequestError("no answer within 10000 ms"),
+        }),
+      });
+    const strict = rules();
+    const allowed = (url: string) => strict.isAllowed(new URL(url));
+    expect(await allowed("https://ok.test/a")).toBe(true);
+    expect(await allowed("https://ok.test/private/x")).toBe(false);
+    expect(await allowed("https://gone.test/a")).toBe(true);
+    expect(await allowed("https://forbidden.test/a")).toBe(true);
+    expect(await allowed("https://down.test/")).toBe(false);
+    expect(await allowed("https://down.test/a")).toBe(false);
+    expect(await allowed("https://broken.test/a")).toBe(false);
+    expect(await allowed("https://away.test/a")).toBe(false);
+    // Told once per origin.
+    expect(await allowed("https://down.test/b")).toBe(false);
+    expect(reported).toEqual([
+      "https://down.test HTTP 503",
+      "https://broken.test HTTP 500",
+      "https://away.test no answer within 10000 ms",
+    ]);
+    // Not obeyed: nothing disallowed, nothing reported.
+    reported.length = 0;
+    expect(await rules(false).isAllowed(new URL("https://down.test/a"))).toBe(true);
+    expect(reported).toEqual([]);
+  });
+
+  it("leaves pages whose files are all gone out of the ZIP index, and gone files out of a page's list", async () => {
+    const stored = new Map<string, string>([
+      ["crawl/c/1.html", "<p>one</p>"],
+      ["crawl/c/1.md", "one"],
+      ["crawl/c/3.md", "three"],
+    ]);
+    const blobs = {
+      get: async (key: string) => {
+        const text = stored.get(key);
+        return text === undefined
+          ? null
+          : { body: Readable.from([Buffer.from(text)]), size: text.length, contentType: "text/plain" };
+      },
+    } as unknown as BlobStore;
+    const page = (n: number, path: string): CrawlPageRow =>
+      ({
+        id: `p${n}`,
+        url: `https://e.com${path}`,
+        title: `Page ${n}`,
+        status: "success",
+        data: null,
+        htmlKey: `crawl/c/${n}.html`,
+        markdownKey: `crawl/c/${n}.md`,
+      }) as CrawlPageRow;
+    const found = {
+      job: { status: "completed" },
+      crawl: { id: "c", baseUrl: "https://e.com/", createdAt: new Date(0) },
+    } as unknown as CrawlJob;
+    const pages = [page(1, "/one"), page(2, "/two"), page(3, "/three")];
+    const zipOf = async (include: string) => {
+      const stream = await buildCrawlZip(blobs, { found, pages, include: parseInclude(include) });
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      const files = readZip(Buffer.concat(chunks));
+      const index = JSON.parse(files.get("index.json")!.toString()) as {
+        pages: Array<{ folder: string; url: string; files: string[] }>;
+      };
+      return { names: [...files.keys()].filter((n) => n !== "index.json").sort(), index: index.pages };
+    };
+    const html = await zipOf("html");
+    expect(html.index.map((p) => [p.folder, p.files])).toEqual([["001-one", ["page.html"]]]);
+    expect(html.names).toEqual(["001-one/page.html"]);
+    const both = await zipOf("html,markdown");
+    expect(both.index.map((p) => [p.folder, p.files])).toEqual([
+      ["001-one", ["page.html", "page.md"]],
+      ["002-three", ["page.md"]],
+    ]);
+    expect(both.names).toEqual(["001-one/page.html", "001-one/page.md", "002-three/page.md"]);
+    // data.json is always there when asked for: every page is listed.
+    const withData = await zipOf("markdown,data");
+    expect(withData.index.map((p) => [p.folder, p.files])).toEqual([
+      ["001-one", ["page.md", "data.json"]],
+      ["002-two", ["data.json"]],
+      ["003-three", ["page.md", "data.json"]],
+    ]);
   });
 
   it("names ZIP folders <NNN>-<slug> and parses include", () => {

@@ -56,8 +56,16 @@ export {
   seedCrawlFrontier,
 } from "./queries/crawl-lifecycle.ts";
 export type { CrawlProgress, FrontierEntry } from "./queries/crawl-lifecycle.ts";
-export { claimCrawlPages, completeCrawlPage, requeueCrawlPage, findKnownUrlKeys } from "./queries/crawl-frontier.ts";
-export type { ClaimResult, PageOutcome, DiscoveredLink } from "./queries/crawl-frontier.ts";
+export {
+  claimCrawlPages,
+  completeCrawlPage,
+  requeueCrawlPage,
+  findKnownUrlKeys,
+  findUrlKey,
+  redirectMayTakeOver,
+  crawlHasRoom,
+} from "./queries/crawl-frontier.ts";
+export type { ClaimResult, PageOutcome, DiscoveredLink, PageRedirect } from "./queries/crawl-frontier.ts";
 export { finishCrawl, cancelCrawl } from "./queries/crawl-settle.ts";
 export type { CrawlSettlement, CancelCrawlResult } from "./queries/crawl-settle.ts";
 export { saveCrawlPageRetry } from "./queries/crawl-retry-page.ts";

@@ -19,7 +19,8 @@ export type ScopeVerdict = { ok: true } | { ok: false; reason: "host" | "path" |
  * - path: on the base host, only the base URL's path and below (`/blog` admits `/blog/x`), unless
  *   `crawlEntireDomain`; a base ending in a file name (`/docs/index.html`) admits its directory.
  * - `includePaths` (any must match) and `excludePaths` (none may match), each a prefix (`/blog/`)
- *   or a glob where `*` matches anything, `/` included (`/blog/*`, `*.html`), on the URL path.
+ *   or a glob where `*` matches anything, `/` included (`/blog/*`, `*.html`), on the URL path, as
+ *   sent (percent-encoded) or decoded: `/café`, `/my docs/` and `/caf%C3%A9` all match `/caf%C3%A9`.
  */
 export function createScope(settings: ScopeSettings): (url: URL) => ScopeVerdict {
   const base = new URL(settings.baseUrl);
@@ -38,10 +39,22 @@ export function createScope(settings: ScopeSettings): (url: URL) => ScopeVerdict
     if (sameHost && !settings.crawlEntireDomain && !underPrefix(url.pathname, prefix)) {
       return { ok: false, reason: "path" };
     }
-    if (include.length > 0 && !include.some((m) => m(url.pathname))) return { ok: false, reason: "include" };
-    if (exclude.some((m) => m(url.pathname))) return { ok: false, reason: "exclude" };
+    const paths = pathForms(url.pathname);
+    if (include.length > 0 && !include.some((m) => paths.some(m))) return { ok: false, reason: "include" };
+    if (exclude.some((m) => paths.some(m))) return { ok: false, reason: "exclude" };
     return { ok: true };
   };
+}
+
+/** The path as sent (`/caf%C3%A9`) and, when it has escapes, decoded (`/café`). */
+function pathForms(pathname: string): string[] {
+  if (!pathname.includes("%")) return [pathname];
+  try {
+    const decoded = decodeURIComponent(pathname);
+    return decoded === pathname ? [pathname] : [pathname, decoded];
+  } catch {
+    return [pathname]; // a malformed escape: the path as sent only
+  }
 }
 
 /** `www.example.com` and `example.com` are one site (the usual redirect between them). */

@@ -35,6 +35,14 @@ export function modelFailureNote(reason: ChooseLinksFailure): string {
     : `The model could not choose links (${reason}): every in-scope link was followed where it failed.`;
 }
 
+/** The note the client sees when an origin's robots.txt could not be read (5xx or no answer). */
+export function robotsUnreachableNote(origin: string, reason: string): string {
+  return (
+    `robots.txt of ${origin} could not be read (${reason}): as RFC 9309 asks, its pages were treated as ` +
+    `disallowed and not crawled (the base URL is loaded all the same).`
+  );
+}
+
 /** Writes a note for the client once per attempt (the query also refuses duplicates). */
 export async function noteOnce(session: CrawlSession, note: string): Promise<void> {
   if (session.notes.has(note)) return;

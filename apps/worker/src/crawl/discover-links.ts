@@ -1,4 +1,4 @@
-import { findKnownUrlKeys, type CrawlRow, type Db, type DiscoveredLink } from "@orbweaver/db";
+import { crawlHasRoom, findKnownUrlKeys, type CrawlRow, type Db, type DiscoveredLink } from "@orbweaver/db";
 import { chooseLinks, type ChooseLinksFailure, type LinkCandidate, type Llm, type LlmUsage } from "@orbweaver/extract";
 import type { Logger } from "pino";
 import type { ScopeVerdict } from "./crawl-scope.ts";
@@ -16,6 +16,11 @@ export interface LinkPolicy {
   robots: RobotsRules;
   llm: Llm | null;
   log: Logger;
+  /**
+   * Keys of links the model declined (`crawlInstruction`) in this attempt: not offered to it again
+   * when other pages link them too.
+   */
+  declined?: Set<string>;
 }
 
 export interface Discovery {
@@ -28,7 +33,8 @@ export interface Discovery {
 /**
  * Turns the raw links of a page at `depth` into frontier entries: resolved and normalised,
  * de-duplicated, in scope (host, path, include/exclude), allowed by robots.txt, and — when the
- * client gave a crawl instruction — chosen by the model among those the crawl does not know yet.
+ * client gave a crawl instruction — chosen by the model among those the crawl does not know yet and
+ * the model has not declined before (none once maxPages is used up: the model is not asked then).
  * Links already known are passed on too, so one found earlier in breadth-first order moves up.
  */
 export async function discoverLinks(
@@ -49,18 +55,28 @@ export async function discoverLinks(
   let follow = (_: Candidate) => true;
   let usage: LlmUsage = { inputTokens: 0, outputTokens: 0 };
   let modelFailure: ChooseLinksFailure | undefined;
-  if (crawl.customInstruction && fresh.length > 0) {
-    const outcome = await chooseLinks({
-      llm: policy.llm,
-      instruction: crawl.crawlInstruction,
-      links: fresh.map((c) => ({ url: c.url, text: c.text })),
-      pageUrl: opts.pageUrl,
-      log: policy.log,
-    });
-    const picked = new Set(outcome.urls);
+  if (crawl.customInstruction) {
+    const declined = policy.declined ?? new Set<string>();
+    const asked = fresh.filter((c) => !declined.has(c.key));
+    // maxPages is used up (every page processed or in flight): nothing found now would be loaded,
+    // so the model is not asked.
+    if (asked.length > 0 && !(await crawlHasRoom(policy.db, crawl.id))) return none;
+    let picked = new Set<string>();
+    if (asked.length > 0) {
+      const outcome = await chooseLinks({
+        llm: policy.llm,
+        instruction: crawl.crawlInstruction,
+        links: asked.map((c) => ({ url: c.url, text: c.text })),
+        pageUrl: opts.pageUrl,
+        log: policy.log,
+      });
+      picked = new Set(outcome.urls);
+      usage = outcome.usage;
+      modelFailure = outcome.failed;
+      // What the model turned down stays turned down (a failed call declined nothing: it follows all).
+      if (!outcome.failed) for (const c of asked) if (!picked.has(c.url)) declined.add(c.key);
+    }
     follow = (c) => known.has(c.key) || picked.has(c.url);
-    usage = outcome.usage;
-    modelFailure = outcome.failed;
   }
   const depth = opts.depth + 1;
   // Page order is discovery order, known links included (one found again earlier moves up).

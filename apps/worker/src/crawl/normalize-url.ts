@@ -12,8 +12,9 @@ export interface NormalizedLink {
   /** The URL as linked, made absolute, without its fragment (what the browser loads). */
   url: string;
   /**
-   * De-duplication key: no scheme (http and https are one page), lower-case host, no default port,
-   * no fragment, no trailing slash, sorted query (or none).
+   * De-duplication key: no scheme (http and https are one page), lower-case host without a leading
+   * `www.` (one site, as the crawl scope has it), no default port, no fragment, no trailing slash, a
+   * trailing `/index.html` or `/index.htm` folded into its directory, sorted query (or none).
    */
   key: string;
   parsed: URL;
@@ -48,7 +49,9 @@ export function normalizeLink(
 
 /** The de-duplication key of an absolute URL (see {@link NormalizedLink.key}). */
 export function urlKeyOf(url: URL, ignoreQueryParams: boolean): string {
-  const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") || "/" : "/";
+  // `/docs/index.html` is the page `/docs/` serves (the usual directory index).
+  const pathname = url.pathname.replace(/\/index\.html?$/, "/");
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") || "/" : "/";
   let query = "";
   if (!ignoreQueryParams && url.search.length > 1) {
     const params = [...new URLSearchParams(url.search)].sort(([a, av], [b, bv]) =>
@@ -56,5 +59,6 @@ export function urlKeyOf(url: URL, ignoreQueryParams: boolean): string {
     );
     query = `?${new URLSearchParams(params).toString()}`;
   }
-  return `//${url.host}${path}${query}`;
+  const host = url.host.startsWith("www.") ? url.host.slice(4) : url.host;
+  return `//${host}${path}${query}`;
 }

@@ -11,7 +11,7 @@ import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import { TransientJobError, type WorkerContext } from "../worker-context.ts";
 import { createScope } from "./crawl-scope.ts";
 import { CookiesLostError, readJobCookies } from "../job-cookies.ts";
-import type { CrawlSession } from "./crawl-session.ts";
+import { noteOnce, robotsUnreachableNote, type CrawlSession } from "./crawl-session.ts";
 import { extractStoredPage } from "./extract-stored-page.ts";
 import { createPageLoadPacer } from "./pace-page-loads.ts";
 import { processCrawlPage } from "./process-crawl-page.ts";
@@ -95,9 +95,11 @@ function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string):
     maxDelayMs: ctx.config.crawl.maxDelayMs,
     log,
     request: side.request,
+    // Read lazily (a page's turn or its links): the session exists by then.
+    onUnreachable: (origin, reason) => noteOnce(session, robotsUnreachableNote(origin, reason)),
   });
   const webhooks = crawlWebhookSender({ db: ctx.db, policy: ctx.config.network, log }, crawl);
-  return {
+  const session: CrawlSession = {
     ctx,
     crawl,
     runToken,
@@ -105,10 +107,11 @@ function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string):
     webhooks,
     notes: new Set(crawl.notes),
     crawledSoFar: 0,
-    links: { db: ctx.db, crawl, scope: createScope(crawl), robots, llm: ctx.llm, log },
+    links: { db: ctx.db, crawl, scope: createScope(crawl), robots, llm: ctx.llm, log, declined: new Set() },
     pace: createPageLoadPacer(robots),
     side,
   };
+  return session;
 }
 
 /** Completed when at least one page was crawled, else failed with the base page's error. */

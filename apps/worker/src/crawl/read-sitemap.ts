@@ -1,8 +1,10 @@
+import { createGunzip } from "node:zlib";
 import type { NetworkPolicy } from "@orbweaver/browser";
 import { guardedRequest } from "./guarded-request.ts";
 import type { SideRequest } from "./side-requests.ts";
 
-const SITEMAP_MAX_BYTES = 5 * 1024 * 1024;
+/** Cap on a sitemap's bytes, compressed as read and (gzipped ones) inflated. */
+export const SITEMAP_MAX_BYTES = 5 * 1024 * 1024;
 const SITEMAP_TIMEOUT_MS = 10_000;
 /** Sitemap files read per crawl (index files count), and URLs taken from them. */
 const MAX_SITEMAP_FILES = 6;
@@ -53,7 +55,8 @@ export async function readSitemaps(opts: {
         maxRedirects: 3,
       });
       if (res.status < 200 || res.status >= 300) continue;
-      const { index, locs } = parseSitemap(res.body.toString("utf8"));
+      const body = isGzip(res.body) ? await gunzipCapped(res.body, SITEMAP_MAX_BYTES) : res.body;
+      const { index, locs } = parseSitemap(body.toString("utf8"));
       if (index) queue.push(...locs);
       else pages.push(...locs.slice(0, MAX_SITEMAP_URLS - pages.length));
     } catch (err) {
@@ -61,4 +64,36 @@ export async function readSitemaps(opts: {
     }
   }
   return pages;
+}
+
+/**
+ * A gzipped sitemap: `sitemap.xml.gz` as usually served (as a file, without Content-Encoding), or any
+ * other body that starts with the gzip magic bytes 1f 8b. A `.gz` name on plain XML is read as text.
+ */
+function isGzip(body: Buffer): boolean {
+  return body[0] === 0x1f && body[1] === 0x8b;
+}
+
+/**
+ * Inflates a gzipped body, stopping at `maxBytes` of output (a gzip bomb inflates no further than
+ * that): the document is cut there, as an uncompressed one is cut when read. A body cut short (its
+ * compressed form was over the read cap) gives what inflated before the cut.
+ */
+export async function gunzipCapped(body: Buffer, maxBytes: number): Promise<Buffer> {
+  const gunzip = createGunzip();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  gunzip.end(body);
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= maxBytes) break; // leaving the loop destroys the stream: nothing more is inflated
+    }
+  } catch (err) {
+    if (chunks.length === 0) throw err;
+  } finally {
+    gunzip.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes);
 }

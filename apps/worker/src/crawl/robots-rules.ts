@@ -28,9 +28,11 @@ export interface RobotsRules {
 }
 
 /**
- * Reads robots.txt per origin (SSRF-guarded, redirects followed). A missing, unreachable or
- * unreadable robots.txt allows everything. With `respect: false` the rules (and `Crawl-delay`) are
- * not applied but the file is still read for its sitemaps.
+ * Reads robots.txt per origin (SSRF-guarded, redirects followed), as RFC 9309 §2.3.1 says: a
+ * robots.txt that is missing or refused (4xx, or still a redirect after the last hop followed)
+ * allows everything; one that cannot be read (5xx, no answer, a broken connection) disallows
+ * everything on its origin, and `onUnreachable` is told once per origin. With `respect: false`
+ * the rules (and `Crawl-delay`) are not applied but the file is still read for its sitemaps.
  */
 export function createRobotsRules(opts: {
   policy: NetworkPolicy;
@@ -40,15 +42,14 @@ export function createRobotsRules(opts: {
   log: { debug(obj: object, msg: string): void };
   /** How robots.txt is fetched (a proxied crawl's goes through its proxy). Default: directly. */
   request?: SideRequest;
+  /** Told when an origin's robots.txt could not be read and its pages are disallowed (only with `respect`). */
+  onUnreachable?: (origin: string, reason: string) => void | Promise<void>;
 }): RobotsRules {
   const cache = new Map<string, Promise<Robot | null>>();
   const load = (origin: string): Promise<Robot | null> => {
     let entry = cache.get(origin);
     if (!entry) {
-      entry = fetchRobots(origin, opts).catch((err: unknown) => {
-        opts.log.debug({ err, origin }, "robots.txt unavailable; everything allowed");
-        return null;
-      });
+      entry = readRobots(origin, opts);
       cache.set(origin, entry);
     }
     return entry;
@@ -71,19 +72,36 @@ export function createRobotsRules(opts: {
   };
 }
 
-async function fetchRobots(
-  origin: string,
-  opts: { policy: NetworkPolicy; request?: SideRequest },
-): Promise<Robot | null> {
+/** The rules of an origin whose robots.txt could not be read: nothing is allowed (RFC 9309 §2.3.1.4). */
+const DISALLOW_ALL = "User-agent: *\nDisallow: /\n";
+
+/** The origin's rules; null allows everything. Never throws. */
+async function readRobots(origin: string, opts: Parameters<typeof createRobotsRules>[0]): Promise<Robot | null> {
   const url = `${origin}/robots.txt`;
-  const res = await (opts.request ?? guardedRequest)({
-    url,
-    policy: opts.policy,
-    timeoutMs: ROBOTS_TIMEOUT_MS,
-    maxBytes: ROBOTS_MAX_BYTES,
-    maxRedirects: 3,
-    headers: { "user-agent": `Mozilla/5.0 (compatible; ${ROBOTS_USER_AGENT})` },
-  });
-  if (res.status < 200 || res.status >= 300) return null;
-  return robotsParser(url, res.body.toString("utf8"));
+  let reason: string;
+  try {
+    const res = await (opts.request ?? guardedRequest)({
+      url,
+      policy: opts.policy,
+      timeoutMs: ROBOTS_TIMEOUT_MS,
+      maxBytes: ROBOTS_MAX_BYTES,
+      maxRedirects: 3,
+      headers: { "user-agent": `Mozilla/5.0 (compatible; ${ROBOTS_USER_AGENT})` },
+    });
+    if (res.status >= 200 && res.status < 300) return robotsParser(url, res.body.toString("utf8"));
+    // Missing or refused (4xx), or redirected too often: "unavailable", everything is allowed.
+    if (res.status >= 300 && res.status < 500) return null;
+    reason = `HTTP ${res.status}`;
+  } catch (err) {
+    reason = (err as Error).message || String(err);
+  }
+  opts.log.debug({ origin, reason }, "robots.txt unreachable; everything on the origin disallowed");
+  if (opts.respect && opts.onUnreachable) {
+    try {
+      await opts.onUnreachable(origin, reason);
+    } catch (err) {
+      opts.log.debug({ err, origin }, "could not report the unreachable robots.txt");
+    }
+  }
+  return robotsParser(url, DISALLOW_ALL);
 }

@@ -112,8 +112,12 @@ async function runPage(
     outcome: result.outcome,
     links: result.links,
     frontierCap: frontierCap(crawl.maxPages),
+    ...(result.redirect ? { redirect: result.redirect } : {}),
   });
   if (!written.written) return;
+  // Redirected to a page another lane got to first: written as a duplicate, its blobs are not kept.
+  const outcome = written.duplicate && result.redirect ? result.redirect.duplicateOutcome : result.outcome;
+  if (written.duplicate) await dropBlobs(session, result.outcome);
   await updateCrawlProgress(ctx.db, {
     crawlId: crawl.id,
     runToken,
@@ -125,12 +129,18 @@ async function runPage(
     page: {
       id: page.id,
       url: page.url,
-      title: result.outcome.title ?? "",
-      status: result.outcome.status,
-      error_message: result.outcome.errorMessage,
-      ...pageEventData(result.outcome.data),
+      title: outcome.title ?? "",
+      status: outcome.status,
+      error_message: outcome.errorMessage,
+      ...pageEventData(outcome.data),
     },
   });
+}
+
+async function dropBlobs(session: CrawlSession, outcome: PageResult["outcome"]): Promise<void> {
+  for (const key of [outcome.htmlKey, outcome.markdownKey]) {
+    if (key) await session.ctx.blobs.delete(key).catch(() => undefined); // retention sweeps what is left
+  }
 }
 
 /** `{status, message: "Scraping (3/10) https://…", progress, pagesCrawled, maxPages}` (D16). */

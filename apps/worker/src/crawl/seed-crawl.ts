@@ -8,8 +8,15 @@ import { modelFailureNote, noteOnce, type CrawlSession } from "./crawl-session.t
 /** Order keys: the base URL is `[0]`, its links `[0, i]`; sitemap URLs `[1, i]` come after them. */
 const BASE_KEY = 0;
 const SITEMAP_KEY = 1;
-/** In-scope sitemap URLs kept as seeds. */
-const MAX_SITEMAP_SEEDS = 500;
+/** In-scope sitemap URLs considered as seeds (and offered to the model with a crawl instruction). */
+const MAX_SITEMAP_CANDIDATES = 500;
+
+/**
+ * Sitemap seeds kept: no more than the crawl could ever load after the base page (`maxPages - 1`: a
+ * seed is loaded only after the base page and every seed before it), so a large sitemap never fills
+ * the frontier (`frontierCap`, at least 20 × maxPages rows) that the links found on pages need.
+ */
+export const sitemapSeedRoom = (maxPages: number) => Math.max(0, Math.min(MAX_SITEMAP_CANDIDATES, maxPages - 1));
 
 /** A base URL the frontier refuses: with the base taken whatever its path, one holding a user name or password. */
 export class BaseUrlRefusedError extends Error {
@@ -22,15 +29,17 @@ export class BaseUrlRefusedError extends Error {
 /**
  * Seeds the frontier of a new crawl: the base URL (depth 0, always crawled: the client asked for
  * it), then the in-scope URLs of the site's sitemaps (the robots.txt `Sitemap:` lines, else
- * /sitemap.xml) at depth 1, after the base page's own links in breadth-first order. With a crawl
- * instruction the model chooses among the sitemap URLs as it does among links.
+ * /sitemap.xml) at depth 1, after the base page's own links in breadth-first order, no more of them
+ * than maxPages leaves room for ({@link sitemapSeedRoom}). With a crawl instruction the model
+ * chooses among the sitemap URLs as it does among links.
  */
 export async function seedCrawl(session: CrawlSession): Promise<{ seeds: number }> {
   const { crawl, ctx, log } = session;
   const base = normalizeLink(crawl.baseUrl, { ignoreQueryParams: crawl.ignoreQueryParams, anyPath: true });
   if (!base) throw new BaseUrlRefusedError();
   const entries: FrontierEntry[] = [{ url: base.url, urlKey: base.key, depth: 0, orderKey: [BASE_KEY] }];
-  if (crawl.maxDepth === null || crawl.maxDepth >= 1) {
+  const room = sitemapSeedRoom(crawl.maxPages);
+  if ((crawl.maxDepth === null || crawl.maxDepth >= 1) && room > 0) {
     const listed = await session.links.robots.sitemaps(base.parsed.origin);
     const sitemapUrls = listed.length > 0 ? listed : [`${base.parsed.origin}/sitemap.xml`];
     const pages = await readSitemaps({
@@ -47,7 +56,7 @@ export async function seedCrawl(session: CrawlSession): Promise<{ seeds: number 
       )
     )
       .filter((c) => c.key !== base.key)
-      .slice(0, MAX_SITEMAP_SEEDS);
+      .slice(0, MAX_SITEMAP_CANDIDATES);
     let chosen = candidates;
     if (crawl.customInstruction && candidates.length > 0) {
       const outcome = await chooseLinks({
@@ -65,7 +74,9 @@ export async function seedCrawl(session: CrawlSession): Promise<{ seeds: number 
       });
       if (outcome.failed) await noteOnce(session, modelFailureNote(outcome.failed));
     }
-    chosen.forEach((c, i) => entries.push({ url: c.url, urlKey: c.key, depth: 1, orderKey: [SITEMAP_KEY, i] }));
+    chosen
+      .slice(0, room)
+      .forEach((c, i) => entries.push({ url: c.url, urlKey: c.key, depth: 1, orderKey: [SITEMAP_KEY, i] }));
   }
   await seedCrawlFrontier(ctx.db, { crawlId: crawl.id, runToken: session.runToken, entries });
   log.info({ seeds: entries.length - 1 }, "crawl frontier seeded");

@@ -2,6 +2,7 @@ import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
 import type { CrawlPageRow } from "./crawl-read.ts";
+import type { CrawlPageStatus } from "../schema/index.ts";
 import { withoutNul } from "../schema/storable-columns.ts";
 
 /** Locks the crawl's job row when `runToken` still owns it; every frontier write goes through this. */
@@ -110,7 +111,8 @@ export function compareKeys(a: number[], b: number[]): number {
  * attempt owns both the crawl and the page (a cancelled crawl or a taken-over page refuses the
  * write, so nothing is stored or billed twice). New links get the next discovery numbers; known
  * ones move up when found earlier in breadth-first order; the frontier never grows past `frontierCap`
- * rows.
+ * rows. With `redirect`, the target is recorded as an alias of the page, or, when another page has
+ * it already, the page is written as `redirect.duplicateOutcome` (`duplicate`) without its links.
  */
 export async function completeCrawlPage(
   db: Db,
@@ -121,11 +123,20 @@ export async function completeCrawlPage(
     outcome: PageOutcome;
     links: DiscoveredLink[];
     frontierCap: number;
+    redirect?: PageRedirect;
   },
-): Promise<{ written: boolean; crawled: number }> {
+): Promise<{ written: boolean; crawled: number; duplicate?: boolean }> {
   return db.transaction(async (tx) => {
     if (!(await lockOwned(tx, opts.crawlId, opts.runToken))) return { written: false, crawled: 0 };
-    const o = opts.outcome;
+    let o = opts.outcome;
+    let links = opts.links;
+    let duplicate = false;
+    if (opts.redirect && o.status === "success" && !(await claimRedirectTarget(tx, opts.crawlId, opts.redirect))) {
+      // Another page has the URL this one was redirected to (it got there first): a duplicate.
+      o = opts.redirect.duplicateOutcome;
+      links = [];
+      duplicate = true;
+    }
     const updated = await tx
       .update(crawlPages)
       .set({
@@ -152,13 +163,80 @@ export async function completeCrawlPage(
       )
       .returning({ id: crawlPages.id });
     if (updated.length === 0) return { written: false, crawled: 0 };
-    if (opts.links.length > 0) await enqueueLinks(tx, opts);
+    if (links.length > 0) await enqueueLinks(tx, { ...opts, links });
     const [done] = await tx
       .select({ n: count() })
       .from(crawlPages)
       .where(and(eq(crawlPages.crawlId, opts.crawlId), inArray(crawlPages.status, ["success", "failed"])));
-    return { written: true, crawled: done?.n ?? 0 };
+    return { written: true, crawled: done?.n ?? 0, ...(duplicate ? { duplicate } : {}) };
   });
+}
+
+/** Where a processed page was redirected to (its URL key differs from the page's). */
+export interface PageRedirect {
+  url: string;
+  urlKey: string;
+  depth: number;
+  orderKey: number[];
+  /** Written instead of the outcome when another page of the crawl already has the target. */
+  duplicateOutcome: PageOutcome;
+}
+
+/**
+ * Whether a page at `depth` redirected to the URL of `target` may make that row its record (an
+ * `alias`): only a row still queued at a deeper level, which breadth-first order would load after
+ * this page anyway. A row at this page's depth or above has the URL: the page is a duplicate.
+ */
+export function redirectMayTakeOver(target: { status: CrawlPageStatus; depth: number }, depth: number): boolean {
+  return target.status === "queued" && target.depth > depth;
+}
+
+/**
+ * Records a redirect target as an `alias` row, so links to it are known and it is never loaded as
+ * a page of its own (a deeper queued row for it becomes the alias, {@link redirectMayTakeOver}).
+ * False when the crawl has it already: the page is a duplicate.
+ */
+async function claimRedirectTarget(tx: Tx, crawlId: string, redirect: PageRedirect): Promise<boolean> {
+  const rows = await tx
+    .insert(crawlPages)
+    .values({
+      crawlId,
+      url: redirect.url,
+      urlKey: redirect.urlKey,
+      depth: redirect.depth,
+      orderKey: redirect.orderKey,
+      status: "alias",
+    })
+    .onConflictDoUpdate({
+      target: [crawlPages.crawlId, crawlPages.urlKey],
+      set: { status: "alias", runToken: null, updatedAt: sql`now()` },
+      setWhere: sql`${crawlPages.status} = 'queued' and ${crawlPages.depth} > ${redirect.depth}`,
+    })
+    .returning({ id: crawlPages.id });
+  return rows.length > 0;
+}
+
+/** The crawl's row for a URL key, as far as redirects need it (null: the crawl does not know it). */
+export async function findUrlKey(
+  db: Db,
+  crawlId: string,
+  urlKey: string,
+): Promise<{ status: CrawlPageStatus; depth: number } | null> {
+  const [row] = await db
+    .select({ status: crawlPages.status, depth: crawlPages.depth })
+    .from(crawlPages)
+    .where(and(eq(crawlPages.crawlId, crawlId), eq(crawlPages.urlKey, urlKey)));
+  return row ?? null;
+}
+
+/** Whether the crawl may still start a page: fewer than its maxPages processed or in flight. */
+export async function crawlHasRoom(db: Db, crawlId: string): Promise<boolean> {
+  const [crawl] = await db.select({ maxPages: crawls.maxPages }).from(crawls).where(eq(crawls.id, crawlId));
+  const [used] = await db
+    .select({ n: count() })
+    .from(crawlPages)
+    .where(and(eq(crawlPages.crawlId, crawlId), inArray(crawlPages.status, ["processing", "success", "failed"])));
+  return (used?.n ?? 0) < (crawl?.maxPages ?? 0);
 }
 
 async function enqueueLinks(tx: Tx, opts: { crawlId: string; links: DiscoveredLink[]; frontierCap: number }) {

@@ -4,9 +4,11 @@ import { jsonb, storableText } from "./storable-columns.ts";
 
 /**
  * queued (in the frontier) | processing (claimed by an attempt) | success | failed |
- * skipped (never processed: the crawl ended, hit maxPages or was cancelled first).
+ * skipped (never processed: the crawl ended, hit maxPages or was cancelled first) |
+ * alias (a URL another page of the crawl was redirected to: known, so links to it are not followed,
+ * but never loaded nor listed itself).
  */
-export type CrawlPageStatus = "queued" | "processing" | "success" | "failed" | "skipped";
+export type CrawlPageStatus = "queued" | "processing" | "success" | "failed" | "skipped" | "alias";
 
 /**
  * One URL of a crawl: the frontier and the results in one table, so a crawl resumes where it was

@@ -52,7 +52,8 @@ export function folderName(index: number, url: string): string {
 /**
  * The crawl's successful pages as a ZIP, streamed as it is built: a root `index.json` (folder →
  * url, title, status, files) and per page `<NNN>-<slug>/page.html`, `page.md`, `data.json` as
- * `include` asks. Blobs that are gone are left out of the archive and of the index.
+ * `include` asks. Blobs that are gone are left out of the archive and of the index (from the page's
+ * `files`; a page left with no file at all is not listed, and the folders are numbered without it).
  */
 export async function buildCrawlZip(
   blobs: BlobStore,
@@ -61,23 +62,31 @@ export async function buildCrawlZip(
   const archive = archiver("zip", { zlib: { level: 6 } });
   const entries: Array<{ name: string; body: Readable | string }> = [];
   const index = [];
-  for (const [i, page] of opts.pages.entries()) {
-    const folder = folderName(i, page.url);
-    const files: string[] = [];
+  for (const page of opts.pages) {
+    const folder = folderName(index.length, page.url);
+    const files: Array<{ file: string; body: Readable | string }> = [];
     const add = async (part: ZipPart, file: string, key: string | null) => {
       if (!opts.include.has(part) || !key) return;
       const blob = await blobs.get(key);
-      if (!blob) return;
-      entries.push({ name: `${folder}/${file}`, body: blob.body });
-      files.push(file);
+      if (blob) files.push({ file, body: blob.body });
     };
     await add("html", "page.html", page.htmlKey);
     await add("markdown", "page.md", page.markdownKey);
     if (opts.include.has("data")) {
-      entries.push({ name: `${folder}/data.json`, body: `${JSON.stringify(page.data ?? null, null, 2)}\n` });
-      files.push("data.json");
+      files.push({ file: "data.json", body: `${JSON.stringify(page.data ?? null, null, 2)}\n` });
     }
-    index.push({ folder, id: page.id, url: page.url, title: page.title ?? "", status: page.status, files });
+    // Nothing of the page left to put in its folder (its blobs are gone and data was not asked for):
+    // no folder, and no entry in the index that would name one.
+    if (files.length === 0) continue;
+    for (const f of files) entries.push({ name: `${folder}/${f.file}`, body: f.body });
+    index.push({
+      folder,
+      id: page.id,
+      url: page.url,
+      title: page.title ?? "",
+      status: page.status,
+      files: files.map((f) => f.file),
+    });
   }
   const { job, crawl } = opts.found;
   const manifest = {
