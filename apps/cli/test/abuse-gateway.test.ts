@@ -265,7 +265,7 @@ describe("wrong types", () => {
     let refused = 0;
     let accepted = 0;
     for (const route of routes) {
-      const validate = gatewayValidator(route.schema);
+      const validate = gatewayValidator(route.schema, route);
       expect(validate(structuredClone(route.valid)), `${route.name} base body`).toBe(true);
       const paths = fieldPaths(route.schema);
       expect(paths.length).toBeGreaterThan(0);

@@ -3,7 +3,7 @@
 // Ajv options, coercion included), so "a wrong type" means "wrong even after the gateway's coercion".
 import { BatchScrapeRequest, CrawlRequest, MAX_INSTRUCTION_CHARS, ScrapeRequest } from "@orbweaver/contract";
 import { Type, type TSchema } from "@sinclair/typebox";
-import { Ajv, type ValidateFunction } from "ajv";
+import { Ajv } from "ajv";
 
 /** POST /crawl/{id}/extract has no body schema in the route; its rules (§8.3) as a schema. */
 export const CrawlExtractRequest = Type.Object(
@@ -20,6 +20,8 @@ export interface Submit {
   schema: TSchema;
   /** A body the gateway accepts (every field present, all valid). */
   valid: Record<string, unknown>;
+  /** README: on /scrape, /batch/scrape and /crawl an optional top-level field sent as null is unset. */
+  nullMeansAbsent: boolean;
 }
 
 /** The four submit routes with a fully populated valid body each; `target` is a URL the gateway accepts. */
@@ -28,6 +30,7 @@ export function submits(target: string, crawlId: string): Submit[] {
   return [
     {
       name: "scrape",
+      nullMeansAbsent: true,
       path: "/scrape",
       schema: ScrapeRequest,
       valid: {
@@ -53,6 +56,7 @@ export function submits(target: string, crawlId: string): Submit[] {
     },
     {
       name: "batch",
+      nullMeansAbsent: true,
       path: "/batch/scrape",
       schema: BatchScrapeRequest,
       valid: {
@@ -71,6 +75,7 @@ export function submits(target: string, crawlId: string): Submit[] {
     },
     {
       name: "crawl",
+      nullMeansAbsent: true,
       path: "/crawl",
       schema: CrawlRequest,
       valid: {
@@ -94,6 +99,7 @@ export function submits(target: string, crawlId: string): Submit[] {
     },
     {
       name: "crawl extract",
+      nullMeansAbsent: false,
       path: `/crawl/${crawlId}/extract`,
       schema: CrawlExtractRequest,
       valid: { transformInstruction: "the title" },
@@ -101,8 +107,12 @@ export function submits(target: string, crawlId: string): Submit[] {
   ];
 }
 
-/** Validators with the gateway's Ajv options (apps/api/src/app.ts). Validation may coerce: pass a copy. */
-export function gatewayValidator(schema: TSchema): ValidateFunction {
+/**
+ * Validators with the gateway's Ajv options (apps/api/src/app.ts), and, where the route documents
+ * it, a null in an optional top-level field read as the field left out. Validation may coerce and
+ * drop such nulls: pass a copy.
+ */
+export function gatewayValidator(schema: TSchema, opts: { nullMeansAbsent: boolean }): (body: unknown) => boolean {
   const ajv = new Ajv({
     coerceTypes: "array",
     removeAdditional: false,
@@ -110,7 +120,15 @@ export function gatewayValidator(schema: TSchema): ValidateFunction {
     allErrors: true,
     strict: false,
   });
-  return ajv.compile(schema);
+  const validate = ajv.compile(schema);
+  const required = new Set<string>((schema.required as string[] | undefined) ?? []);
+  return (body) => {
+    if (opts.nullMeansAbsent && typeof body === "object" && body !== null && !Array.isArray(body)) {
+      const fields = body as Record<string, unknown>;
+      for (const key of Object.keys(fields)) if (fields[key] === null && !required.has(key)) delete fields[key];
+    }
+    return validate(body);
+  };
 }
 
 export type Path = Array<string | number>;
