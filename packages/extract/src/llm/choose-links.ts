@@ -104,8 +104,11 @@ export async function chooseLinks(opts: ChooseLinksOptions): Promise<ChooseLinks
         schemaName: "links",
       });
       usage = addUsage(usage, reply.usage);
-      const enforced = enforceSchema(LINKS_SCHEMA, reply.value);
-      const follow = enforced.ok ? (enforced.value as { follow: unknown[] | null }).follow : null;
+      // `follow: null` is an answer, not a failure (the strict schema lets every field be null): no
+      // link to follow. Judged on the reply itself, so an off-schema answer still follows all.
+      const answeredNull = (reply.value as { follow?: unknown } | null)?.follow === null;
+      const enforced = answeredNull ? null : enforceSchema(LINKS_SCHEMA, reply.value);
+      const follow = answeredNull ? [] : enforced?.ok ? (enforced.value as { follow: unknown }).follow : null;
       if (!Array.isArray(follow)) {
         failed ??= "schema_mismatch";
         opts.log?.warn({ batch: start / size }, "Model answer for choosing links does not match the schema");

@@ -147,7 +147,8 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
   });
   const { model, log, timeoutMs } = opts;
   const maxRetries = Math.max(0, opts.maxRetries ?? 1);
-  // "supported" once a json_schema call succeeded; "refused" after the first one was rejected.
+  // "supported" once a json_schema call succeeded; "refused" after the first one was rejected
+  // naming response_format, or with a bare 400 and json_object was then accepted.
   let structured: "unknown" | "supported" | "refused" = opts.structuredOutput === "json_object" ? "refused" : "unknown";
   const mayFallBack = opts.structuredOutput !== "json_schema";
 
@@ -216,6 +217,8 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
     if (!req.schema) return parse(await chat(system, req.user, deadline, { type: "json_object" }), false);
 
     const { schema, wrapped, strict } = requestSchema(req.schema);
+    // Set when json_schema got a bare 400: the json_object call below tells whether it was the format.
+    let learnFromFallback = false;
     if (structured !== "refused") {
       const format: ResponseFormat = {
         type: "json_schema",
@@ -231,15 +234,27 @@ export function createLlm(opts: CreateLlmOptions): Llm | null {
         if (refusal === undefined || refusal === "other" || !mayFallBack) throw err;
         // A first rejection naming response_format means the server lacks structured outputs:
         // remember it. After successes, it is this schema that was refused: fall back once only.
-        // A bare 400 without any detail falls back for this call only.
+        // A first bare 400 without any detail is remembered only once json_object is accepted
+        // (below): a request that fails either way says nothing about structured outputs.
         if (structured === "unknown" && refusal === "named") structured = "refused";
+        learnFromFallback = structured === "unknown" && refusal === "opaque";
         log?.warn(
           { baseUrl, model, remembered: structured === "refused", status: (err as { status?: unknown }).status },
           "LLM endpoint refused json_schema response_format; using json_object with the schema in the prompt",
         );
       }
     }
-    return parse(await chat(system + schemaInPrompt(schema), req.user, deadline, { type: "json_object" }), wrapped);
+    const reply = await chat(system + schemaInPrompt(schema), req.user, deadline, { type: "json_object" });
+    // The endpoint answered json_object after a bare 400 to json_schema: skip json_schema from now on
+    // rather than pay a failing call each time (a reply that is not JSON is the model's, not the format's).
+    if (learnFromFallback && structured === "unknown") {
+      structured = "refused";
+      log?.info(
+        { baseUrl, model, remembered: true },
+        "LLM endpoint accepted json_object after a bare 400 to json_schema; using json_object from now on",
+      );
+    }
+    return parse(reply, wrapped);
   };
 
   const completeText = async (req: LlmTextRequest): Promise<{ text: string; usage: LlmUsage }> => {

@@ -12,13 +12,22 @@ const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const CURRENCY =
   "(?:[A-Z]{1,2}\\$|[$€£¥₹₽₩₺₪₫฿₴₦₱]|USD|EUR|GBP|JPY|CNY|RMB|INR|RUB|KRW|TRY|ILS|VND|THB|UAH|NGN|PHP|CAD|AUD|NZD|" +
   "CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|BRL|MXN|ARS|CLP|COP|ZAR|SGD|HKD|TWD|MYR|IDR|AED|SAR|kr|zł|Kč|Fr\\.?|R)";
-/** sign, currency, sign, then digits and separators (".", ",", spaces, apostrophes), currency. */
+/**
+ * The only spaces that group digits: a plain space, NBSP (U+00A0) and narrow NBSP (U+202F, French
+ * and Swiss formatting). A tab, a newline or any other white space between digits separates two
+ * values, not the groups of one ("12\t300" is not 12300).
+ */
+const GROUP_SPACE = " \u00a0\u202f";
+/** sign, currency, sign, then digits and separators (".", ",", group spaces, apostrophes), currency. */
 const AMOUNT = new RegExp(
-  `^([+-]?)(?:${CURRENCY}\\s?)?([+-]?)(\\d(?:[\\d.,'\u2019\\s\u00a0\u202f]*\\d)?)(?:\\s?${CURRENCY})?$`,
+  `^([+-]?)(${CURRENCY}\\s?)?([+-]?)(\\d(?:[\\d.,'\u2019${GROUP_SPACE}]*\\d)?)(\\s?${CURRENCY})?$`,
 );
-/** Integer digits with no separator, or 1–3 digits and then groups of three behind one kind of separator. */
+/**
+ * Integer digits with no separator, or 1–3 digits and then groups of three behind one kind of
+ * separator. A grouped number never starts with 0: "0,500" or "0.500.000" is not 500 or 500000.
+ */
 const INTEGER_PART =
-  /^(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?:[\s\u00a0\u202f]\d{3})+|\d{1,3}(?:['\u2019]\d{3})+)$/;
+  /^(?:\d+|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d{0,2}(?:\.\d{3})+|[1-9]\d{0,2}(?:[ \u00a0\u202f]\d{3})+|[1-9]\d{0,2}(?:['\u2019]\d{3})+)$/;
 
 /** The integer digits of `text` if it is an integer written with `allowed` thousands separators. */
 function integerDigits(text: string, allowed: RegExp): string | undefined {
@@ -33,10 +42,14 @@ function integerDigits(text: string, allowed: RegExp): string | undefined {
  * - "." and "," both present: the last one is the decimal mark ("$1,299.00", "1.299,00 €" → 1299).
  * - several "." or several ",": thousands separators ("1.299.000" → 1299000).
  * - one ",": before exactly three digits a thousands separator ("$1,299" → 1299, the English
- *   reading), otherwise a decimal comma ("12,50 €" → 12.5).
+ *   reading), otherwise a decimal comma ("12,50 €" → 12.5). With the currency only after the
+ *   amount ("1,299 €", "1,299 EUR"), the continental style, it may as well be 1.299: not read.
  * - one ".": a decimal point ("1.299" → 1.299, as JSON reads it), except before exactly three
  *   digits with a currency ("1.299 €" is 1299 in German, 1.299 in English): not read.
- * - spaces and apostrophes group thousands ("1 299,00 €", "CHF 1'299.50").
+ * - a space (plain, NBSP or narrow NBSP; no tab or newline) or apostrophe groups thousands
+ *   ("1 299,00 €", "CHF 1'299.50").
+ * - a group never follows a leading 0: "0,500" (0.5 in German, no English reading) and
+ *   "0.500.000" are not read, as "1,500" would be 1500; "0,50 €" is 0.5.
  * Anything else ("12 apples and 3 pears", "12%", "about 5") is not a number: undefined.
  */
 export function parseAmount(value: string): number | undefined {
@@ -44,12 +57,12 @@ export function parseAmount(value: string): number | undefined {
   if (NUMERIC.test(trimmed)) return Number(trimmed);
   const match = AMOUNT.exec(trimmed);
   if (!match) return undefined;
-  const [, signBefore = "", signAfter = "", body = ""] = match;
+  const [, signBefore = "", currencyBefore, signAfter = "", body = "", currencyAfter] = match;
   if (signBefore && signAfter) return undefined;
-  const hasCurrency = trimmed.length > signBefore.length + signAfter.length + body.length;
+  const hasCurrency = currencyBefore !== undefined || currencyAfter !== undefined;
   const lastDot = body.lastIndexOf(".");
   const lastComma = body.lastIndexOf(",");
-  const spacesOrApostrophes = /^(?:[\s\u00a0\u202f]+|['\u2019]+)$/;
+  const spacesOrApostrophes = /^(?:[ \u00a0\u202f]+|['\u2019]+)$/;
   let integer: string | undefined;
   let fraction = "";
   if (lastDot >= 0 && lastComma >= 0) {
@@ -60,10 +73,13 @@ export function parseAmount(value: string): number | undefined {
     const sep = lastDot >= 0 ? "." : ",";
     const parts = body.split(sep);
     const last = parts.at(-1) ?? "";
+    // One separator before three digits reads two ways ("1.299 €", "1,299 €": 1299 or 1.299), unless
+    // it is a "." without a currency (a decimal point, as in JSON) or a "," without a currency after
+    // the amount ("$1,299", "1,299": the English thousands reading).
+    const ambiguous = sep === "." ? hasCurrency : currencyAfter !== undefined && currencyBefore === undefined;
+    if (parts.length === 2 && last.length === 3 && ambiguous) return undefined;
     if (parts.length > 2 || (sep === "," && last.length === 3)) {
       integer = integerDigits(body, sep === "." ? /^\.+$/ : /^,+$/);
-    } else if (sep === "." && last.length === 3 && hasCurrency) {
-      return undefined;
     } else {
       fraction = last;
       integer = integerDigits(parts[0] ?? "", spacesOrApostrophes);

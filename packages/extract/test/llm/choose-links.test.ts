@@ -66,6 +66,15 @@ describe("chooseLinks", () => {
     expect(offSchema.failed).toBe("schema_mismatch");
   });
 
+  it("reads follow: null (the strict schema lets every field be null) as no link to follow", async () => {
+    const log = createLogSpy();
+    server.enqueue({ content: { follow: null } }, { content: { follow: [0] } });
+    const out = await chooseLinks({ llm: testLlm(server.baseURL), instruction, links, batchSize: 2, log });
+    expect(out.urls).toEqual(["https://example.com/blog/2"]);
+    expect(out.failed).toBeUndefined();
+    expect(log.warnings()).toHaveLength(0);
+  });
+
   it("never throws: refused connections and a missing model follow everything", async () => {
     const refused = await chooseLinks({ llm: testLlm(await closedPortBaseUrl()), instruction, links });
     expect(refused.urls).toHaveLength(4);

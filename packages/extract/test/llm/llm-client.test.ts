@@ -147,6 +147,51 @@ describe("Llm.completeJson", () => {
     }
   });
 
+  it("remembers a bare 400 to json_schema once json_object was accepted, so later calls send json_object only", async () => {
+    const bare = [
+      { raw: "", status: 400 },
+      { raw: "Bad Request", status: 400, contentType: "text/plain" },
+      { raw: '{"detail":"Bad Request"}', status: 400 },
+    ];
+    for (const reply of bare) {
+      server.reset();
+      const log = createLogSpy();
+      const llm = testLlm(server.baseURL, { log });
+      // A server without structured outputs that says so with a bare 400, every time.
+      server.setDefault((chat) => (chat.response_format?.type === "json_schema" ? reply : { content: { name: "A" } }));
+      for (let call = 0; call < 3; call++) {
+        expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "A" });
+      }
+      // One failed json_schema call in all, not one per call (6 requests).
+      expect(server.requests, reply.raw).toHaveLength(4);
+      const types = server.chatRequests().map((c) => c.response_format?.type);
+      expect(types, reply.raw).toEqual(["json_schema", "json_object", "json_object", "json_object"]);
+      expect(systemText(server.chatRequests()[3])).toContain("<json_schema>");
+      expect(log.warnings().map((w) => w.obj)).toMatchObject([{ remembered: false, status: 400 }]);
+      expect(log.infos().map((i) => i.obj)).toMatchObject([{ remembered: true }]);
+    }
+  });
+
+  it("does not remember a bare 400 to json_schema when the json_object call fails too, nor after json_schema worked", async () => {
+    const bare = { raw: "", status: 400 };
+    const llm = testLlm(server.baseURL);
+    server.enqueue(bare, bare, { content: { name: "A" } }, { content: { name: "B" } });
+    await expect(llm.completeJson({ ...ask, schema })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "A" });
+    expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "B" });
+    expect(server.requests).toHaveLength(4);
+    let types = server.chatRequests().map((c) => c.response_format?.type);
+    expect(types).toEqual(["json_schema", "json_object", "json_schema", "json_schema"]);
+
+    // Structured outputs worked: a later bare 400 is about that request, fallback for that call only.
+    server.reset();
+    server.enqueue(bare, { content: { name: "C" } }, { content: { name: "D" } });
+    expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "C" });
+    expect((await llm.completeJson({ ...ask, schema })).value).toEqual({ name: "D" });
+    types = server.chatRequests().map((c) => c.response_format?.type);
+    expect(types).toEqual(["json_schema", "json_object", "json_schema"]);
+  });
+
   it("sends a schema with free-form maps non-strict, the map as written", async () => {
     const withMap = {
       type: "object",

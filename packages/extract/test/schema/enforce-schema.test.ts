@@ -140,6 +140,66 @@ describe("enforceSchema", () => {
     });
   });
 
+  it('never reads a thousands group after a leading 0 ("0,500" is not 500)', () => {
+    const read: Array<[string, number]> = [
+      ["0,50 €", 0.5],
+      ["€ 0,5", 0.5],
+      ["0.500", 0.5],
+      ["0,5000", 0.5],
+      ["1,500", 1500],
+    ];
+    for (const [text, number] of read) expect(parseAmount(text), text).toBe(number);
+    // "0,500" has no English (thousands) reading, but "1,500" is read that way: not read rather than
+    // read by the other convention, which would make 0,500 and 1,500 a thousand apart.
+    const unread = ["0,500", "$0,500", "0.500 €", "0.500.000", "0,500.00 €", "0.500,00 €", "0 500", "0'500", "00,500"];
+    for (const text of unread) expect(parseAmount(text), text).toBeUndefined();
+    expect(enforceSchema({ type: "object", properties: { w: { type: "number" } } }, { w: "0,500" })).toMatchObject({
+      ok: false,
+      errors: ["/w must be number or null"],
+    });
+  });
+
+  it('does not read a lone "," before three digits when the currency comes only after the amount', () => {
+    const unread = ["1,299 €", "1,299 EUR", "1,299€", "-1,299 €", "1,299 USD"];
+    for (const text of unread) expect(parseAmount(text), text).toBeUndefined();
+    const read: Array<[string, number]> = [
+      ["$1,299", 1299],
+      ["€1,299", 1299],
+      ["EUR 1,299", 1299],
+      ["$1,299 USD", 1299],
+      ["1,299", 1299],
+      ["1,299,000 €", 1299000],
+      ["1,29 €", 1.29],
+      ["1,2990 €", 1.299],
+      ["1.299,00 €", 1299],
+      ["1,299.00 €", 1299],
+    ];
+    for (const [text, number] of read) expect(parseAmount(text), text).toBe(number);
+  });
+
+  it("groups digits only with a plain space, NBSP or narrow NBSP, never a tab, newline or other space", () => {
+    const read: Array<[string, number]> = [
+      ["1 299,00 €", 1299],
+      ["1\u00a0299,00 €", 1299],
+      ["1\u202f299,00\u00a0€", 1299],
+      ["1 299 000", 1299000],
+      ["CHF 1\u2019299.50", 1299.5],
+    ];
+    for (const [text, number] of read) expect(parseAmount(text), text).toBe(number);
+    const unread = [
+      "1\t299,00 €",
+      "1\n299",
+      "1\r\n299 €",
+      "1\u2009299,00 €",
+      "1\u3000299",
+      "1\v299",
+      "1\ufeff299",
+      "1a299",
+      "1 299\t000",
+    ];
+    for (const text of unread) expect(parseAmount(text), JSON.stringify(text)).toBeUndefined();
+  });
+
   it("with nullInvalidOptional, an optional field still invalid becomes null; a required one still fails", () => {
     const dated = {
       type: "object",
