@@ -7,7 +7,7 @@ import {
 } from "@orbweaver/testkit";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ledgerGap } from "./helpers/batch.ts";
-import { crawl, pathsOf, pollCrawl } from "./helpers/crawl.ts";
+import { crawl, pathsOf, pollCrawl, startCrawl } from "./helpers/crawl.ts";
 import { call } from "./helpers/http.ts";
 import { startModelStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
@@ -291,6 +291,41 @@ describe("crawlInstruction and per-page extraction", () => {
     const plain = await run({ maxPages: 2, transformInstruction: "" });
     expect(typeof plain.result![0]!.data).toBe("string");
     expect(model.chatRequests()).toHaveLength(0);
+  });
+
+  it("bounds each page's extraction, and a re-extraction's, by JOB_TIMEOUT_MS: a stalled model leaves the page its Markdown", async () => {
+    // The model's own timeout (60 s, and a retry) is far beyond a page's budget of 4 s.
+    const bounded = await startModelStack({ LLM_MODEL: "test-model", JOB_TIMEOUT_MS: "4000", LLM_TIMEOUT_MS: "60000" });
+    try {
+      bounded.model.setDefault({ hang: true });
+      const k = await bounded.stack.createKey(100);
+      const body = {
+        baseUrl: bounded.site.url("/site/"),
+        maxPages: 1,
+        maxDepth: 0,
+        transformInstruction: "Get the title",
+      };
+      const jobId = await startCrawl(bounded.stack.api, k.key, body);
+      const { final } = await pollCrawl(bounded.stack.api, k.key, jobId, 30_000);
+      expect(final.status).toBe("completed");
+      expect(final.result).toHaveLength(1);
+      expect(final.result![0]!.status).toBe("success");
+      expect(final.result![0]!.data).toEqual(expect.stringContaining("Welcome to Acme"));
+      expect(bounded.model.chatRequests().length).toBeGreaterThanOrEqual(1);
+      expect(bounded.model.chatRequests().length).toBeLessThanOrEqual(2);
+
+      const again = await call<{ jobId: string }>(`${bounded.stack.api}/crawl/${jobId}/extract`, {
+        key: k.key,
+        body: { transformInstruction: "Get the title again" },
+      });
+      expect(again.status).toBe(202);
+      const extracted = await pollCrawl(bounded.stack.api, k.key, again.body.jobId, 30_000);
+      expect(extracted.final.status).toBe("completed");
+      expect(extracted.final.result![0]!.data).toEqual(expect.stringContaining("Welcome to Acme"));
+    } finally {
+      bounded.model.setDefault(undefined);
+      await bounded.stop();
+    }
   });
 
   it("returns schema_warnings for unsupported keywords on submit and poll", async () => {

@@ -201,6 +201,37 @@ describe("redirects", () => {
   });
 });
 
+describe("a redirect to a page whose own load failed", () => {
+  it("keeps the redirected page as a normal page (stored, charged, links followed): the crawl has no copy of the target", async () => {
+    let bLoads = 0;
+    const site = await startSite({
+      "/": page("Home", ["/b", "/c"]),
+      // The target's own load fails; loaded again through the redirect, it answers.
+      "/b": (origin, req) => (++bLoads === 1 ? { status: 404, body: "not yet" } : page("B", ["/d"])(origin, req)),
+      "/c": page("C", ["/a"]),
+      "/a": redirect(301, "/b"),
+      "/d": page("D", []),
+    });
+    const done = await crawl(stack.api, key, { baseUrl: `${site.origin}/`, maxPages: 20, scrapeMode: "fast" });
+    expect(
+      done.result!.map((p) => [new URL(p.url).pathname, p.status, p.status === "success" ? p.title : p.error_message]),
+    ).toEqual([
+      ["/", "success", "Home"],
+      ["/b", "failed", "The page answered HTTP 404"],
+      ["/c", "success", "C"],
+      ["/a", "success", "B"],
+      // Found on the redirected page's content.
+      ["/d", "success", "D"],
+    ]);
+    expect(site.hits("/b")).toBe(2);
+    const kept = done.result!.find((p) => new URL(p.url).pathname === "/a")!;
+    expect(kept.htmlKey).not.toBeNull();
+    expect(kept.markdown).toEqual(expect.any(String));
+    const job = await call<{ credits_used: number }>(`${stack.api}/crawl/job/${done.jobId}`, { key });
+    expect(job.body.credits_used).toBe(4 * 2);
+  });
+});
+
 describe("robots.txt that cannot be read", () => {
   it("answering 5xx disallows the site but the base URL (RFC 9309), and the crawl says so; 4xx allows everything", async () => {
     let robots = 503;

@@ -157,6 +157,26 @@ describe("crawl scope", () => {
     expect(verdict(s, "https://example.com/caf%E9/menu")).toBe("include");
   });
 
+  it("keeps %2F and %5C encoded when decoding paths for patterns: they would change the path's segments", () => {
+    const s = createScope({
+      baseUrl: "https://example.com/",
+      allowSubdomains: false,
+      crawlEntireDomain: false,
+      includePaths: ["/a/b", "/a\\b", "/docs/*"],
+      excludePaths: ["/docs/private/", "*/über%2Fdraft"],
+    });
+    expect(verdict(s, "https://example.com/a/b/page")).toBe("ok");
+    // One segment "a/b" (or "a\\b") is not the path /a/b.
+    expect(verdict(s, "https://example.com/a%2Fb/page")).toBe("include");
+    expect(verdict(s, "https://example.com/a%2fb")).toBe("include");
+    expect(verdict(s, "https://example.com/a%5Cb")).toBe("include");
+    expect(verdict(s, "https://example.com/docs/private%2Fx")).toBe("ok");
+    expect(verdict(s, "https://example.com/docs/private/x")).toBe("exclude");
+    // Other escapes around them still decode.
+    expect(verdict(s, "https://example.com/docs/%C3%BCber%2Fdraft")).toBe("exclude");
+    expect(verdict(s, "https://example.com/docs/%C3%BCber%2Fdraft%20x")).toBe("ok");
+  });
+
   it("derives the base path and compiles patterns", () => {
     expect(basePathPrefix("/")).toBe("");
     expect(basePathPrefix("/docs/")).toBe("/docs");
@@ -166,7 +186,7 @@ describe("crawl scope", () => {
     expect(compilePattern("*.html")("/x/y.html")).toBe(true);
   });
 
-  it("filters by robots.txt unless told not to, after normalising and de-duplicating", async () => {
+  it("filters by robots.txt unless told not to, normalising and de-duplicating", async () => {
     const crawl = { ignoreQueryParams: false } as CrawlRow;
     const base = "https://example.com/";
     const raw = [
@@ -184,6 +204,53 @@ describe("crawl scope", () => {
     expect(strict.map((c) => [c.url, c.text])).toEqual([["https://example.com/a", "A"]]);
     const lax = await inScopeCandidates({ crawl, scope: scopeAll, robots: robots(true) }, raw, base);
     expect(lax.map((c) => c.url)).toEqual(["https://example.com/a", "https://example.com/private/x"]);
+  });
+});
+
+describe("link candidates", () => {
+  const crawl = { ignoreQueryParams: false } as CrawlRow;
+  const base = "https://example.com/";
+  const robotsSaying = (body: string) =>
+    createRobotsRules({
+      policy: { allowPrivateNetwork: false, allowHosts: [] },
+      respect: true,
+      maxDelayMs: 0,
+      log: pino({ level: "silent" }),
+      request: async (opts) => ({ status: 200, url: opts.url, contentType: "text/plain", body: Buffer.from(body) }),
+    });
+  const urls = async (
+    policy: { scope?: ReturnType<typeof createScope>; robots?: ReturnType<typeof createRobotsRules> },
+    links: string[],
+  ) =>
+    (
+      await inScopeCandidates(
+        {
+          crawl,
+          scope: policy.scope ?? createScope({ baseUrl: base, allowSubdomains: false, crawlEntireDomain: false }),
+          robots: policy.robots ?? robotsSaying(""),
+        },
+        links.map((url) => ({ url, text: url })),
+        base,
+      )
+    ).map((c) => [c.url, c.text]);
+
+  it("judges scope and robots.txt on each link as spelled, before folding it into its key", async () => {
+    const robots = robotsSaying("User-agent: *\nDisallow: /a/index.html\nDisallow: /b/$\n");
+    // The disallowed spelling is dropped and does not hide the allowed one of the same key.
+    expect(await urls({ robots }, ["/a/index.html", "/a/"])).toEqual([["https://example.com/a/", "/a/"]]);
+    expect(await urls({ robots }, ["/a/", "/a/index.html"])).toEqual([["https://example.com/a/", "/a/"]]);
+    expect(await urls({ robots }, ["/a/index.html"])).toEqual([]);
+    expect(await urls({ robots }, ["/b/", "/b/index.html"])).toEqual([
+      ["https://example.com/b/index.html", "/b/index.html"],
+    ]);
+    const scope = createScope({
+      baseUrl: base,
+      allowSubdomains: false,
+      crawlEntireDomain: false,
+      excludePaths: ["*/index.html"],
+    });
+    expect(await urls({ scope }, ["/a/index.html", "/a/"])).toEqual([["https://example.com/a/", "/a/"]]);
+    expect(await urls({ scope }, ["/a/index.html"])).toEqual([]);
   });
 });
 

@@ -20,7 +20,8 @@ export type ScopeVerdict = { ok: true } | { ok: false; reason: "host" | "path" |
  *   `crawlEntireDomain`; a base ending in a file name (`/docs/index.html`) admits its directory.
  * - `includePaths` (any must match) and `excludePaths` (none may match), each a prefix (`/blog/`)
  *   or a glob where `*` matches anything, `/` included (`/blog/*`, `*.html`), on the URL path, as
- *   sent (percent-encoded) or decoded: `/café`, `/my docs/` and `/caf%C3%A9` all match `/caf%C3%A9`.
+ *   sent (percent-encoded) or decoded: `/café`, `/my docs/` and `/caf%C3%A9` all match `/caf%C3%A9`
+ *   (`%2F` and `%5C` stay encoded: `/a%2Fb` does not match `/a/b`).
  */
 export function createScope(settings: ScopeSettings): (url: URL) => ScopeVerdict {
   const base = new URL(settings.baseUrl);
@@ -46,11 +47,19 @@ export function createScope(settings: ScopeSettings): (url: URL) => ScopeVerdict
   };
 }
 
-/** The path as sent (`/caf%C3%A9`) and, when it has escapes, decoded (`/café`). */
+/**
+ * The path as sent (`/caf%C3%A9`) and, when it has escapes, decoded (`/café`). An encoded `/` or
+ * `\` (`%2F`, `%5C`) stays encoded: decoded, it would split or join segments, and `/a%2Fb` (one
+ * segment) is not the page `/a/b` (a pattern for `/a/b` must not match it).
+ */
 function pathForms(pathname: string): string[] {
   if (!pathname.includes("%")) return [pathname];
   try {
-    const decoded = decodeURIComponent(pathname);
+    // %2F and %5C are single ASCII bytes, never inside a multi-byte UTF-8 sequence: safe to cut at.
+    const decoded = pathname
+      .split(/(%2F|%5C)/i)
+      .map((part, i) => (i % 2 === 1 ? part : decodeURIComponent(part)))
+      .join("");
     return decoded === pathname ? [pathname] : [pathname, decoded];
   } catch {
     return [pathname]; // a malformed escape: the path as sent only

@@ -92,27 +92,36 @@ interface Candidate {
   text: string;
 }
 
-/** Normalised, de-duplicated (first occurrence wins), in-scope, robots-allowed links, in page order. */
+/**
+ * Normalised, in-scope, robots-allowed links, de-duplicated by key, in page order. Scope and
+ * robots.txt judge each link as spelled, before it is folded into its key: `/a/index.html` and
+ * `www.` spellings share a key with `/a/` but not their rules (an excluded or disallowed spelling
+ * is dropped, and does not hide an allowed spelling of the same key further down the page). The
+ * first allowed spelling of a key is the URL loaded.
+ */
 export async function inScopeCandidates(
   policy: Pick<LinkPolicy, "crawl" | "scope"> & { robots: Pick<RobotsRules, "isAllowed"> },
   raw: LinkCandidate[],
   pageUrl: string,
 ): Promise<Candidate[]> {
   const byKey = new Map<string, Candidate>();
+  // Verdicts per spelling (a menu repeats the same links many times).
+  const allowed = new Map<string, boolean>();
   for (const link of raw.slice(0, MAX_LINKS_PER_PAGE)) {
     const normalized = normalizeLink(link.url, { base: pageUrl, ignoreQueryParams: policy.crawl.ignoreQueryParams });
     if (!normalized) continue;
+    let ok = allowed.get(normalized.url);
+    if (ok === undefined) {
+      ok = policy.scope(normalized.parsed).ok && (await policy.robots.isAllowed(normalized.parsed));
+      allowed.set(normalized.url, ok);
+    }
+    if (!ok) continue;
     const existing = byKey.get(normalized.key);
     if (existing) {
       if (!existing.text && link.text) existing.text = link.text;
       continue;
     }
-    if (!policy.scope(normalized.parsed).ok) continue;
     byKey.set(normalized.key, { url: normalized.url, key: normalized.key, text: link.text });
   }
-  const out: Candidate[] = [];
-  for (const candidate of byKey.values()) {
-    if (await policy.robots.isAllowed(new URL(candidate.url))) out.push(candidate);
-  }
-  return out;
+  return [...byKey.values()];
 }

@@ -11,7 +11,9 @@ export function wantsPageExtraction(crawl: Pick<CrawlRow, "transformInstruction"
 /**
  * A page's `data`: the extraction by `transformInstruction`/`schema` (schema enforced, repaired or
  * flagged exactly as for scrapes) or, with neither, the raw Markdown. A model failure keeps the
- * Markdown and sets `aiExtractionFailed`; it never fails the page.
+ * Markdown and sets `aiExtractionFailed`; it never fails the page. A page has a scrape job's time
+ * budget (`JOB_TIMEOUT_MS`, counted from `startedAt`, default now): past it the model is not waited
+ * for (no further chunk, retry or repair) and the page keeps its Markdown, as a scrape would.
  */
 export async function extractPageData(
   ctx: WorkerContext,
@@ -19,6 +21,8 @@ export async function extractPageData(
     crawl: CrawlRow;
     page: { url: string; title: string; markdown: string; metadata?: PageMetadata; html?: string };
     log: Logger;
+    /** When the page's work began (epoch ms): its load, or now for a stored page. */
+    startedAt?: number;
   },
 ): Promise<{ data: unknown; aiExtractionFailed: boolean; usage: LlmUsage }> {
   const { crawl, page } = opts;
@@ -33,6 +37,7 @@ export async function extractPageData(
     output: "json",
     inputBudgetTokens: ctx.config.llm.inputBudgetTokens,
     maxChunks: ctx.config.llm.maxChunks,
+    deadline: (opts.startedAt ?? Date.now()) + ctx.config.jobs.jobTimeoutMs,
     log: opts.log,
   });
   return {

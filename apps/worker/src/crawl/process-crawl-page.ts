@@ -36,6 +36,8 @@ export const pageBlobKeys = (crawlId: string, pageId: string) => ({
 export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow): Promise<PageResult> {
   const { ctx, crawl, log } = session;
   await session.pace(new URL(page.url));
+  // The page's time budget (JOB_TIMEOUT_MS, for its extraction) counts from its load, not its turn.
+  const startedAt = Date.now();
   const fetched = await fetchCrawlPage(ctx, {
     url: page.url,
     tag: `${crawl.id}.${page.id.slice(0, 8)}`,
@@ -72,6 +74,7 @@ export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow
       ...(fetched.metadata ? { metadata: fetched.metadata } : {}),
     },
     log,
+    startedAt,
   });
   const discovery = await discoverLinks(session.links, {
     pageUrl: fetched.finalUrl,
@@ -120,6 +123,7 @@ type RedirectCheck =
  * the crawl already has that URL at this page's depth or above (queued, loading, done, or another
  * page's redirect target) it is a duplicate (failed as such, nothing kept): frontier rows are
  * claimed level by level, so every URL of this depth is known by now whichever page loads first.
+ * A target whose own page failed is no copy: the page is kept as a normal page (`none`).
  * Otherwise the final URL is recorded with the page (`alias`; a deeper queued row for it becomes
  * that record), so it is not loaded again. The base URL is exempt from scope and robots.txt here
  * as it is when seeded (the client asked for it, redirects included).
@@ -135,6 +139,9 @@ async function checkRedirect(session: CrawlSession, page: CrawlPageRow, finalUrl
     }
   }
   const known = await findUrlKey(session.ctx.db, session.crawl.id, final.key);
+  // The target's own load failed: the crawl has no copy of it, so this page's is kept (a page as
+  // any other, its links followed). The failed row already keeps links to the target from loading.
+  if (known?.status === "failed") return { kind: "none" };
   if (known && !redirectMayTakeOver(known, page.depth)) return { kind: "refused", error: duplicateError(final.url) };
   return { kind: "alias", url: final.url, key: final.key };
 }
