@@ -140,12 +140,30 @@ export function firstMatch(markers: Marker[], s: string): MarkerHit | undefined 
   return undefined;
 }
 
+/** What a script shows before (or instead of) its content: a loading line, a "JavaScript required" notice. */
+const PLACEHOLDER_PHRASES =
+  /\b(?:loading|please wait|one moment|just a second|redirecting|initiali[sz]ing|cargando|chargement|carregando|caricamento|wird geladen|(?:enable|requires?|needs?|turn on)\s+javascript|javascript\s+(?:is\s+)?(?:required|disabled|needed|off))\b|読み込み中|加载中|載入中|로딩/giu;
+/** Words such a line wraps its phrase in ("Please wait while we load your data", "You need to enable JavaScript to run this app"). */
+const PLACEHOLDER_FILLER =
+  /\b(?:a|an|the|this|that|it|is|are|be|you|your|we|our|us|please|to|in|of|for|on|and|or|while|until|app|application|site|website|page|content|data|view|use|run|see|need|needs|must|continue|order|browser|moment|second|wait|now|just|still|few|bitte|de|la|le|les|du|des|el|los|das|der|die|en|un|une|por|favor)\b/giu;
+
 /**
  * The whole text of a page that shows only what its script put there before rendering the content
- * (or instead of it): a loading line, a spinner's dots, a "JavaScript required" notice.
+ * (or instead of it): a spinner's dots, or a loading line or "JavaScript required" notice with at
+ * most one word of its own ("Loading…", "Loading dashboard…", "Please wait while we load your
+ * data"). A short page that merely holds such a word ("Loading dock tours", "Book a loading dock
+ * tour") is a page.
  */
-export const PLACEHOLDER_TEXT =
-  /^(?:[^\p{L}\p{N}]*|.*\b(?:loading|please wait|one moment|just a second|redirecting|initiali[sz]ing|cargando|chargement|carregando|caricamento|wird geladen|(?:enable|requires?|needs?|turn on)\s+javascript|javascript\s+(?:is\s+)?(?:required|disabled|needed|off))\b.*|.*(?:読み込み中|加载中|載入中|로딩).*)$/iu;
+export function isPlaceholderText(plain: string): boolean {
+  if (!/[\p{L}\p{N}]/u.test(plain)) return true;
+  const rest = plain.replace(PLACEHOLDER_PHRASES, " ");
+  if (rest === plain) return false;
+  const words = rest
+    .replace(PLACEHOLDER_FILLER, " ")
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length > 0);
+  return words.length <= 1;
+}
 
 /**
  * The whole text of a short page that is an error or a refusal served with a success status

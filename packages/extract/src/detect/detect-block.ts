@@ -6,11 +6,11 @@ import {
   CHALLENGE_TITLES,
   ERROR_TITLE,
   firstMatch,
+  isPlaceholderText,
   INVISIBLE_WIDGET,
   LOGIN_PATH,
   LOGIN_TEXT,
   PASSWORD_INPUT,
-  PLACEHOLDER_TEXT,
   RECAPTCHA_V3,
   SHORT_ERROR_TEXT,
   WIDGET_ELEMENT,
@@ -50,7 +50,7 @@ export const THIN_PAGE_CHARS = 1500;
 export const BARE_WIDGET_MAX_CHARS = 300;
 /** A password form on a page with less text than this is a login wall. */
 export const PASSWORD_WALL_MAX_CHARS = 1000;
-/** Below this many characters of text a page is judged by what the text says: an error (`SHORT_ERROR_TEXT`), a placeholder (`PLACEHOLDER_TEXT`, empty), or a page. */
+/** Below this many characters of text a page is judged by what the text says: an error (`SHORT_ERROR_TEXT`), a placeholder (`isPlaceholderText`, empty), or a page. */
 export const EMPTY_PAGE_CHARS = 50;
 /**
  * Only this much of `text` is measured and searched: every rule needs either a
@@ -200,7 +200,7 @@ export function detectBlock(input: DetectBlockInput): BlockVerdict {
     if (SHORT_ERROR_TEXT.test(plain)) {
       return blocked("http_error", `error page served as HTTP ${status ?? "?"}: "${plain}"`);
     }
-    if (PLACEHOLDER_TEXT.test(plain)) {
+    if (isPlaceholderText(plain)) {
       return blocked("empty", `almost no visible text (${plain.length} chars: "${plain}")`);
     }
   }

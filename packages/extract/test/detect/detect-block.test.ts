@@ -85,11 +85,16 @@ const BLOCKED: Array<[string, string, number | null, BlockKind, string?]> = [
   ["a Spanish loading line", S.doc("App", "<div>Cargando...</div>"), 200, "empty"],
   ["a Japanese loading line", S.doc("App", "<div>読み込み中...</div>"), 200, "empty"],
   ["a JavaScript-required notice", S.doc("App", "<p>You need to enable JavaScript to run this app.</p>"), 200, "empty"],
+  ["a loading line naming what loads", S.doc("App", "<div>Loading dashboard…</div>"), 200, "empty"],
+  ["a wait line", S.doc("App", "<p>Please wait while we load your data</p>"), 200, "empty"],
+  ["a JavaScript-disabled line", S.doc("App", "<p>JavaScript is disabled. Please enable it.</p>"), 200, "empty"],
 ];
 
 const NOT_BLOCKED: Array<[string, string, number | null]> = [
   ["a short page of its own", S.doc("Hi", "<h1>Hello there</h1>"), 200],
   ["a short page about JavaScript", S.doc("JS", "<h1>Learn JavaScript</h1>"), 200],
+  ["a short page about a loading dock", S.doc("Tours", "<h1>Book a loading dock tour</h1>"), 200],
+  ["a short page titled with 'Loading'", S.doc("Docks", "<h1>Loading dock tours</h1>"), 200],
   ["a one-line status page", S.doc("Status", "<p>OK: all systems up</p><script src=/s.js></script>"), 200],
   ["long article about CAPTCHAs", S.CAPTCHA_ARTICLE, 200],
   ["product page with a login link in the header", S.PRODUCT_WITH_LOGIN_LINK, 200],
