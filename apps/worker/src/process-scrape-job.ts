@@ -101,7 +101,11 @@ async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>,
     const successes = outcomes.filter((o) => o.page.success).length;
     if (successes === 0) {
       const error = outcomes.map((o) => `${o.page.url}: ${o.page.error ?? "failed"}`).join("; ");
-      const written = await settle({ jobId, runToken, status: "failed", error, creditsUsed: 0, stats: stats(started) });
+      // Nothing is charged, but what the URLs moved through upstream proxies was moved: it is the
+      // account's bandwidth (logs, usage) as a completed job's failed URLs' is.
+      const proxyBytes = outcomes.reduce((n, o) => n + (o.proxyBytes ?? 0), 0);
+      const failedStats = { ...stats(started), ...(proxyBytes > 0 ? { proxyBytes } : {}) };
+      const written = await settle({ jobId, runToken, status: "failed", error, creditsUsed: 0, stats: failedStats });
       if (!written) log.warn("result refused: another attempt owns this job");
       else log.info({ error }, "scrape failed");
       throw new UnrecoverableError(error);
