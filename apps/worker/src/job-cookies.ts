@@ -1,5 +1,5 @@
 import { parseCookieInput, scopeCookies, toPlaywrightCookies, type CookieObject } from "@orbweaver/browser";
-import type { BrowserContext } from "playwright-core";
+import type { BrowserContext, Cookie } from "playwright-core";
 import { TransientJobError, type WorkerContext } from "./worker-context.ts";
 
 /** What the gateway sealed for a job: the request's cookie string and per-URL cookie objects. */
@@ -22,14 +22,12 @@ export async function applyCookies(
   if (cookies.length > 0) await context.addCookies(cookies);
 }
 
-/** The same cookies as a `Cookie` header for the fast path (only those in scope for the URL). */
-export function cookieHeaderFor(opts: {
-  sealed: SealedCookies | undefined;
-  index: number;
-  url: string;
-}): string | undefined {
-  const scoped = scopeCookies(parsed(opts.sealed, opts.index), opts.url).cookies;
-  return scoped.length > 0 ? scoped.map((c) => `${c.name}=${c.value}`).join("; ") : undefined;
+/**
+ * The same cookies for the HTTP path, scoped as the browser's jar holds them (domain, secure), so a
+ * redirect hop gets them exactly where Chromium would send them.
+ */
+export function httpCookiesFor(opts: { sealed: SealedCookies | undefined; index: number; url: string }): Cookie[] {
+  return scopeCookies(parsed(opts.sealed, opts.index), opts.url).cookies;
 }
 
 /** The cookies a job was sent with are gone from the store (a Redis flush, or past their 24 h). */

@@ -15,7 +15,8 @@ export interface ProxyRouter {
 }
 
 export function createProxyRouter(spec: string, log: Logger): ProxyRouter {
-  const pool = createProxyPool(parseProxyPool(spec));
+  const entries = parseProxyPool(spec);
+  const pool = createProxyPool(entries);
   const routes = new Map<string, { country: string | undefined; entry: ProxyEntry | undefined }>();
   const normal = (country: string | undefined) => (country && country !== "global" ? country : undefined);
   return {
@@ -28,9 +29,12 @@ export function createProxyRouter(spec: string, log: Logger): ProxyRouter {
     release: (tag) => void routes.delete(tag),
     upstreamFor: (tag) => routes.get(tag)?.entry?.url,
     onUpstreamError(failure) {
+      // The liveness probe often answers after the URL that met the failure has ended (its route
+      // released): the proxy is cooled down all the same, or the next jobs would meet it again.
+      const failed = entries.find((e) => e.url === failure.upstreamUrl);
+      if (failed) pool.markFailed(failed);
       const route = routes.get(failure.tag);
       if (!route?.entry || route.entry.url !== failure.upstreamUrl) return;
-      pool.markFailed(route.entry);
       route.entry = pool.pick(route.country);
       log.warn({ tag: failure.tag, kind: failure.kind, next: route.entry?.label }, "upstream proxy failed; moved on");
     },

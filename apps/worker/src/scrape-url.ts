@@ -2,6 +2,7 @@ import {
   BrowserDisconnectedError,
   capturePage,
   decodeText,
+  describeHopFailure,
   isOctetStreamMediaType,
   isPdfMediaType,
   isTextMediaType,
@@ -15,7 +16,7 @@ import {
 } from "@orbweaver/browser";
 import { blobRef } from "@orbweaver/storage";
 import type { BrowserContext, Page, Response } from "playwright-core";
-import { applyCookies, cookieHeaderFor, type SealedCookies } from "./job-cookies.ts";
+import { applyCookies, httpCookiesFor, type SealedCookies } from "./job-cookies.ts";
 import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import { openLimitedContext } from "./limited-page-context.ts";
 import { passCaptchaWall } from "./pass-captcha-wall.ts";
@@ -64,8 +65,8 @@ export async function scrapeUrl(ctx: WorkerContext, opts: ScrapeUrlOptions): Pro
     const httpFirst = opts.scrapeMode === "fast" || (opts.actions.length === 0 && !opts.screenshot);
     let outcome: UrlOutcome | null = null;
     if (httpFirst) {
-      const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-      outcome = await scrapeWithFetch(ctx, { ...opts, final: opts.scrapeMode === "fast", cookieHeader });
+      const cookies = httpCookiesFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
+      outcome = await scrapeWithFetch(ctx, { ...opts, final: opts.scrapeMode === "fast", cookies });
     }
     outcome ??= await scrapeWithBrowser(ctx, opts, lease);
     // Traffic through upstream proxies is what the proxy provider bills: count it per job.
@@ -112,8 +113,8 @@ async function scrapeWithBrowser(ctx: WorkerContext, opts: ScrapeUrlOptions, lea
 
 /** A file the browser met (a PDF, a downloaded text document), read over HTTP with the job's cookies. */
 function readFileOverHttp(ctx: WorkerContext, opts: ScrapeUrlOptions): Promise<UrlOutcome | null> {
-  const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
-  return scrapeFileOverHttp(ctx, { ...opts, cookieHeader });
+  const cookies = httpCookiesFor({ sealed: opts.cookies, index: opts.index, url: opts.url });
+  return scrapeFileOverHttp(ctx, { ...opts, cookies });
 }
 
 /** A PDF Chromium showed in its viewer, whose response body is the viewer's page, not the file. */
@@ -140,6 +141,12 @@ async function browseInContext(
     // Plain-HTTP hops refused by the egress proxy arrive as its 403 page, not as an exception.
     const refusal = response?.headers()["x-orbweaver-blocked"];
     if (refusal) return failedOutcome(opts.url, `Blocked by network policy: ${refusal}`);
+    // A hop the egress or upstream proxy could not make arrives as its 59x page, not as the site's answer.
+    const hopFailure = response ? describeHopFailure(response.status()) : undefined;
+    if (hopFailure) {
+      const via = opts.proxy ? ` through the upstream proxy for "${opts.proxy.country ?? "global"}"` : "";
+      return failedOutcome(opts.url, `Could not load the page${via}: ${hopFailure} (${response?.status()})`);
+    }
     // A PDF shown in Chromium's viewer: its text is read over HTTP once the page's byte limit is off;
     // no actions (the viewer has none of a page's elements); a screenshot of the viewer.
     if (response && showsPdf(response)) {

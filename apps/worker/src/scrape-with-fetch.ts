@@ -1,4 +1,4 @@
-import { hasDeclarativeShadowDom, needsBrowser } from "@orbweaver/browser";
+import { hasDeclarativeShadowDom, needsBrowser, type CallerCookie } from "@orbweaver/browser";
 import type { MarkdownResult } from "@orbweaver/extract";
 import type { ScrapeUrlOptions, UrlOutcome } from "./scrape-url.ts";
 import { readHttpAnswer, tryOverHttp } from "./try-over-http.ts";
@@ -12,10 +12,13 @@ import type { WorkerContext } from "./worker-context.ts";
  */
 export async function scrapeWithFetch(
   ctx: WorkerContext,
-  opts: ScrapeUrlOptions & { final: boolean; cookieHeader: string | undefined },
+  opts: Omit<ScrapeUrlOptions, "cookies"> & { final: boolean; cookies: readonly CallerCookie[] },
 ): Promise<UrlOutcome | null> {
   const tried = await tryOverHttp(ctx, opts);
-  if (tried.outcome === "failed") return failedOutcome(opts.url, tried.error);
+  if (tried.outcome === "failed") {
+    const via = opts.proxy ? `Through the upstream proxy for "${opts.proxy.country ?? "global"}": ` : "";
+    return failedOutcome(opts.url, `${via}${tried.error}`);
+  }
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
   const page = fetched.document === "html";
@@ -40,7 +43,7 @@ export async function scrapeWithFetch(
  */
 export async function scrapeFileOverHttp(
   ctx: WorkerContext,
-  opts: ScrapeUrlOptions & { cookieHeader: string | undefined },
+  opts: Omit<ScrapeUrlOptions, "cookies"> & { cookies: readonly CallerCookie[] },
 ): Promise<UrlOutcome | null> {
   const tried = await tryOverHttp(ctx, { ...opts, final: true });
   // Too large, too slow, refused: the file's own reason.

@@ -1,4 +1,4 @@
-import { fetchPage, type FetchedPage } from "@orbweaver/browser";
+import { fetchPage, type CallerCookie, type FetchedPage } from "@orbweaver/browser";
 import { isPdfReadError, MarkdownMemoryError, MarkdownTimeoutError, type MarkdownResult } from "@orbweaver/extract";
 import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import type { WorkerContext } from "./worker-context.ts";
@@ -21,7 +21,13 @@ export type HttpTry =
  */
 export async function tryOverHttp(
   ctx: WorkerContext,
-  opts: { url: string; tag: string; cookieHeader?: string | undefined; final: boolean; readPdf?: boolean },
+  opts: {
+    url: string;
+    tag: string;
+    cookies?: readonly CallerCookie[] | undefined;
+    final: boolean;
+    readPdf?: boolean;
+  },
   describeFailure: (failed: Failure) => string = (failed) => failed.message,
 ): Promise<HttpTry> {
   const pageTimeoutMs = ctx.config.jobs.pageTimeoutMs;
@@ -31,7 +37,7 @@ export async function tryOverHttp(
     tag: opts.tag,
     timeoutMs: opts.final ? pageTimeoutMs : Math.min(pageTimeoutMs, HTTP_FIRST_TIMEOUT_MS),
     maxBytes: ctx.config.jobs.maxPageBytes,
-    ...(opts.cookieHeader ? { cookieHeader: opts.cookieHeader } : {}),
+    ...(opts.cookies && opts.cookies.length > 0 ? { cookies: opts.cookies } : {}),
     ...(opts.readPdf === false ? { readPdf: false } : {}),
   });
   if (fetched.ok) return { outcome: "answer", answer: fetched };

@@ -28,6 +28,7 @@ import { formPage, productPage, searchResultsPage } from "./fixture/product-page
 import { crawlSiteRobots, serveCrawlSite } from "./fixture/crawl-site.ts";
 import { serveFetchPage } from "./fixture/serve-fetch-pages.ts";
 import { servePdf } from "./fixture/pdf-documents.ts";
+import { serveExtrasAuditPage } from "./fixture/extras-audit-pages.ts";
 import { listenTracked } from "./listen.ts";
 
 export interface FixtureSite {
@@ -209,6 +210,7 @@ function route(
   if (path === "/page-with-title") return send(res, 200, titledPage(params.get("title") ?? "Untitled"));
   if (path === "/private") return send(res, 200, titledPage("Private area"));
   if (servePdf(res, path, params)) return;
+  if (serveExtrasAuditPage(req, res, path, params)) return;
   if (serveFetchPage(res, path, params, req.headers.host ?? "fixture.invalid")) return;
   if (serveCrawlSite(res, path, origin, req.headers.host ?? "")) return;
   return notFound(res);

@@ -38,6 +38,8 @@ export { LOAD_MORE_MAX, LOAD_MORE_STEP } from "./fixture/misc-pages.ts";
 export { HUGE_DEFAULT_KB, HUGE_MAX_KB } from "./fixture/huge-page.ts";
 export { buildPdf, LONG_PDF, REPORT_PDF, REPORT_PDF_TEXT } from "./fixture/pdf-documents.ts";
 export type { PdfSpec } from "./fixture/pdf-documents.ts";
+export { auditRecords } from "./fixture/extras-audit-pages.ts";
+export type { AuditRecord } from "./fixture/extras-audit-pages.ts";
 export { CRAWL_APP_PAGES, CRAWL_APP_PREFIX } from "./fixture/crawl-site.ts";
 export { startCrawlDelaySite } from "./fixture/crawl-delay-site.ts";
 export type { CrawlDelaySite } from "./fixture/crawl-delay-site.ts";

@@ -1,5 +1,5 @@
 import { hasDeclarativeShadowDom, mediaType, needsBrowser, type FetchedPage as HttpAnswer } from "@orbweaver/browser";
-import { cookieHeaderFor, type SealedCookies } from "../job-cookies.ts";
+import { httpCookiesFor, type SealedCookies } from "../job-cookies.ts";
 import { readHttpAnswer, tryOverHttp } from "../try-over-http.ts";
 import type { WorkerContext } from "../worker-context.ts";
 import type { FetchedPage } from "./fetch-crawl-page.ts";
@@ -17,11 +17,11 @@ export async function loadOverHttp(
   ctx: WorkerContext,
   opts: { url: string; tag: string; cookies?: SealedCookies; final: boolean; withMetadata: boolean },
 ): Promise<FetchedPage | null> {
-  const cookieHeader = cookieHeaderFor({ sealed: opts.cookies, index: 0, url: opts.url });
+  const cookies = httpCookiesFor({ sealed: opts.cookies, index: 0, url: opts.url });
   const tried = await tryOverHttp(
     ctx,
     // A crawl collects web pages (its link discovery skips links to files): a PDF is refused unread.
-    { url: opts.url, tag: opts.tag, cookieHeader, final: opts.final, readPdf: false },
+    { url: opts.url, tag: opts.tag, cookies, final: opts.final, readPdf: false },
     failureMessage,
   );
   if (tried.outcome === "failed") return { ok: false, error: tried.error };

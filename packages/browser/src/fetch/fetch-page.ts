@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import { CarryCookies } from "./carry-cookies.ts";
+import { CarryCookies, type CallerCookie } from "./carry-cookies.ts";
 import {
   decodeHtml,
   decodeText,
@@ -32,7 +32,12 @@ export interface FetchPageOptions {
   timeoutMs: number;
   /** Cap on the body, on the wire and after decompression. Default {@link DEFAULT_FETCH_MAX_BYTES} (10 MB). */
   maxBytes?: number;
-  /** Sent as `Cookie` to hosts of the same site as `url` only. Default: none. */
+  /**
+   * The caller's cookies as scoped to `url` (domain, secure; see `scopeCookies`), sent on every hop
+   * where a browser would send them. Default: none.
+   */
+  cookies?: readonly CallerCookie[];
+  /** Or a `Cookie` header, scoped to `url` as the browser path scopes cookies. Ignored with `cookies`. */
   cookieHeader?: string;
   /** Default {@link DEFAULT_FETCH_USER_AGENT}. */
   userAgent?: string;
@@ -160,7 +165,7 @@ async function followRedirects(opts: FetchPageOptions, signal: AbortSignal): Pro
   const first = parseHttpUrl(opts.url);
   if (!(first instanceof URL)) return first;
   let url = first;
-  const cookies = new CarryCookies(opts.cookieHeader, url);
+  const cookies = new CarryCookies(opts.cookies ?? opts.cookieHeader, url);
 
   for (let redirects = 0; ; redirects++) {
     const headers: OutgoingHttpHeaders = {

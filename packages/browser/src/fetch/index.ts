@@ -6,6 +6,7 @@ export {
   fetchPage,
 } from "./fetch-page.ts";
 export type { FetchedPage, FetchFailureKind, FetchPageOptions } from "./fetch-page.ts";
+export type { CallerCookie } from "./carry-cookies.ts";
 export {
   decodeText,
   isOctetStreamMediaType,

@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import net from "node:net";
 import tls from "node:tls";
 import { BLOCKED_HEADER } from "../net/egress-proxy.ts";
+import { describeHopFailure } from "../proxies/describe-hop-failure.ts";
 
 /*
  * One request hop through the egress proxy, the same way Chromium talks to it:
@@ -61,9 +62,9 @@ function proxyRefusal(res: IncomingMessage, target: string): HopResult | undefin
   if (status === 407) return { ok: false, kind: "network", message: "egress proxy refused the credentials (407)" };
   const code = res.headers[REFUSAL_ERROR_HEADER];
   if (typeof code === "string") return { ok: false, kind: "network", message: `egress proxy: ${code} (${target})` };
-  if (status >= 590 && status <= 599) {
-    return { ok: false, kind: "network", message: `egress proxy could not reach ${target} (${status})` };
-  }
+  const hop = describeHopFailure(status);
+  if (hop !== undefined)
+    return { ok: false, kind: "network", message: `could not reach ${target}: ${hop} (${status})` };
   return undefined;
 }
 
