@@ -7,6 +7,7 @@ import { AppError } from "../../errors.ts";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
 import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
+import { refuseItemOptions } from "./refuse-item-options.ts";
 
 /** Validates a batch, stores it with one job per URL, reserves every item's credits, dispatches the first items. */
 export async function submitBatch(
@@ -24,6 +25,7 @@ export async function submitBatch(
       },
     );
   }
+  refuseItemOptions(opts.body.urls);
   const { urls: _ignored, ...options } = normalizeScrapeRequest({ ...opts.body, urls: raw.map((url) => ({ url })) });
   const schemaWarnings = checkOutputSchema(options.schema);
   checkProxyOptions(deps, { useProxy: options.useProxy, proxyCountry: options.proxyCountry });
