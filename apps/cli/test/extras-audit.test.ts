@@ -4,6 +4,7 @@
 import { auditRecords, getFreePort, startFixtureSite, type FixtureSite } from "@orbweaver/testkit";
 import { Server as ProxyServer } from "proxy-chain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodePng } from "./helpers/decode-png.ts";
 import { call, scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startSpawnedStack, type SpawnedStack } from "./helpers/stack.ts";
 
@@ -153,16 +154,70 @@ describe("screenshots", () => {
     return { status: res.status, width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
   };
 
+  /** The worker's log lines (JSON) of one job. */
+  const jobLines = (jobId: string) =>
+    started.process
+      .output()
+      .split("\n")
+      .filter((l) => l.includes(jobId))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string; url?: string; pageHeight?: number };
+        } catch {
+          return {};
+        }
+      });
+
   it("takes a long page with a fixed header whole, and an error page as it looked", async () => {
-    const tall = await scrape({ urls: [{ url: a.url("/audit/tall?px=20000") }], fullPageScreenshot: true });
+    const tall = await scrape({ urls: [{ url: a.url("/audit/tall?px=15000") }], fullPageScreenshot: true });
     expect(tall.status).toBe("completed");
     expect(await png(tall.result!.screenshots[0]!)).toMatchObject({ status: 200, width: 1280 });
-    expect((await png(tall.result!.screenshots[0]!)).height).toBeGreaterThan(20_000);
+    expect((await png(tall.result!.screenshots[0]!)).height).toBeGreaterThan(15_000);
+    expect(jobLines(tall.jobId).some((l) => l.msg?.includes("clipped"))).toBe(false);
     const mixed = await scrape({ urls: [{ url: a.url("/status/404") }, { url: a.url("/news") }], screenshot: true });
     expect(mixed.status).toBe("completed");
     expect(mixed.result!.data[0]).toMatchObject({ success: false, error: "The page answered HTTP 404" });
     expect(mixed.result!.data[0]!.screenshotUrl).toBe(mixed.result!.screenshots[0]);
     expect(await png(mixed.result!.data[0]!.screenshotUrl!)).toMatchObject({ status: 200, width: 1280, height: 800 });
+  });
+
+  it("clips a very tall page's full-page screenshot to its top 16384 px, and says so in the job's log", async () => {
+    const url = a.url("/audit/tall?px=200000");
+    const done = await scrape({ urls: [{ url }], fullPageScreenshot: true });
+    expect(done.status).toBe("completed");
+    expect(done.result!.data[0]).toMatchObject({ success: true });
+    expect(done.result!.data[0]!.screenshotUrl).toEqual(expect.any(String));
+    expect(await png(done.result!.data[0]!.screenshotUrl!)).toMatchObject({ status: 200, width: 1280, height: 16_384 });
+    const clipped = jobLines(done.jobId).find((l) => l.msg?.includes("full-page screenshot clipped"));
+    expect(clipped, started.process.output().slice(-3000)).toMatchObject({ url });
+    expect(clipped!.pageHeight).toBeGreaterThan(200_000);
+    expect(clipped!.msg).toContain("top 16384 px");
+  });
+
+  it("scrolls through the page before a full-page screenshot, so lazy images show; a viewport one does not", async () => {
+    const seenFor = (tag: string) => [seen(`lazy-${tag}`).length, seen(`lazy-io-${tag}`).length];
+    const viewTag = `v${Date.now()}`;
+    const view = await scrape({ urls: [{ url: a.url(`/audit/lazy-red?tag=${viewTag}`) }], screenshot: true });
+    expect(view.status).toBe("completed");
+    expect(seenFor(viewTag)).toEqual([0, 0]);
+
+    const fullTag = `f${Date.now()}`;
+    const full = await scrape({ urls: [{ url: a.url(`/audit/lazy-red?tag=${fullTag}`) }], fullPageScreenshot: true });
+    expect(full.status).toBe("completed");
+    expect(seenFor(fullTag)).toEqual([1, 1]);
+    // The result is the page as it was read before the scroll, as without a full-page screenshot.
+    expect(full.result!.data[0]!.markdownContent).toBe(
+      view.result!.data[0]!.markdownContent.replaceAll(viewTag, fullTag),
+    );
+    const shot = decodePng(Buffer.from(await (await fetch(full.result!.screenshots[0]!)).arrayBuffer()));
+    expect(shot.width).toBe(1280);
+    expect(shot.height).toBeGreaterThanOrEqual(7000);
+    const red = [255, 0, 0, 255];
+    expect(shot.pixel(100, 4100), "lazy image").toEqual(red);
+    expect(shot.pixel(100, 6100), "IntersectionObserver image").toEqual(red);
+    // Back at the top before the capture: the fixed header (blue) is at the top, and only there.
+    expect(shot.pixel(640, 30)).toEqual([0, 0, 204, 255]);
+    for (const y of [900, 4100 - 150, 6100 - 150]) expect(shot.pixel(640, y), `y=${y}`).not.toEqual([0, 0, 204, 255]);
   });
 });
 

@@ -82,6 +82,7 @@ async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>,
             scrapeMode: request.scrapeMode ?? "default",
             cookies,
             onCaptcha: () => progress({ message: "Solving CAPTCHA", progress: 0.4 }),
+            log,
             ...(request.useProxy ? { proxy: { country: request.proxyCountry } } : {}),
             ...(request.screenshot
               ? {

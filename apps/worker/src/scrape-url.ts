@@ -3,6 +3,10 @@ import {
   capturePage,
   decodeText,
   describeHopFailure,
+  FULL_PAGE_MAX_PX,
+  LAZY_LOAD_MAX_MS,
+  loadLazyContent,
+  takeFullPageScreenshot,
   isOctetStreamMediaType,
   isPdfMediaType,
   isTextMediaType,
@@ -15,7 +19,8 @@ import {
   type BrowserActionInput,
 } from "@orbweaver/browser";
 import { blobRef } from "@orbweaver/storage";
-import type { BrowserContext, Page, Response } from "playwright-core";
+import { errors, type BrowserContext, type Page, type Response } from "playwright-core";
+import type { Logger } from "pino";
 import { applyCookies, httpCookiesFor, type SealedCookies } from "./job-cookies.ts";
 import { judgePage, judgeTextDocument } from "./judge-page.ts";
 import { openLimitedContext } from "./limited-page-context.ts";
@@ -49,6 +54,8 @@ export interface ScrapeUrlOptions {
   cookies: SealedCookies | undefined;
   /** Called when a CAPTCHA wall goes to the solver (the job's "CAPTCHA" progress stage). */
   onCaptcha?: () => Promise<void>;
+  /** The job's logger (its lines carry the job id); default `ctx.log`. */
+  log?: Logger;
 }
 
 /**
@@ -150,7 +157,7 @@ async function browseInContext(
     // A PDF shown in Chromium's viewer: its text is read over HTTP once the page's byte limit is off;
     // no actions (the viewer has none of a page's elements); a screenshot of the viewer.
     if (response && showsPdf(response)) {
-      return { pdf: true, screenshotUrl: opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null };
+      return { pdf: true, screenshotUrl: opts.screenshot ? await takeScreenshot(ctx, page, opts) : null };
     }
     // A text document (JSON, plain text, a feed) is returned as it is, not as Chromium's viewer shows it.
     const textDocument = await textDocumentOf(response);
@@ -176,7 +183,8 @@ async function browseInContext(
     const untouched = opts.actions.length === 0 && captcha.state === "none";
     const captured =
       untouched && snapshot ? snapshot : await capturePage(page, { timeoutMs: ctx.config.jobs.actionTimeoutMs });
-    const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts.screenshot) : null;
+    // After the page is read: a full-page screenshot scrolls the page first, which must not change the result.
+    const screenshotUrl = opts.screenshot ? await takeScreenshot(ctx, page, opts) : null;
     const statusCode = captcha.state === "solved" ? captcha.status : (response?.status() ?? null);
     const text = forEach ? undefined : textDocument;
     const converted =
@@ -264,18 +272,51 @@ async function textDocumentOf(response: Response | null): Promise<string | undef
   }
 }
 
-/** PNG of the viewport or the whole page, stored as a blob; a failed screenshot does not fail the URL. */
-async function takeScreenshot(ctx: WorkerContext, page: Page, shot: { key: string; fullPage: boolean }) {
+/**
+ * PNG of the viewport or the whole page, stored as a blob; a failed screenshot does not fail the URL
+ * (the job's log says why). A full-page one first scrolls through the page so lazy content loads
+ * (`loadLazyContent`: at most LAZY_LOAD_MAX_MS, and never into the capture's own timeout before the
+ * job's deadline), and is clipped to FULL_PAGE_MAX_PX, which the job's log says.
+ */
+async function takeScreenshot(ctx: WorkerContext, page: Page, opts: ScrapeUrlOptions): Promise<string | null> {
+  const shot = opts.screenshot;
+  if (!shot) return null;
+  const log = opts.log ?? ctx.log;
+  const timeoutMs = ctx.config.jobs.actionTimeoutMs;
   try {
-    const png = await page.screenshot({
-      type: "png",
-      fullPage: shot.fullPage,
-      timeout: ctx.config.jobs.actionTimeoutMs,
-    });
+    let png: Buffer;
+    if (shot.fullPage) {
+      const budgetMs = Math.min(LAZY_LOAD_MAX_MS, opts.deadline - Date.now() - timeoutMs);
+      const lazy = await loadLazyContent(page, { budgetMs, maxPx: FULL_PAGE_MAX_PX });
+      log.debug({ url: opts.url, budgetMs, ...lazy }, "scrolled through the page before a full-page screenshot");
+      const full = await takeFullPageScreenshot(page, { timeoutMs, maxPx: FULL_PAGE_MAX_PX });
+      if (full.clipped) {
+        log.info(
+          { url: opts.url, key: shot.key, pageWidth: full.pageWidth, pageHeight: full.pageHeight },
+          `full-page screenshot clipped: the page is ${full.pageWidth}×${full.pageHeight} px, ` +
+            `the screenshot shows its top ${FULL_PAGE_MAX_PX} px (at most ${FULL_PAGE_MAX_PX} px wide)`,
+        );
+      }
+      png = full.png;
+    } else {
+      png = await page.screenshot({ type: "png", timeout: timeoutMs });
+    }
     await ctx.blobs.put(shot.key, png, "image/png");
     return blobRef(shot.key);
   } catch (err) {
-    ctx.log.warn({ err, key: shot.key }, "screenshot failed");
+    log.warn(
+      { err, url: opts.url, key: shot.key },
+      `screenshot failed, the URL has none: ${whyNoScreenshot(err, timeoutMs)}`,
+    );
     return null;
   }
+}
+
+/** Why a screenshot failed, in a log line's words. */
+function whyNoScreenshot(err: unknown, timeoutMs: number): string {
+  if (err instanceof errors.TimeoutError) {
+    return `Chromium did not render it within ACTION_TIMEOUT_MS (${timeoutMs} ms)`;
+  }
+  const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return message || "unknown error";
 }

@@ -16,3 +16,10 @@ export * from "./fetch/index.ts";
 export * from "./cookies/index.ts";
 export * from "./proxies/index.ts";
 export * from "./captcha/index.ts";
+export { FULL_PAGE_MAX_PX, LAZY_LOAD_MAX_MS, loadLazyContent, takeFullPageScreenshot } from "./full-page-screenshot.ts";
+export type {
+  FullPageScreenshot,
+  FullPageScreenshotOptions,
+  LazyLoadOutcome,
+  LoadLazyContentOptions,
+} from "./full-page-screenshot.ts";
