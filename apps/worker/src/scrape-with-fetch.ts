@@ -22,7 +22,12 @@ export async function scrapeWithFetch(
   if (tried.outcome === "browser") return null;
   const fetched = tried.answer;
   const page = fetched.document === "html";
-  if (!opts.final && page && (needsBrowser(fetched.html).browser || hasDeclarativeShadowDom(fetched.html))) {
+  // A page of undeclared charset that is not UTF-8: Chromium reads its bytes for the charset.
+  if (
+    !opts.final &&
+    page &&
+    (needsBrowser(fetched.html).browser || hasDeclarativeShadowDom(fetched.html) || fetched.charsetGuessed)
+  ) {
     return null;
   }
   const { converted, problem } = await readHttpAnswer(ctx, fetched, {

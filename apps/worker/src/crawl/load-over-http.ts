@@ -35,9 +35,12 @@ export async function loadOverHttp(
   // A crawl collects web pages, and plain text, which the browser path takes too; other text
   // documents (JSON, a feed) are refused as the browser path refuses them, without a second load.
   const type = mediaType(fetched.headers["content-type"]);
-  if (text && type !== "text/plain") return { ok: false, error: `Not a web page (${type})` };
+  // Untyped text (sniffed as Chromium does) is plain text too.
+  if (text && type !== "text/plain" && type !== "") return { ok: false, error: `Not a web page (${type})` };
   // Web components declared in the HTML: the browser composes them into the page (fast mode keeps it without).
   if (!opts.final && !text && hasDeclarativeShadowDom(fetched.html)) return null;
+  // A page of undeclared charset that is not UTF-8: Chromium reads its bytes for the charset.
+  if (!opts.final && fetched.document === "html" && fetched.charsetGuessed) return null;
   const shell = text ? { browser: false as const } : needsBrowser(fetched.html);
   if (shell.browser) {
     return opts.final

@@ -1,14 +1,20 @@
 /*
  * Charset selection follows the HTML spec's order, simplified: byte order
- * mark, then the Content-Type charset, then a <meta> prescan of the first
- * bytes, then a guess (valid UTF-8 stays UTF-8, anything else is read as
- * windows-1252, which is what browsers do for legacy Western pages).
+ * mark, then the Content-Type charset, then a <meta> prescan of the head (as
+ * Chromium scans it), then a guess (valid UTF-8 stays UTF-8, anything else is
+ * read as windows-1252, which is what browsers do for legacy Western pages).
  * TextDecoder applies the WHATWG label table, so "iso-8859-1" and "latin1"
- * decode as windows-1252 exactly like in Chromium.
+ * mean windows-1252 as in Chromium; its windows-1252 decoder is mended by
+ * `decodeBytes` (Node 20's reads 0x80-0x9F as C1 controls, losing € and curly quotes).
  */
 
-/** How far the <meta charset> prescan looks (the spec says 1024; real pages put comments first). */
-export const META_PRESCAN_BYTES = 4096;
+/**
+ * The <meta charset> prescan reads at least this much (the spec's 1024 bytes), and goes on as long
+ * as it is still in the head, as Chromium's does (a charset after a large inline style is honoured).
+ */
+export const META_PRESCAN_BYTES = 1024;
+/** Where the head-long prescan gives up however long the head is. */
+export const META_PRESCAN_MAX_BYTES = 512 * 1024;
 
 const HTML_TYPES = new Set(["text/html", "application/xhtml+xml"]);
 
@@ -74,10 +80,34 @@ export function looksLikePdf(bytes: Uint8Array): boolean {
   return /^(?:\xef\xbb\xbf)?\s*%PDF-/.test(Buffer.from(bytes.subarray(0, 64)).toString("latin1"));
 }
 
-/** For responses without Content-Type: does the body start like markup? */
+/**
+ * For responses without Content-Type: does the body start like markup? Chromium's sniffer
+ * (`net/base/mime_sniffer.cc`) tags, followed by a space or ">", and a few more ours always took.
+ */
 export function looksLikeHtml(text: string): boolean {
-  const head = text.slice(0, 1024).trimStart().toLowerCase();
-  return /^(?:\ufeff)?<(?:!doctype html|html|head|body|!--|meta|title|div|p\b|script|link)/.test(head);
+  const head = text
+    .slice(0, 1024)
+    .replace(/^\ufeff/, "")
+    .trimStart()
+    .toLowerCase();
+  return (
+    /^<(?:!doctype html|script|html|!--|head|iframe|h1|div|font|table|a|style|title|b|body|br|p)(?:[\s>]|$)/.test(
+      head,
+    ) || /^<(?:!doctype html|html|head|body|!--|meta|title|div|p\b|script|link)/.test(head)
+  );
+}
+
+/**
+ * For responses without Content-Type that are not markup: bytes a text file never has (Chromium's
+ * `LooksLikeBinary`: control characters other than tab, line feeds, form feed and escape), past a BOM.
+ */
+export function looksLikeBinary(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, 1024);
+  if (bomEncoding(head) !== undefined) return false;
+  for (const b of head) {
+    if (b <= 0x08 || b === 0x0b || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f)) return true;
+  }
+  return false;
 }
 
 function supported(label: string): string | undefined {
@@ -113,9 +143,103 @@ function declaredCharset(b: Uint8Array, limit: number, re: RegExp): string | und
   return enc?.startsWith("utf-16") ? "utf-8" : enc;
 }
 
-/** <meta charset=x> or <meta http-equiv="Content-Type" content="text/html; charset=x">. */
+/** Elements whose content the prescan skips (a `<meta>` inside is text, not a declaration). */
+const PRESCAN_RAW_TEXT = new Set([
+  "script",
+  "style",
+  "title",
+  "textarea",
+  "xmp",
+  "iframe",
+  "noembed",
+  "noframes",
+  "noscript",
+]);
+/** Elements that keep the prescan in the head (Chromium's `HTMLMetaCharsetParser`). */
+const PRESCAN_HEAD_TAGS = new Set(["script", "noscript", "style", "link", "meta", "object", "title", "base"]);
+
+/** Index of the `>` ending the tag opened at `lt`, skipping quoted attribute values; -1 when none. */
+function tagEnd(s: string, lt: number): number {
+  for (let i = lt + 1; i < s.length; i++) {
+    const c = s[i];
+    if (c === ">") return i;
+    if (c !== "=") continue;
+    let j = i + 1;
+    while (s[j] === " " || s[j] === "\t" || s[j] === "\n" || s[j] === "\r" || s[j] === "\f") j++;
+    const q = s[j];
+    if (q === '"' || q === "'") {
+      const close = s.indexOf(q, j + 1);
+      if (close < 0) return -1;
+      i = close;
+    }
+  }
+  return -1;
+}
+
+/** The charset a `<meta>` tag declares: `charset=x`, or `content="...; charset=x"` with `http-equiv=content-type`. */
+function charsetOfMeta(tag: string): string | undefined {
+  let pragma = false;
+  let charset: string | undefined;
+  let fromContent = false;
+  const attr = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
+  for (const m of tag.slice(5).matchAll(attr)) {
+    const name = (m[1] ?? "").toLowerCase();
+    const value = m[2] ?? m[3] ?? m[4] ?? "";
+    if (name === "http-equiv") {
+      if (value.trim().toLowerCase() === "content-type") pragma = true;
+    } else if (charset === undefined && name === "charset") {
+      charset = value;
+    } else if (charset === undefined && name === "content") {
+      charset = /charset\s*=\s*["']?\s*([^"';\s]+)/i.exec(value)?.[1];
+      fromContent = charset !== undefined;
+    }
+  }
+  if (charset === undefined || (fromContent && !pragma)) return undefined;
+  const enc = supported(charset.trim());
+  // A document that reads as ASCII cannot truthfully declare UTF-16; the spec reads it as UTF-8.
+  return enc?.startsWith("utf-16") ? "utf-8" : enc;
+}
+
+/**
+ * <meta charset=x> or <meta http-equiv="Content-Type" content="text/html; charset=x">, found as
+ * Chromium finds it: tags read in order, comments and the content of scripts, styles and titles
+ * skipped, and the scan going on past {@link META_PRESCAN_BYTES} for as long as only head elements
+ * have been seen (up to {@link META_PRESCAN_MAX_BYTES}). latin1 maps bytes 1:1, so the declaration
+ * reads the same whatever the real charset.
+ */
 function metaCharset(b: Uint8Array): string | undefined {
-  return declaredCharset(b, META_PRESCAN_BYTES, /<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_:.-]+)/i);
+  const s = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, META_PRESCAN_MAX_BYTES)).toString("latin1");
+  const lower = s.toLowerCase();
+  let inHead = true;
+  let i = 0;
+  while (i < s.length && (inHead || i < META_PRESCAN_BYTES)) {
+    const lt = s.indexOf("<", i);
+    if (lt < 0) return undefined;
+    if (s.startsWith("<!--", lt)) {
+      const close = s.indexOf("-->", lt + 4);
+      if (close < 0) return undefined;
+      i = close + 3;
+      continue;
+    }
+    const open = /^<(\/?)([a-z][^\s/>]*)/i.exec(s.slice(lt, lt + 64));
+    const gt = open ? tagEnd(s, lt) : s.indexOf(">", lt + 1);
+    if (gt < 0) return undefined;
+    i = gt + 1;
+    // "<!doctype>", "<?xml>", a stray "<": no element.
+    if (!open) continue;
+    const end = open[1] === "/";
+    const name = (open[2] ?? "").toLowerCase();
+    if (!end && name === "meta") {
+      const found = charsetOfMeta(s.slice(lt, gt));
+      if (found !== undefined) return found;
+    }
+    if (!end && PRESCAN_RAW_TEXT.has(name) && s[gt - 1] !== "/") {
+      const close = lower.indexOf(`</${name}`, i);
+      i = close < 0 ? s.length : close;
+    }
+    if (!PRESCAN_HEAD_TAGS.has(name) && !(name === "html" && !end) && !(name === "head" && !end)) inHead = false;
+  }
+  return undefined;
 }
 
 function isValidUtf8(b: Uint8Array): boolean {
@@ -125,6 +249,22 @@ function isValidUtf8(b: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/** windows-1252's 0x80-0x9F (the five it leaves unassigned map to the same C1 control, as in the WHATWG table). */
+const WINDOWS_1252_HIGH =
+  "\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f" +
+  "\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178";
+
+/**
+ * Decodes `bytes` as `charset` (a WHATWG name); malformed sequences become U+FFFD. windows-1252
+ * (which "iso-8859-1", "latin1" and "ascii" mean) is mended after TextDecoder: Node 20's reads
+ * 0x80-0x9F as C1 controls where the WHATWG table and Chromium have €, curly quotes, dashes, "…".
+ */
+export function decodeBytes(bytes: Uint8Array, charset: string): string {
+  const text = new TextDecoder(charset).decode(bytes);
+  if (charset !== "windows-1252") return text;
+  return text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_HIGH[c.charCodeAt(0) - 0x80] ?? c);
 }
 
 /** The encoding (WHATWG name) the bytes should be decoded with. */
@@ -148,7 +288,7 @@ export function decodeText(bytes: Uint8Array, contentType: string | undefined): 
     headerCharset(contentType) ??
     (isXmlMediaType(mediaType(contentType)) ? xmlDeclaredCharset(bytes) : undefined) ??
     (isValidUtf8(bytes) ? "utf-8" : "windows-1252");
-  return new TextDecoder(charset).decode(bytes);
+  return decodeBytes(bytes, charset);
 }
 
 function isXmlMediaType(type: string): boolean {
@@ -160,9 +300,17 @@ function xmlDeclaredCharset(b: Uint8Array): string | undefined {
   return declaredCharset(b, 200, /^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([a-z0-9_:.-]+)["']/i);
 }
 
-/** Decodes an HTML body to a string; malformed sequences become U+FFFD rather than failing. */
-export function decodeHtml(bytes: Uint8Array, contentType: string | undefined): { html: string; charset: string } {
-  const charset = chooseCharset(bytes, contentType);
+/**
+ * Decodes an HTML body to a string; malformed sequences become U+FFFD rather than failing. `guessed`
+ * when nothing declared the charset (no BOM, header or <meta>) and the bytes are not UTF-8: read as
+ * windows-1252, where Chromium guesses from the bytes (a Shift_JIS, GBK or windows-1251 page).
+ */
+export function decodeHtml(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+): { html: string; charset: string; guessed: boolean } {
+  const declared = bomEncoding(bytes) ?? headerCharset(contentType) ?? metaCharset(bytes);
+  const charset = declared ?? (isValidUtf8(bytes) ? "utf-8" : "windows-1252");
   // TextDecoder strips a BOM matching its encoding, so callers never see U+FEFF.
-  return { html: new TextDecoder(charset).decode(bytes), charset };
+  return { html: decodeBytes(bytes, charset), charset, guessed: declared === undefined && charset !== "utf-8" };
 }

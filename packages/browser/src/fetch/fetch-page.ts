@@ -8,10 +8,12 @@ import {
   isPdfMediaType,
   isTextMediaType,
   isXhtmlDocument,
+  looksLikeBinary,
   looksLikeHtml,
   looksLikePdf,
   mediaType,
 } from "./decode-html.ts";
+import { refreshTarget } from "./follow-refresh.ts";
 import { ACCEPT_ENCODING, readBody } from "./read-body.ts";
 import { sendViaProxy } from "./send-via-proxy.ts";
 
@@ -71,6 +73,12 @@ export type FetchedPage =
       document: "html" | "text";
       /** The document: the HTML of a page, the decoded text of a text document. */
       html: string;
+      /**
+       * A page that declared no charset (no BOM, header charset or <meta>) and is not UTF-8, read
+       * as windows-1252; Chromium guesses such a page's charset from its bytes (a Shift_JIS or
+       * windows-1251 page), so the default mode takes it to the browser. Absent otherwise.
+       */
+      charsetGuessed?: true;
     })
   | (Answered & {
       /** A PDF file (by its type, or by its first bytes when sent untyped or as octet-stream from a `.pdf` path). */
@@ -108,6 +116,20 @@ function flattenHeaders(h: IncomingHttpHeaders): Record<string, string> {
     out[name] = Array.isArray(value) ? value.join(name === "set-cookie" ? "\n" : ", ") : value;
   }
   return out;
+}
+
+/**
+ * A header value as the server's bytes meant it: Node reads header bytes as latin1, while browsers
+ * read a Location (or Refresh) of raw UTF-8 bytes as UTF-8 (`/café` sent unescaped).
+ */
+function headerText(value: string): string {
+  if (!/[\x80-\xff]/.test(value)) return value;
+  const bytes = Buffer.from(value, "latin1");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return value;
+  }
 }
 
 function parseHttpUrl(raw: string, base?: URL): URL | Failure {
@@ -167,6 +189,10 @@ async function followRedirects(opts: FetchPageOptions, signal: AbortSignal): Pro
   let url = first;
   const cookies = new CarryCookies(opts.cookies ?? opts.cookieHeader, url);
 
+  // The page whose immediate refresh is being followed: where the network policy refuses the
+  // refresh's destination, the browser's navigation is aborted and it stays on this page.
+  let stub: FetchedPage | undefined;
+  const refused = (f: Failure): FetchedPage => (f.kind === "blocked" && stub !== undefined ? stub : f);
   for (let redirects = 0; ; redirects++) {
     const headers: OutgoingHttpHeaders = {
       "user-agent": opts.userAgent ?? DEFAULT_FETCH_USER_AGENT,
@@ -179,7 +205,7 @@ async function followRedirects(opts: FetchPageOptions, signal: AbortSignal): Pro
 
     const hop = await sendViaProxy({ url, proxy, tag: opts.tag, headers, signal, ca: opts.ca });
     if (signal.aborted) return failure("timeout", `no complete response within ${opts.timeoutMs} ms`);
-    if (!hop.ok) return failure(hop.kind, hop.message, { finalUrl: url.href });
+    if (!hop.ok) return refused(failure(hop.kind, hop.message, { finalUrl: url.href }));
 
     const res = hop.response;
     const status = res.statusCode ?? 0;
@@ -191,12 +217,25 @@ async function followRedirects(opts: FetchPageOptions, signal: AbortSignal): Pro
       if (redirects >= maxRedirects) {
         return failure("too_many_redirects", `more than ${maxRedirects} redirects`, { finalUrl: url.href });
       }
-      const next = parseHttpUrl(location, url);
-      if (!(next instanceof URL)) return { ...next, finalUrl: url.href };
+      const next = parseHttpUrl(headerText(location), url);
+      if (!(next instanceof URL)) return refused({ ...next, finalUrl: url.href });
       url = next;
       continue;
     }
-    return readPage(res, url, status, { maxBytes, signal, timeoutMs: opts.timeoutMs, readPdf: opts.readPdf ?? true });
+    const page = await readPage(res, url, status, {
+      maxBytes,
+      signal,
+      timeoutMs: opts.timeoutMs,
+      readPdf: opts.readPdf ?? true,
+    });
+    // An immediate refresh (header or meta) is a redirect to Chromium: the stub is never the page.
+    // Past maxRedirects, or towards a scheme that is not http(s), the stub is what there is.
+    if (!page.ok || page.document !== "html" || redirects >= maxRedirects) return page;
+    const refresh = refreshTarget(page.headers.refresh, page.html);
+    const next = refresh === undefined ? undefined : parseHttpUrl(headerText(refresh), url);
+    if (!(next instanceof URL) || next.href === url.href) return page;
+    stub = page;
+    url = next;
   }
 }
 
@@ -248,10 +287,15 @@ async function readPage(
     const decoded = decodeText(body.bytes, contentType);
     return { ...page, document: isXhtmlDocument(decoded) ? "html" : "text", html: decoded };
   }
-  const { html } = decodeHtml(body.bytes, contentType);
-  // No Content-Type at all: accept only what looks like markup (or nothing, an empty page).
-  if (type === "" && html.trim() !== "" && !looksLikeHtml(html)) {
-    return failure("unsupported_content", `missing Content-Type and the body is not HTML (HTTP ${status})`, where);
+  // No Content-Type at all: sniffed as Chromium sniffs it. Markup (or nothing, an empty page) is a
+  // page; other text is shown as plain text; binary bytes are a download.
+  const sniffed = type === "" ? decodeHtml(body.bytes.subarray(0, 1024), undefined).html : "";
+  if (sniffed.trim() !== "" && !looksLikeHtml(sniffed)) {
+    if (looksLikeBinary(body.bytes)) {
+      return failure("unsupported_content", `missing Content-Type and the body is not HTML (HTTP ${status})`, where);
+    }
+    return { ...page, document: "text", html: decodeText(body.bytes, contentType) };
   }
-  return { ...page, document: "html", html };
+  const { html, guessed } = decodeHtml(body.bytes, contentType);
+  return { ...page, document: "html", html, ...(guessed ? { charsetGuessed: true as const } : {}) };
 }

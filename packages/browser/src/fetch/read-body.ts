@@ -52,14 +52,21 @@ async function decodeOne(coding: string, input: Buffer, maxBytes: number): Promi
 }
 
 const KNOWN = new Set(["gzip", "x-gzip", "deflate", "br"]);
+/** Codings Chromium decodes and this client cannot (not offered in Accept-Encoding, but sent anyway). */
+const UNDECODABLE = new Set(["zstd"]);
 
-/** Codings in the order they were applied; undefined names the first unsupported one. */
+/**
+ * Codings in the order they were applied; `unsupported` names one Chromium decodes and this client
+ * cannot. A coding Chromium does not know either (`UTF-8`, `none`, `identity`: servers mislabel)
+ * makes it pass the body through as it is, and so does this: no codings.
+ */
 function parseCodings(header: string | undefined): { codings: string[]; unsupported?: string } {
   const codings = (header ?? "")
     .split(",")
     .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== "" && c !== "identity");
-  const unsupported = codings.find((c) => !KNOWN.has(c));
+    .filter((c) => c !== "");
+  if (codings.some((c) => !KNOWN.has(c) && !UNDECODABLE.has(c))) return { codings: [] };
+  const unsupported = codings.find((c) => UNDECODABLE.has(c));
   return unsupported === undefined ? { codings } : { codings, unsupported };
 }
 

@@ -32,6 +32,8 @@ export interface SendHopOptions {
 }
 
 const REFUSAL_ERROR_HEADER = "x-orbweaver-error";
+/** Chromium accepts response headers up to 256 KiB (Node's default is 16 KiB: a big CSP or cookie set fails). */
+const MAX_HEADER_BYTES = 256 * 1024;
 
 function stripBrackets(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
@@ -118,6 +120,7 @@ export function sendViaProxy(opts: SendHopOptions): Promise<HopResult> {
         path: url.href,
         headers: { host: url.host, "proxy-authorization": auth, connection: "close", ...opts.headers },
         agent: false,
+        maxHeaderSize: MAX_HEADER_BYTES,
       });
       sockets.push(req);
       req.once("response", (res) => {
@@ -168,6 +171,7 @@ export function sendViaProxy(opts: SendHopOptions): Promise<HopResult> {
         method: "GET",
         path: `${url.pathname}${url.search}`,
         headers: { host: url.host, connection: "close", ...opts.headers },
+        maxHeaderSize: MAX_HEADER_BYTES,
       });
       sockets.push(req);
       req.once("response", accept);
