@@ -90,10 +90,10 @@ export function looksLikeHtml(text: string): boolean {
     .replace(/^\ufeff/, "")
     .trimStart()
     .toLowerCase();
+  // Chromium's tags need a space or ">" after them; the prefixes ours always took (`<!--x`, `<meta`) do not.
   return (
-    /^<(?:!doctype html|script|html|!--|head|iframe|h1|div|font|table|a|style|title|b|body|br|p)(?:[\s>]|$)/.test(
-      head,
-    ) || /^<(?:!doctype html|html|head|body|!--|meta|title|div|p\b|script|link)/.test(head)
+    /^<(?:iframe|h1|font|table|a|style|b|br)(?:[\s>]|$)/.test(head) ||
+    /^<(?:!doctype html|html|head|body|!--|meta|title|div|p\b|script|link)/.test(head)
   );
 }
 
@@ -269,12 +269,14 @@ export function decodeBytes(bytes: Uint8Array, charset: string): string {
 
 /** The encoding (WHATWG name) the bytes should be decoded with. */
 export function chooseCharset(bytes: Uint8Array, contentType: string | undefined): string {
-  return (
-    bomEncoding(bytes) ??
-    headerCharset(contentType) ??
-    metaCharset(bytes) ??
-    (isValidUtf8(bytes) ? "utf-8" : "windows-1252")
-  );
+  return htmlCharset(bytes, contentType).charset;
+}
+
+/** {@link chooseCharset}, and whether it is a guess (nothing declared it and the bytes are not UTF-8). */
+function htmlCharset(bytes: Uint8Array, contentType: string | undefined): { charset: string; guessed: boolean } {
+  const declared = bomEncoding(bytes) ?? headerCharset(contentType) ?? metaCharset(bytes);
+  if (declared !== undefined) return { charset: declared, guessed: false };
+  return isValidUtf8(bytes) ? { charset: "utf-8", guessed: false } : { charset: "windows-1252", guessed: true };
 }
 
 /**
@@ -309,8 +311,7 @@ export function decodeHtml(
   bytes: Uint8Array,
   contentType: string | undefined,
 ): { html: string; charset: string; guessed: boolean } {
-  const declared = bomEncoding(bytes) ?? headerCharset(contentType) ?? metaCharset(bytes);
-  const charset = declared ?? (isValidUtf8(bytes) ? "utf-8" : "windows-1252");
+  const { charset, guessed } = htmlCharset(bytes, contentType);
   // TextDecoder strips a BOM matching its encoding, so callers never see U+FEFF.
-  return { html: decodeBytes(bytes, charset), charset, guessed: declared === undefined && charset !== "utf-8" };
+  return { html: decodeBytes(bytes, charset), charset, guessed };
 }
