@@ -11,13 +11,24 @@ import { AppError } from "../../errors.ts";
 import { clampPage } from "../../use-cases/clamp-page.ts";
 import { presentLog, presentLogDetail } from "./present-log.ts";
 
+const EMPTY_IS_ABSENT = ["status", "dateStart", "dateEnd"] as const;
 const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 429: ErrorEnvelope };
 
 /** Scrape logs (§9): every scrape job and batch item of the account, read from Postgres. */
 const logsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/scrape-logs",
-    { schema: { tags: ["logs"], querystring: ScrapeLogsQuery, response: { 200: ScrapeLogsResponse, ...errors } } },
+    {
+      schema: { tags: ["logs"], querystring: ScrapeLogsQuery, response: { 200: ScrapeLogsResponse, ...errors } },
+      // An empty filter (`?status=&dateStart=`, as a form or a filter map with blank entries sends
+      // it) is no filter, as an empty `searchTerm` or `channel` already is, not a 400.
+      preValidation: async (request) => {
+        const query = request.query as Record<string, unknown>;
+        for (const name of EMPTY_IS_ABSENT) {
+          if (typeof query[name] === "string" && query[name].trim() === "") delete query[name];
+        }
+      },
+    },
     async (request) => {
       const q = request.query;
       const { page, limit } = clampPage(q, { defaultLimit: 10, maxLimit: 100 });

@@ -26,7 +26,8 @@ export function presentLog(row: JobRow) {
     credits_used: row.creditsUsed,
     started_at: (row.startedAt ?? row.createdAt).toISOString(),
     finished_at: iso(row.finishedAt),
-    error_message: row.error ?? null,
+    // A batch item cancelled before it ran has no error text of its own; its log still says why.
+    error_message: row.error ?? (row.status === "cancelled" ? "Cancelled" : null),
     input_tokens: inputTokens,
     output_tokens: outputTokens,
     tokens_used: inputTokens + outputTokens,
