@@ -48,7 +48,7 @@ export class CookiesLostError extends Error {
  * stored before it existed) they are read when there.
  */
 export async function readJobCookies(
-  ctx: Pick<WorkerContext, "secrets">,
+  ctx: Pick<WorkerContext, "secrets" | "log">,
   id: string,
   withCookies: boolean | undefined,
 ): Promise<SealedCookies | undefined> {
@@ -57,7 +57,9 @@ export async function readJobCookies(
     sealed = await ctx.secrets.get<SealedCookies>(id);
   } catch (err) {
     if (!withCookies) return undefined;
-    throw new TransientJobError(`The job's cookies could not be read: ${(err as Error).message}`);
+    // The store's error names its host and port: the operator's to read, not the job's `error`.
+    ctx.log.warn({ err, jobId: id }, "could not read the job's cookies");
+    throw new TransientJobError("The job's cookies could not be read");
   }
   if (withCookies && sealed === undefined) throw new CookiesLostError();
   return sealed;

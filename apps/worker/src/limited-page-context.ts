@@ -20,7 +20,11 @@ export async function openLimitedContext(
   deadline: number,
 ): Promise<LimitedPageContext> {
   const context = await ctx.pool.newContext(tag).catch((err: Error) => {
-    throw new TransientJobError(`Could not start the browser: ${err.message}`);
+    // Playwright's launch error holds Chromium's command line, its logs, the executable and profile
+    // paths and the egress proxy's port: the operator's to read (logged here, since a transient
+    // failure is not logged where it settles), never the client's (it becomes the job's `error`).
+    ctx.log.warn({ err, tag }, "could not start the browser");
+    throw new TransientJobError("Could not start the browser");
   });
   guardContext(context);
   const before = ctx.egress.bytes(tag).received;
