@@ -66,6 +66,10 @@ export async function startApi(config: Config): Promise<{ app: FastifyInstance; 
   });
   const bootstrap = await ensureBootstrapAccount(dbHandle.db, config);
   if (bootstrap === "created") app.log.info("bootstrap account created for ORBWEAVER_BOOTSTRAP_KEY");
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.host, port: config.port }).catch(async (err: Error) => {
+    await app.close().catch(() => undefined);
+    // A bad HOST (ENOTFOUND) or a PORT in use (EADDRINUSE): name the settings, not only the syscall.
+    throw new Error(`HOST, PORT: cannot listen on ${config.host}:${config.port}: ${err.message}`);
+  });
   return { app, close: () => app.close() };
 }

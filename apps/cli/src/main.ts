@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from "@orbweaver/config";
+import { describeError } from "./describe-error.ts";
 import { runCommand } from "./run-command.ts";
 
 /** Entry point of every process: `start`, `migrate`, `keys …`, `credits …` (see README). */
@@ -11,6 +12,6 @@ try {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`${(err as Error).message}\n`);
+  process.stderr.write(`${describeError(err)}\n`);
   process.exit(1);
 }

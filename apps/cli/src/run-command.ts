@@ -41,6 +41,8 @@ export async function runCommand(config: Config, argv: string[]): Promise<number
       return undefined;
     }
     if (command === "migrate") {
+      // No options: a stray argument is a usage error rather than silently ignored.
+      parseArgs({ args: argv.slice(1), options: {} });
       await ensureDatabase(config.databaseUrl);
       await runMigrations(config.databaseUrl);
       out("migrations applied");
@@ -94,43 +96,77 @@ async function tellGateways(config: Config): Promise<void> {
   }
 }
 
-function credits(value: string | undefined): number {
+/** Largest amount a balance column (numeric(14,4)) holds; beyond it Postgres refuses the write. */
+const MAX_CREDITS = 9_999_999_999;
+
+function credits(value: string | undefined, min = -MAX_CREDITS): number {
   const n = Number(value);
   if (value === undefined || value.trim() === "" || !Number.isFinite(n))
     throw new UsageError("--credits must be a number");
+  if (n < min || n > MAX_CREDITS)
+    throw new UsageError(`--credits must be a number from ${min} to ${MAX_CREDITS}, got ${value}`);
   return n;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * parseArgs reads `--credits -5` as an option missing its value followed by an unknown option, so
+ * the documented way to remove credits would be refused: a negative number after an option that
+ * takes a value is that option's value.
+ */
+function joinNegativeValues(args: string[], valued: ReadonlySet<string>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (valued.has(arg) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
+const ADMIN_OPTIONS = {
+  name: { type: "string" },
+  "rate-limit": { type: "string" },
+  "pending-scrapes": { type: "string" },
+  "pending-batches": { type: "string" },
+  "pending-crawls": { type: "string" },
+  credits: { type: "string" },
+  json: { type: "boolean", default: false },
+  key: { type: "string" },
+  id: { type: "string" },
+  account: { type: "string" },
+} as const;
+
+const VALUED_OPTIONS = new Set(
+  Object.entries(ADMIN_OPTIONS)
+    .filter(([, o]) => o.type === "string")
+    .map(([name]) => `--${name}`),
+);
+
 async function adminCommand(db: ReturnType<typeof createDb>["db"], argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      name: { type: "string" },
-      "rate-limit": { type: "string" },
-      "pending-scrapes": { type: "string" },
-      "pending-batches": { type: "string" },
-      "pending-crawls": { type: "string" },
-      credits: { type: "string" },
-      json: { type: "boolean", default: false },
-      key: { type: "string" },
-      id: { type: "string" },
-      account: { type: "string" },
-    },
-  });
+  const { values } = parseArgs({ args: joinNegativeValues(rest, VALUED_OPTIONS), options: ADMIN_OPTIONS });
   if (command === "keys" && sub === "create") {
     if (!values.name) throw new UsageError("--name is required");
-    const created = await createAccount(db, { name: values.name, credits: credits(values.credits ?? "0") });
-    if (values.json) out(JSON.stringify({ key: created.key, accountId: created.accountId }));
+    const created = await createAccount(db, { name: values.name, credits: credits(values.credits ?? "0", 0) });
+    // The key's id is what `keys revoke --id` takes; nothing else shows it.
+    if (values.json) out(JSON.stringify({ key: created.key, accountId: created.accountId, keyId: created.keyId }));
     else {
       out(`API key (shown once, store it now): ${created.key}`);
       out(`Account: ${created.accountId}`);
+      out(`Key id (for keys revoke --id): ${created.keyId}`);
     }
     return 0;
   }
   if (command === "keys" && sub === "revoke") {
     if (!values.key && !values.id) throw new UsageError("--key or --id is required");
-    const n = await revokeApiKey(db, { key: values.key, keyId: values.id });
+    // An id that is not a UUID matches no key (Postgres would refuse it as a uuid).
+    const keyId = values.id !== undefined && UUID.test(values.id.trim()) ? values.id.trim() : undefined;
+    const n = await revokeApiKey(db, { key: values.key, keyId });
     out(n > 0 ? "key revoked" : "no active key matched");
     return n > 0 ? 0 : 1;
   }
@@ -138,12 +174,14 @@ async function adminCommand(db: ReturnType<typeof createDb>["db"], argv: string[
     if (!values.account) throw new UsageError("--account is required");
     const balance = await addCredits(db, { accountId: values.account, credits: credits(values.credits) }).catch(
       (err: { cause?: { code?: string } }) => {
-        if (err.cause?.code === "22P02" || err.cause?.code === "23514") return null;
+        if (err.cause?.code === "22P02" || err.cause?.code === "23514")
+          return "unknown account, or the balance would go below zero";
+        if (err.cause?.code === "22003") return `the balance would go above ${MAX_CREDITS}`;
         throw err;
       },
     );
-    if (balance === null) {
-      process.stderr.write("unknown account, or the balance would go below zero\n");
+    if (balance === null || typeof balance === "string") {
+      process.stderr.write(`${balance ?? "unknown account, or the balance would go below zero"}\n`);
       return 1;
     }
     out(`balance: ${balance}`);

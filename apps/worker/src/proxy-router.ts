@@ -14,8 +14,14 @@ export interface ProxyRouter {
   onUpstreamError(failure: UpstreamFailure): void;
 }
 
+/** @throws Error naming PROXY_POOL and the bad entry, so a bad setting stops the worker with that message. */
 export function createProxyRouter(spec: string, log: Logger): ProxyRouter {
-  const entries = parseProxyPool(spec);
+  let entries: ProxyEntry[];
+  try {
+    entries = parseProxyPool(spec);
+  } catch (err) {
+    throw new Error(`PROXY_POOL: ${(err as Error).message}`);
+  }
   const pool = createProxyPool(entries);
   const routes = new Map<string, { country: string | undefined; entry: ProxyEntry | undefined }>();
   const normal = (country: string | undefined) => (country && country !== "global" ? country : undefined);

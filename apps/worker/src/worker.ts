@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from "node:fs";
 import { BrowserPool, createCaptchaSolver, startEgressProxy } from "@orbweaver/browser";
 import { createBlobStore } from "@orbweaver/storage";
 import { loggerOptions, type Config } from "@orbweaver/config";
@@ -26,11 +27,27 @@ import type { WorkerContext } from "./worker-context.ts";
 /** How much the PDF reader's process may grow while one PDF is read (its streams inflated) before it is stopped. */
 const PDF_MEMORY_GROWTH_BYTES = 512 * 1024 * 1024;
 
+/**
+ * A worker without a browser would take jobs only to fail them: a CHROMIUM_PATH that is no
+ * executable file stops the start, naming the setting.
+ */
+function assertChromium(path: string): void {
+  try {
+    if (!statSync(path).isFile()) throw new Error("not a file");
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new Error(
+      `CHROMIUM_PATH: "${path}" is not an executable file (install Chromium, e.g. \`apt-get install -y chromium\`, or point CHROMIUM_PATH at its binary)`,
+    );
+  }
+}
+
 /** Starts a scrape worker: one Chromium, an egress proxy, a BullMQ consumer, the reconciler and the retention sweeper (BLOB_RETENTION_MS, JOB_RETENTION_MS). */
 export async function startWorker(
   config: Config,
   opts: { logger?: Logger } = {},
 ): Promise<{ close(): Promise<void>; context: WorkerContext }> {
+  assertChromium(config.chromiumPath);
   const log = opts.logger ?? pino(loggerOptions(config, "worker"));
   const dbHandle = createDb({
     url: config.databaseUrl,

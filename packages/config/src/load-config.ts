@@ -26,7 +26,8 @@ const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return fallback;
-      const n = Number(v);
+      // Decimal digits only: Number() would also take "0x50" (80), "1e3" or "0b1".
+      const n = /^-?\d+$/.test(v) ? Number(v) : NaN;
       if (!Number.isInteger(n) || n < min || n > max) {
         ctx.addIssue({ code: "custom", message: `expected an integer from ${min} to ${max}, got "${v}"` });
         return z.NEVER;
@@ -41,7 +42,8 @@ const num = (fallback: number, min: number) =>
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return fallback;
-      const n = Number(v);
+      // A decimal number ("0.5", "2", "1e3"); Number() would also take "0x10".
+      const n = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? Number(v) : NaN;
       if (!Number.isFinite(n) || n < min) {
         ctx.addIssue({ code: "custom", message: `expected a number >= ${min}, got "${v}"` });
         return z.NEVER;
@@ -81,7 +83,7 @@ const intOneOf = <T extends number>(fallback: T, allowed: readonly T[]) =>
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return fallback;
-      const n = Number(v) as T;
+      const n = (/^\d+$/.test(v) ? Number(v) : NaN) as T;
       if (!allowed.includes(n)) {
         ctx.addIssue({ code: "custom", message: `expected ${allowed.join(" or ")}, got "${v}"` });
         return z.NEVER;
@@ -124,6 +126,15 @@ const list = z
       .filter((s) => s.length > 0),
   );
 
+/** ALLOW_HOSTS: `host` or `host:port` entries; a URL or a wildcard would silently match nothing. */
+const hostList = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    if (/[/@\s*?#]/.test(entry) || /^[^[\]:]+:(?!\d{1,5}$)/.test(entry)) {
+      ctx.addIssue({ code: "custom", message: `expected host or host:port entries, got "${entry}"` });
+    }
+  }
+});
+
 const level = z
   .string()
   .trim()
@@ -145,7 +156,9 @@ const envSchema = z.object({
   PORT: int(8080, 0, 65535),
   HOST: str("0.0.0.0"),
   PUBLIC_URL: url(undefined, ["http:", "https:"]),
-  API_PREFIX: str("/api"),
+  API_PREFIX: str("/api").refine((v) => /^\/?[A-Za-z0-9._~\-/]*$/.test(v), {
+    message: "expected a URL path such as /api (letters, digits, - . _ ~ and /)",
+  }),
   LOG_LEVEL: level,
   DATA_DIR: str("./data"),
   STORAGE_DRIVER: z
@@ -181,7 +194,7 @@ const envSchema = z.object({
   CHROMIUM_PATH: str("/usr/bin/chromium"),
   WORKER_CONCURRENCY: int(2, 1, 64),
   ALLOW_PRIVATE_NETWORK: bool(false),
-  ALLOW_HOSTS: list,
+  ALLOW_HOSTS: hostList,
   OPENAI_BASE_URL: url(undefined, ["http:", "https:"]),
   OPENAI_API_KEY: optionalStr,
   LLM_MODEL: str("gpt-4o-mini"),
@@ -205,7 +218,8 @@ const envSchema = z.object({
   ACTION_TIMEOUT_MS: int(10_000, 100),
   ORBWEAVER_BOOTSTRAP_KEY: bootstrapKey,
   ORBWEAVER_SECRET: optionalStr,
-  BOOTSTRAP_CREDITS: int(1000, 0),
+  // A balance is numeric(14,4): more would make the first start fail on the account's insert.
+  BOOTSTRAP_CREDITS: int(1000, 0, 9_999_999_999),
   QUEUE_PREFIX: str("orbweaver"),
   RATE_LIMIT_MAX: int(300, 1),
   RATE_LIMIT_WINDOW_MS: int(900_000, 1000),
