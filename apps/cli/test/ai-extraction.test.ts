@@ -62,10 +62,7 @@ describe("§5.3: prompt, output and schema", () => {
   });
 
   it("a prompt alone answers JSON, counts tokens, charges them and says so in progress", async () => {
-    const before = Number(
-      (await stack.pool.query("select credits_balance from accounts where id = $1", [accountId])).rows[0]
-        .credits_balance,
-    );
+    const before = await stack.balance(accountId);
     model.enqueue({
       content: [{ title: "a" }, { title: "b" }],
       usage: { prompt_tokens: 1500, completion_tokens: 500 },
@@ -74,10 +71,7 @@ describe("§5.3: prompt, output and schema", () => {
     expect(final.result!.content).toEqual([{ title: "a" }, { title: "b" }]);
     expect(model.lastChat()!.promptText).toContain("List the story titles");
     expect(final.result!.stats.totalTokens).toBe(2000);
-    const after = Number(
-      (await stack.pool.query("select credits_balance from accounts where id = $1", [accountId])).rows[0]
-        .credits_balance,
-    );
+    const after = await stack.balance(accountId);
     // 2 credits for the URL and 1 credit per 1,000 tokens.
     expect(before - after).toBeCloseTo(4, 5);
   });

@@ -44,14 +44,6 @@ interface UsageRows {
 const scrape = (api: string, key: string, urls: string[]): Promise<PollBody> =>
   scrapeAndWait(api, key, { urls: urls.map((url) => ({ url })) }, 90_000);
 
-async function balanceOf(stack: TestStack, accountId: string): Promise<number> {
-  const res = await stack.pool.query<{ credits_balance: string }>(
-    "select credits_balance from accounts where id = $1",
-    [accountId],
-  );
-  return Number(res.rows[0]?.credits_balance);
-}
-
 describe("CAPTCHA walls with no solver configured (the default)", () => {
   let stack: TestStack;
   beforeAll(async () => {
@@ -70,7 +62,7 @@ describe("CAPTCHA walls with no solver configured (the default)", () => {
     expect(final.error).toMatch(/Blocked by a CAPTCHA: CAPTCHA wall/);
     const log = await call<LogDetail>(`${stack.api}/scrape-logs/${final.jobId}`, { key });
     expect(log.body.data).toMatchObject({ status: "error", captcha_solved_count: 0, credits_used: 0 });
-    expect(await balanceOf(stack, accountId)).toBe(100);
+    expect(await stack.balance(accountId)).toBe(100);
     expect(provider.requests.length).toBe(before);
     expect(site.submissions.length).toBe(0);
   });
@@ -119,7 +111,7 @@ describe("CAPTCHA walls with a createTask solver", () => {
     expect(log.body.data).toMatchObject({ status: "success", captcha_solved_count: 1, credits_used: 12 });
     const usage = await call<UsageRows>(`${api}/usage-stats?range=7d`, { key });
     expect(usage.body.data.at(-1)).toMatchObject({ requests: 1, captchas: 1, credits: 12 });
-    expect(await balanceOf(stack, accountId)).toBe(100 - 2 - 10);
+    expect(await stack.balance(accountId)).toBe(100 - 2 - 10);
     const ledger = await stack.pool.query<{ delta: string; note: string }>(
       "select delta, note from credit_ledger where job_id = $1 and reason = 'charge'",
       [final.jobId],
@@ -141,7 +133,7 @@ describe("CAPTCHA walls with a createTask solver", () => {
       ["HCaptchaTaskProxyless", CAPTCHA_SITE_KEYS.hcaptcha],
       ["TurnstileTaskProxyless", CAPTCHA_SITE_KEYS.turnstile],
     ]);
-    expect(await balanceOf(stack, accountId)).toBe(100 - 4 - 20);
+    expect(await stack.balance(accountId)).toBe(100 - 4 - 20);
   });
 
   it("a solver failure leaves the URL blocked by the CAPTCHA with the solver's reason, and nothing is charged for it", async () => {
@@ -156,7 +148,7 @@ describe("CAPTCHA walls with a createTask solver", () => {
       expect(walled?.success).toBe(false);
       expect(walled?.error).toMatch(/^Blocked by a CAPTCHA: CAPTCHA wall.*the solver failed: .*ERROR_ZERO_BALANCE/);
       expect(final.result!.stats.captchaSolvedCount).toBe(0);
-      expect(await balanceOf(stack, accountId)).toBe(100 - 2);
+      expect(await stack.balance(accountId)).toBe(100 - 2);
 
       // Alone, the walled URL fails the job with the same reason.
       provider.setBehaviour("unsolvable");

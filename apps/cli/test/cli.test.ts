@@ -13,11 +13,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const balance = async (accountId: string) =>
-  Number(
-    (await stack.pool.query("select credits_balance from accounts where id = $1", [accountId])).rows[0]
-      ?.credits_balance,
-  );
+const balance = (accountId: string) => stack.balance(accountId);
 
 describe("orbweaver CLI", () => {
   it("migrates idempotently", async () => {

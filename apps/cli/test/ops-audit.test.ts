@@ -14,11 +14,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const balance = async (accountId: string) =>
-  Number(
-    (await stack.pool.query("select credits_balance from accounts where id = $1", [accountId])).rows[0]
-      ?.credits_balance,
-  );
+const balance = (accountId: string) => stack.balance(accountId);
 
 /** A database URL like the stack's, naming another database. */
 const otherDatabase = (name: string) => {

@@ -28,6 +28,8 @@ export interface TestStack {
   db: DbHandle["db"];
   pool: DbHandle["pool"];
   createKey(credits?: number): Promise<{ key: string; accountId: string; keyId: string }>;
+  /** The account's credit balance, read from Postgres (NaN for an unknown account). */
+  balance(accountId: string): Promise<number>;
   /** Workers started in this process (the first one unless `worker: false`). */
   workers: WorkerContext[];
   /** Starts another worker. */
@@ -72,6 +74,13 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       const created = await createAccount(handle.db, { name: `test-${Date.now()}`, credits });
       accountIds.push(created.accountId);
       return created;
+    },
+    balance: async (accountId) => {
+      const { rows } = await handle.pool.query<{ credits_balance: string }>(
+        "select credits_balance from accounts where id = $1",
+        [accountId],
+      );
+      return Number(rows[0]?.credits_balance);
     },
     workers,
     startWorker: startOneWorker,
