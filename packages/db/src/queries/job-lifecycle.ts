@@ -1,8 +1,9 @@
-import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, not, or, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { jobs, type JobStatus } from "../schema/index.ts";
+import { batches, jobs, type JobStatus } from "../schema/index.ts";
 import type { JobRow } from "./get-job.ts";
 import { addCreditsUsed, chargeUpTo, moveCredits } from "./ledger-moves.ts";
+import { refundReservations } from "./refund-reservations.ts";
 
 /** The statuses of a job not yet finished: the ones {@link startJobAttempt} claims. */
 export const UNFINISHED = ["waiting", "delayed", "active"] as const;
@@ -14,10 +15,43 @@ export const FINISHED = ["completed", "failed", "cancelled"] as const satisfies 
 >[];
 
 /**
+ * The job waits for a retry (`delayed`) in a batch that was cancelled: its item was running when the
+ * cancel came (so the cancel let it be), then its attempt failed transiently.
+ */
+const retryInCancelledBatch = sql`(${jobs.status} = 'delayed' and exists (select 1 from ${batches} b where b.id = ${jobs.batchId} and b.state = 'cancelled'))`;
+
+/**
  * Claims a job for one attempt: status active, a fresh run token. Returns null when the job is
- * already terminal (a duplicate delivery of a finished job) or unknown.
+ * already terminal (a duplicate delivery of a finished job) or unknown. A retry of an item whose
+ * batch was cancelled meanwhile is not claimed: it is cancelled, its reservation refunded, rather
+ * than loaded again and billed after the cancel (the cancel refunds the items that wait, and a
+ * retry waits as they do; the attempt running at the cancel was let finish, and it did not).
  */
 export async function startJobAttempt(db: Db, jobId: string): Promise<JobRow | null> {
+  const row = await claimJob(db, jobId);
+  if (row) return row;
+  await cancelRetryInCancelledBatch(db, jobId);
+  return null;
+}
+
+async function cancelRetryInCancelledBatch(db: Db, jobId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const cancelled = await tx
+      .update(jobs)
+      .set({
+        status: "cancelled",
+        finishedAt: sql`now()`,
+        updatedAt: sql`now()`,
+        progress: { message: "Cancelled", progress: 1 },
+      })
+      .where(and(eq(jobs.id, jobId), retryInCancelledBatch))
+      .returning({ id: jobs.id, reserved: jobs.creditsReserved, accountId: jobs.accountId });
+    const [job] = cancelled;
+    if (job) await refundReservations(tx, { accountId: job.accountId, jobs: cancelled });
+  });
+}
+
+async function claimJob(db: Db, jobId: string): Promise<JobRow | null> {
   const [row] = await db
     .update(jobs)
     .set({
@@ -29,7 +63,13 @@ export async function startJobAttempt(db: Db, jobId: string): Promise<JobRow | n
       progress: { message: "Loading browser", progress: 0.05 },
       error: null,
     })
-    .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...UNFINISHED])))
+    .where(
+      and(
+        eq(jobs.id, jobId),
+        inArray(jobs.status, [...UNFINISHED]),
+        or(isNull(jobs.batchId), not(retryInCancelledBatch)),
+      ),
+    )
     .returning();
   return row ?? null;
 }
