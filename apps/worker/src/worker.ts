@@ -18,6 +18,7 @@ import { Semaphore } from "async-mutex";
 import { Worker } from "bullmq";
 import { pino, type Logger } from "pino";
 import { startCrawlWorker } from "./crawl/start-crawl-worker.ts";
+import { drainCrawlWebhooks } from "./crawl/webhook-sender.ts";
 import { processScrapeJob } from "./process-scrape-job.ts";
 import { createProxyRouter } from "./proxy-router.ts";
 import { startRetentionSweeper } from "./retention-sweeper.ts";
@@ -194,6 +195,7 @@ export async function startWorker(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      const deadline = Date.now() + config.jobs.shutdownTimeoutMs;
       reconciler.stop();
       retention?.stop();
       // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
@@ -205,6 +207,12 @@ export async function startWorker(
         new Promise<boolean>((r) => setTimeout(() => r(true), config.jobs.shutdownTimeoutMs).unref()),
       ]);
       if (timedOut) await Promise.all([worker.close(true), crawlWorker.close(true)]).catch(() => undefined);
+      // Webhook events of crawls that ended (a failed delivery waiting for its retry) get what is
+      // left of the deadline, while the database (the signing secret) is still open.
+      await Promise.race([
+        drainCrawlWebhooks(),
+        new Promise<void>((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+      ]);
       await Promise.all(topUps);
       await pool.close();
       await egress.close();

@@ -81,6 +81,8 @@ export const CrawlResultPage = Type.Object({
   title: Type.String(),
   status: Type.Union([Type.Literal("success"), Type.Literal("failed")]),
   data: Type.Unknown(),
+  /** The model could not extract this page's data (transformInstruction/schema): `data` is its Markdown. */
+  ai_extraction_failed: Type.Boolean(),
   error_message: Nullable(Type.String()),
   ...linkFields,
 });
@@ -105,6 +107,7 @@ export const CrawlPageRecord = Type.Object({
   title: Type.String(),
   status: Type.Union([Type.Literal("success"), Type.Literal("failed"), Type.Literal("pending")]),
   data: Type.Unknown(),
+  ai_extraction_failed: Type.Boolean(),
   error_message: Nullable(Type.String()),
   ...linkFields,
   created_at: Type.String(),
@@ -131,8 +134,9 @@ export const CrawlRetryResponse = Type.Object({
   error: Type.Optional(Type.String()),
 });
 
+/** `include=html,markdown` or, as form encoders send a list, `include=html&include=markdown`. */
 export const CrawlDownloadQuery = Type.Object(
-  { include: Type.Optional(Type.String()) },
+  { include: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 10 })])) },
   { additionalProperties: true },
 );
 

@@ -35,6 +35,14 @@ export function modelFailureNote(reason: ChooseLinksFailure): string {
     : `The model could not choose links (${reason}): every in-scope link was followed where it failed.`;
 }
 
+/** The note the client sees when the model could not extract a page's data (its `data` is then its Markdown). */
+export function extractionFailureNote(reason: string): string {
+  return (
+    `The model could not extract data from some pages (${reason}): their data is the page Markdown ` +
+    `(ai_extraction_failed: true); POST /crawl/{id}/retry/{pageId} extracts a page again.`
+  );
+}
+
 /** The note the client sees when an origin's robots.txt could not be read (5xx or no answer). */
 export function robotsUnreachableNote(origin: string, reason: string): string {
   return (

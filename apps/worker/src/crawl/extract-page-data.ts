@@ -24,7 +24,7 @@ export async function extractPageData(
     /** When the page's work began (epoch ms): its load, or now for a stored page. */
     startedAt?: number;
   },
-): Promise<{ data: unknown; aiExtractionFailed: boolean; usage: LlmUsage }> {
+): Promise<{ data: unknown; aiExtractionFailed: boolean; failureReason?: string; usage: LlmUsage }> {
   const { crawl, page } = opts;
   if (!wantsPageExtraction(crawl)) {
     return { data: page.markdown, aiExtractionFailed: false, usage: { inputTokens: 0, outputTokens: 0 } };
@@ -43,6 +43,7 @@ export async function extractPageData(
   return {
     data: outcome.aiExtractionFailed ? page.markdown : outcome.content,
     aiExtractionFailed: outcome.aiExtractionFailed,
+    ...(outcome.aiExtractionFailed ? { failureReason: outcome.failureReason ?? "unknown" } : {}),
     usage: outcome.usage,
   };
 }

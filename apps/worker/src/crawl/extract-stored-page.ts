@@ -4,7 +4,7 @@ import { extractPageMetadata } from "@orbweaver/extract";
 import type { BlobStore } from "@orbweaver/storage";
 import { extractPageData } from "./extract-page-data.ts";
 import { failedOutcome, type PageResult } from "./process-crawl-page.ts";
-import type { CrawlSession } from "./crawl-session.ts";
+import { extractionFailureNote, noteOnce, type CrawlSession } from "./crawl-session.ts";
 
 /** Reads a stored blob as text; null when it is gone. */
 export async function readBlobText(blobs: BlobStore, key: string | null): Promise<string | null> {
@@ -31,6 +31,7 @@ export async function extractStoredPage(session: CrawlSession, page: CrawlPageRo
     page: { url: page.url, title, markdown, ...(html ? { metadata: extractPageMetadata(html) } : {}) },
     log,
   });
+  if (extraction.failureReason) await noteOnce(session, extractionFailureNote(extraction.failureReason));
   return {
     outcome: {
       status: "success",

@@ -9,7 +9,7 @@ import {
 import { discoverLinks } from "./discover-links.ts";
 import { extractPageData, wantsPageExtraction } from "./extract-page-data.ts";
 import { fetchCrawlPage } from "./fetch-crawl-page.ts";
-import { modelFailureNote, noteOnce, type CrawlSession } from "./crawl-session.ts";
+import { extractionFailureNote, modelFailureNote, noteOnce, type CrawlSession } from "./crawl-session.ts";
 import { normalizeLink } from "./normalize-url.ts";
 
 /** What processing one page produced, ready to be written with its links. */
@@ -76,6 +76,7 @@ export async function processCrawlPage(session: CrawlSession, page: CrawlPageRow
     log,
     startedAt,
   });
+  if (extraction.failureReason) await noteOnce(session, extractionFailureNote(extraction.failureReason));
   const discovery = await discoverLinks(session.links, {
     pageUrl: fetched.finalUrl,
     depth: page.depth,

@@ -132,6 +132,7 @@ async function runPage(
       title: outcome.title ?? "",
       status: outcome.status,
       error_message: outcome.errorMessage,
+      ai_extraction_failed: outcome.aiExtractionFailed,
       ...pageEventData(outcome.data),
     },
   });

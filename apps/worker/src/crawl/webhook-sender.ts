@@ -26,6 +26,18 @@ export function pageEventData(data: unknown): { data: unknown } | { data: null; 
   return size > MAX_PAGE_DATA_BYTES ? { data: null, data_omitted: true } : { data };
 }
 
+/** Senders with events not yet delivered or given up (see {@link drainCrawlWebhooks}). */
+const undelivered = new Set<WebhookSender>();
+
+/**
+ * Resolves once every crawl event sent in this process so far was delivered or given up: a worker
+ * shutting down waits for it (within its deadline), so the events of crawls it finished, retries
+ * included, are not lost with the process.
+ */
+export async function drainCrawlWebhooks(): Promise<void> {
+  while (undelivered.size > 0) await Promise.all([...undelivered].map((s) => s.drain()));
+}
+
 /**
  * Posts a crawl's events to its webhook, signed with the account's secret, in the order they were
  * sent, in the background: the crawl never waits for the receiver. Each event is tried three
@@ -33,6 +45,7 @@ export function pageEventData(data: unknown): { data: unknown } | { data: null; 
  */
 export class WebhookSender {
   private chain: Promise<void> = Promise.resolve();
+  private secret: string | undefined;
 
   constructor(
     private readonly opts: {
@@ -47,7 +60,12 @@ export class WebhookSender {
   ) {}
 
   send(event: CrawlEvent): void {
-    this.chain = this.chain.then(() => this.deliver(event)).catch(() => undefined);
+    undelivered.add(this);
+    const chain = this.chain.then(() => this.deliver(event)).catch(() => undefined);
+    this.chain = chain;
+    void chain.then(() => {
+      if (this.chain === chain) undelivered.delete(this);
+    });
   }
 
   /** Resolves once every event sent so far was delivered or given up (tests, shutdown). */
@@ -57,9 +75,17 @@ export class WebhookSender {
 
   private async deliver(event: CrawlEvent): Promise<void> {
     const body = JSON.stringify(event);
-    const signature = signWebhookBody(await this.opts.secret(), body);
+    let signature: string | undefined;
     for (let attempt = 0; ; attempt++) {
-      const error = await this.post(body, signature, event.event);
+      let error: string | null;
+      try {
+        // Read once per sender; a failure to read it (Postgres unavailable) is retried as a failed delivery.
+        this.secret ??= await this.opts.secret();
+        signature ??= signWebhookBody(this.secret, body);
+        error = await this.post(body, signature, event.event);
+      } catch (err) {
+        error = `the signing secret could not be read: ${(err as Error).message}`;
+      }
       if (error === null) return;
       const delay = (this.opts.retryDelaysMs ?? WEBHOOK_RETRY_DELAYS_MS)[attempt];
       if (delay === undefined) {

@@ -14,8 +14,9 @@ const archiver = (archiverModule as unknown as { default: ArchiverFactory }).def
 export type ZipPart = "html" | "markdown" | "data";
 const PARTS: readonly ZipPart[] = ["html", "markdown", "data"];
 
-/** `?include=html,markdown,data` (default all three); unknown names are refused. */
-export function parseInclude(raw: string | undefined): Set<ZipPart> {
+/** `?include=html,markdown,data` (default all three), the key repeated alike; unknown names are refused. */
+export function parseInclude(query: string | string[] | undefined): Set<ZipPart> {
+  const raw = Array.isArray(query) ? query.join(",") : query;
   if (raw === undefined || raw.trim() === "") return new Set(PARTS);
   const names = raw
     .split(",")

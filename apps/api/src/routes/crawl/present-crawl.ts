@@ -63,6 +63,7 @@ export function presentResultPage(page: CrawlPageRow, sign: Signer): CrawlResult
     title: page.title ?? "",
     status: page.status === "success" ? "success" : "failed",
     data: page.data ?? null,
+    ai_extraction_failed: page.aiExtractionFailed,
     error_message: page.errorMessage,
     ...linkFields(page, sign),
   };
@@ -76,6 +77,7 @@ export function presentPageRecord(page: CrawlPageRow, sign: Signer): CrawlPageRe
     title: page.title ?? "",
     status: page.status === "success" ? "success" : "failed",
     data: page.data ?? null,
+    ai_extraction_failed: page.aiExtractionFailed,
     error_message: page.errorMessage,
     ...linkFields(page, sign),
     created_at: page.createdAt.toISOString(),
