@@ -46,7 +46,7 @@ export function normalizeScrapeRequest(body: ScrapeRequest): NormalizedScrapeReq
   const prompt = present(body.prompt);
   if (prompt) out.prompt = prompt;
   const country = present(body.proxyCountry);
-  if (country) out.proxyCountry = country.toLowerCase();
+  if (country) out.proxyCountry = country.trim().toLowerCase();
   if (body.schema && Object.keys(body.schema).length > 0) out.schema = body.schema;
   if (body.output) out.output = out.schema ? "json" : body.output;
   else if (out.schema) out.output = "json";

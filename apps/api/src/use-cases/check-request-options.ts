@@ -67,3 +67,28 @@ export function checkCookies(opts: {
   }
   return { ...(header ? { header } : {}), ...(hasObjects ? { perUrl: opts.perUrl } : {}) };
 }
+
+/**
+ * `scrapeMode: "fast"` reads pages over plain HTTP, without a browser: it can neither take a
+ * screenshot nor run browser actions. Asking for both is a contradiction the client must resolve
+ * (400 naming each field), not a job that silently comes back without the screenshot or with the
+ * page as it was before the actions.
+ */
+export function checkFastMode(request: {
+  scrapeMode: "default" | "fast";
+  screenshot: boolean;
+  fullPageScreenshot: boolean;
+  urls: Array<{ actions: unknown[] }>;
+}): void {
+  if (request.scrapeMode !== "fast") return;
+  const errors: string[] = [];
+  const why = 'scrapeMode "fast" loads pages without a browser; use scrapeMode "default"';
+  if (request.screenshot) {
+    const field = request.fullPageScreenshot ? "fullPageScreenshot" : "screenshot";
+    errors.push(`${field}: a screenshot needs the browser (${why})`);
+  }
+  request.urls.forEach((u, i) => {
+    if (u.actions.length > 0) errors.push(`urls[${i}].actions: browser actions need the browser (${why})`);
+  });
+  if (errors.length > 0) throw new AppError("VALIDATION_ERROR", `Invalid request: ${errors[0]}`, { errors });
+}

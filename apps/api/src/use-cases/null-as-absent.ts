@@ -20,3 +20,26 @@ export function nullMeansAbsent(schema: TObject): (request: FastifyRequest) => P
     }
   };
 }
+
+/**
+ * The same rule one level down, for the objects of an array field (`urls[i].actions: null` in a
+ * scrape is a URL without actions, as `actions` left out; it would otherwise be coerced to
+ * `[null]` and refused as "actions.0 must be object").
+ */
+export function nullMeansAbsentInItems(field: string, item: TObject): (request: FastifyRequest) => Promise<void> {
+  const required = new Set(item.required ?? []);
+  const optional = Object.keys(item.properties).filter((key) => !required.has(key));
+  return async (request) => {
+    const body = request.body;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return;
+    const items = (body as Record<string, unknown>)[field];
+    if (!Array.isArray(items)) return;
+    for (const entry of items) {
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) continue;
+      const fields = entry as Record<string, unknown>;
+      for (const key of optional) {
+        if (Object.hasOwn(fields, key) && fields[key] === null) delete fields[key];
+      }
+    }
+  };
+}

@@ -87,14 +87,38 @@ function underPrefix(pathname: string, prefix: string): boolean {
   return prefix === "" || pathname === prefix || pathname.startsWith(`${prefix}/`);
 }
 
-/** A prefix, or a glob with `*` (anything, `/` included) anchored at both ends. */
+/**
+ * A prefix, or a glob with `*` (anything, `/` included) anchored at both ends. Matched without a
+ * regular expression: `^/.*a.*a.*…b$` backtracks exponentially in the number of stars (a 25-character
+ * `includePaths` entry held a worker's event loop for minutes per link); the greedy two-pointer match
+ * below is linear in pattern × path.
+ */
 export function compilePattern(raw: string): (pathname: string) => boolean {
   const pattern = raw.trim().startsWith("/") || raw.trim().startsWith("*") ? raw.trim() : `/${raw.trim()}`;
   if (!pattern.includes("*")) return (pathname) => pathname.startsWith(pattern);
-  const source = pattern
-    .split("*")
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  const re = new RegExp(`^${source}$`);
-  return (pathname) => re.test(pathname);
+  return (pathname) => globMatches(pattern, pathname);
+}
+
+/** Whether `text` matches `pattern` whole, where `*` matches any run of characters (none included). */
+function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1; // position in the pattern just after the last `*` seen
+  let resume = 0; // position in the text that star is currently taken to extend to
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] === "*") {
+      star = ++p;
+      resume = t;
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === "*") p++;
+  return p === pattern.length;
 }

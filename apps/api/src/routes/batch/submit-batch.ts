@@ -5,7 +5,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
-import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
+import { checkCookies, checkFastMode, checkProxyOptions } from "../../use-cases/check-request-options.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 import { refuseItemOptions } from "./refuse-item-options.ts";
 
@@ -27,6 +27,7 @@ export async function submitBatch(
   }
   refuseItemOptions(opts.body.urls);
   const { urls: _ignored, ...options } = normalizeScrapeRequest({ ...opts.body, urls: raw.map((url) => ({ url })) });
+  checkFastMode({ ...options, urls: [] });
   const schemaWarnings = checkOutputSchema(options.schema);
   checkProxyOptions(deps, { useProxy: options.useProxy, proxyCountry: options.proxyCountry });
   const cookies = checkCookies({ header: opts.body.cookies, perUrl: [] });

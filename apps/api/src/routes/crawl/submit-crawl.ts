@@ -9,6 +9,12 @@ import { AppError } from "../../errors.ts";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 
+/**
+ * Deepest `maxDepth` stored (the column is a 32-bit integer): a larger depth is just as unlimited,
+ * since a crawl of at most MAX_CRAWL_PAGES pages never goes deeper than that.
+ */
+const MAX_STORED_DEPTH = 2_147_483_647;
+
 /** `maxPages` when the client sends none (or 0, which the Go SDK means as "unset"). */
 export const DEFAULT_MAX_PAGES = 5;
 
@@ -29,6 +35,35 @@ function checkMaxPages(requested: number | undefined, cap: number): number {
     requested < 1 ? "maxPages must be at least 1" : requested > cap ? `maxPages must be at most ${cap}` : null;
   if (problem) throw new AppError("VALIDATION_ERROR", problem, { errors: [problem] });
   return requested;
+}
+
+function hasCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== "" || parsed.password !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `includePaths`/`excludePaths` match URL paths (`/blog/*`); a pattern written as a whole URL
+ * (`https://example.com/blog/*`, as people and models often do) means its path, instead of a
+ * pattern no path can match (an include that silently left the crawl at its base page). Blank
+ * patterns are dropped; null when none is left.
+ */
+function pathPatterns(patterns: string[] | undefined): string[] | null {
+  const kept = (patterns ?? []).flatMap((raw) => {
+    const pattern = raw.trim();
+    if (pattern === "") return [];
+    if (!/^https?:\/\//i.test(pattern)) return [pattern];
+    try {
+      return [new URL(pattern).pathname];
+    } catch {
+      return [pattern];
+    }
+  });
+  return kept.length > 0 ? kept : null;
 }
 
 /** A per-page schema describes one page's record: its root must be an object (§8.1). */
@@ -74,6 +109,11 @@ export async function submitCrawl(
     { path: "baseUrl", url: body.baseUrl },
     ...(webhook ? [{ path: "webhookUrl", url: webhook }] : []),
   ]);
+  // The worker never follows such URLs (their credentials would go to every page): said now, not as a failed crawl.
+  if (hasCredentials(baseUrl)) {
+    const problem = "baseUrl: a crawl cannot start from a URL holding a user name or password (send cookies instead)";
+    throw new AppError("VALIDATION_ERROR", problem, { errors: [problem] });
+  }
   const settings: CrawlSettings = {
     baseUrl,
     crawlInstruction: crawlInstruction ?? DEFAULT_CRAWL_INSTRUCTION,
@@ -81,9 +121,9 @@ export async function submitCrawl(
     transformInstruction: transformInstruction ?? null,
     outputSchema: schema ?? null,
     maxPages,
-    maxDepth: body.maxDepth ?? null,
-    includePaths: body.includePaths && body.includePaths.length > 0 ? body.includePaths : null,
-    excludePaths: body.excludePaths && body.excludePaths.length > 0 ? body.excludePaths : null,
+    maxDepth: body.maxDepth === undefined ? null : Math.min(body.maxDepth, MAX_STORED_DEPTH),
+    includePaths: pathPatterns(body.includePaths),
+    excludePaths: pathPatterns(body.excludePaths),
     allowSubdomains: body.allowSubdomains === true,
     crawlEntireDomain: body.crawlEntireDomain === true,
     ignoreQueryParams: body.ignoreQueryParams === true,

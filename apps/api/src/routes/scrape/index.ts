@@ -2,6 +2,7 @@ import {
   ErrorEnvelope,
   JobIdParams,
   ScrapeRequest,
+  ScrapeUrl,
   ScrapeStatusResponse,
   ScrapeSubmitResponse,
 } from "@orbweaver/contract";
@@ -9,7 +10,7 @@ import { FINISHED as FINISHED_STATUSES, getJob } from "@orbweaver/db";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AppError } from "../../errors.ts";
 import { withIdempotency } from "../../use-cases/idempotency.ts";
-import { nullMeansAbsent } from "../../use-cases/null-as-absent.ts";
+import { nullMeansAbsent, nullMeansAbsentInItems } from "../../use-cases/null-as-absent.ts";
 import { createFinishedJobCache, sendSerialized } from "../../use-cases/finished-job-cache.ts";
 import { describeWindow, scrapeRetention } from "../../use-cases/scrape-retention.ts";
 import { presentScrapeJob } from "./present-scrape-job.ts";
@@ -35,8 +36,8 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/scrape",
     {
       schema: { tags: ["scrape"], body: ScrapeRequest, response: { 202: ScrapeSubmitResponse, ...errors } },
-      // `schema: null`, `output: null`…: unset, as if left out (not coerced or refused).
-      preValidation: nullMeansAbsent(ScrapeRequest),
+      // `schema: null`, `output: null`, `urls[i].actions: null`…: unset, as if left out (not coerced or refused).
+      preValidation: [nullMeansAbsent(ScrapeRequest), nullMeansAbsentInItems("urls", ScrapeUrl)],
     },
     async (request, reply) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(app.deps, request, {

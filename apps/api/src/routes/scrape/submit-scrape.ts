@@ -7,7 +7,7 @@ import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
 import type { CookieObject } from "@orbweaver/browser";
 import { checkOutputSchema } from "../../use-cases/check-output-schema.ts";
-import { checkCookies, checkProxyOptions } from "../../use-cases/check-request-options.ts";
+import { checkCookies, checkFastMode, checkProxyOptions } from "../../use-cases/check-request-options.ts";
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 
@@ -29,6 +29,7 @@ export async function submitScrape(
   if (actionErrors.length > 0) {
     throw new AppError("VALIDATION_ERROR", `Invalid actions: ${actionErrors[0]}`, { errors: actionErrors });
   }
+  checkFastMode(request);
   const schemaWarnings = checkOutputSchema(request.schema);
   checkProxyOptions(deps, { useProxy: request.useProxy, proxyCountry: request.proxyCountry });
   const cookies = checkCookies({
