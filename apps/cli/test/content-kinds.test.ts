@@ -326,20 +326,6 @@ describe("PDF documents", () => {
   });
 });
 
-describe("crawl base URLs", () => {
-  it("a base URL holding a user name and password fails the crawl saying why, not as an internal error", async () => {
-    const id = await startCrawl(stack.api, key, {
-      baseUrl: site.url("/hello").replace("://", "://user:secret@"),
-      maxPages: 1,
-    });
-    const { final } = await pollCrawl(stack.api, key, id);
-    expect(final.status, JSON.stringify(final)).toBe("failed");
-    expect(final.error).toBe(
-      "The base URL cannot be crawled: a crawl does not follow URLs holding a user name or password",
-    );
-  });
-});
-
 describe("web components", () => {
   const rendered = ["Shadow Widget", "Rendered inside a shadow root", "Price: $12.50", "Fallback of an empty slot"];
   const hidden = ["No name", "Unassigned light child", "Closed shadow secret"];

@@ -22,6 +22,8 @@ export interface Submit {
   valid: Record<string, unknown>;
   /** README: on /scrape, /batch/scrape and /crawl an optional top-level field sent as null is unset. */
   nullMeansAbsent: boolean;
+  /** The array field whose objects read a null optional field as unset too (`urls` on /scrape). */
+  nullMeansAbsentInItems?: string;
 }
 
 /** The four submit routes with a fully populated valid body each; `target` is a URL the gateway accepts. */
@@ -31,6 +33,7 @@ export function submits(target: string, crawlId: string): Submit[] {
     {
       name: "scrape",
       nullMeansAbsent: true,
+      nullMeansAbsentInItems: "urls",
       path: "/scrape",
       schema: ScrapeRequest,
       valid: {
@@ -112,7 +115,10 @@ export function submits(target: string, crawlId: string): Submit[] {
  * it, a null in an optional top-level field read as the field left out. Validation may coerce and
  * drop such nulls: pass a copy.
  */
-export function gatewayValidator(schema: TSchema, opts: { nullMeansAbsent: boolean }): (body: unknown) => boolean {
+export function gatewayValidator(
+  schema: TSchema,
+  opts: { nullMeansAbsent: boolean; nullMeansAbsentInItems?: string },
+): (body: unknown) => boolean {
   const ajv = new Ajv({
     coerceTypes: "array",
     removeAdditional: false,
@@ -122,10 +128,21 @@ export function gatewayValidator(schema: TSchema, opts: { nullMeansAbsent: boole
   });
   const validate = ajv.compile(schema);
   const required = new Set<string>((schema.required as string[] | undefined) ?? []);
+  const itemsField = opts.nullMeansAbsentInItems;
+  const itemSchema = itemsField
+    ? objectBranch((schema.properties as Record<string, TSchema>)[itemsField]!.items as TSchema)
+    : undefined;
+  const itemRequired = new Set<string>((itemSchema?.required as string[] | undefined) ?? []);
+  const dropNulls = (value: unknown, keep: Set<string>) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+    const fields = value as Record<string, unknown>;
+    for (const key of Object.keys(fields)) if (fields[key] === null && !keep.has(key)) delete fields[key];
+  };
   return (body) => {
-    if (opts.nullMeansAbsent && typeof body === "object" && body !== null && !Array.isArray(body)) {
-      const fields = body as Record<string, unknown>;
-      for (const key of Object.keys(fields)) if (fields[key] === null && !required.has(key)) delete fields[key];
+    if (opts.nullMeansAbsent) dropNulls(body, required);
+    if (itemsField && typeof body === "object" && body !== null) {
+      const items = (body as Record<string, unknown>)[itemsField];
+      if (Array.isArray(items)) for (const item of items) dropNulls(item, itemRequired);
     }
     return validate(body);
   };
