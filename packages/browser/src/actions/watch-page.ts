@@ -144,6 +144,8 @@ const DEFAULT_QUIET_MS = 400;
  * background (analytics heartbeats, a request every 200 ms) still counts as quiet.
  */
 const AFTER_REQUEST_MS = 100;
+/** How often a wait looks again while a request is in flight (a check in this process, not in the page). */
+const NETWORK_POLL_MS = 20;
 
 export interface QuietWatch {
   /**
@@ -186,12 +188,20 @@ export async function watchQuiet(page: Page): Promise<QuietWatch> {
       const until = started + maxMs;
       try {
         while (Date.now() < until) {
+          // The network first, watched here without a round trip to the page, waking as soon as it
+          // can be quiet: a page polling every 200 ms is quiet for ~100 ms of each cycle, which
+          // sampling every 100 ms (slower on a loaded machine) can miss until the cap.
+          const networkWait = inflight.size > 0 ? NETWORK_POLL_MS : lastRequestAt + AFTER_REQUEST_MS - Date.now();
+          if (networkWait > 0) {
+            await sleep(Math.min(networkWait, until - Date.now()));
+            continue;
+          }
           // A navigation replaces the document: the fresh observer reports 0 and we keep waiting.
           const since = await evaluateInPage(page, sinceLastMutation, undefined).catch(() => 0);
           const now = Date.now();
           const quietFor = Math.min(since, now - started);
           if (quietFor >= quietMs && now - lastRequestAt >= AFTER_REQUEST_MS && inflight.size === 0) return true;
-          await sleep(Math.min(100, until - Date.now()));
+          await sleep(Math.min(Math.max(NETWORK_POLL_MS, quietMs - quietFor), 100, until - Date.now()));
         }
         return maxMs <= 0;
       } finally {
