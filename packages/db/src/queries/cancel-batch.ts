@@ -4,6 +4,7 @@ import { batches, jobs } from "../schema/index.ts";
 import { refundReservations } from "./refund-reservations.ts";
 import { deriveBatchStatus, itemStatusOf, type ItemCounts } from "./batch-status.ts";
 import { isUuid } from "../is-uuid.ts";
+import { cancelledBeforeRun } from "./job-lifecycle.ts";
 
 export type CancelBatchResult =
   | { ok: true; cancelledItems: number; creditsRefunded: number; cancelledJobIds: string[] }
@@ -29,12 +30,7 @@ export async function cancelBatch(db: Db, opts: { batchId: string; accountId: st
     }
     const cancelled = await tx
       .update(jobs)
-      .set({
-        status: "cancelled",
-        finishedAt: sql`now()`,
-        updatedAt: sql`now()`,
-        progress: { message: "Cancelled", progress: 1 },
-      })
+      .set(cancelledBeforeRun())
       .where(and(eq(jobs.batchId, batch.id), inArray(jobs.status, ["waiting", "delayed"])))
       .returning({ id: jobs.id, reserved: jobs.creditsReserved });
     const refunded = await refundReservations(tx, { accountId: batch.accountId, jobs: cancelled });

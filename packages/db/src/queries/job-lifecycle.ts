@@ -34,16 +34,21 @@ export async function startJobAttempt(db: Db, jobId: string): Promise<JobRow | n
   return null;
 }
 
+/** The columns of a job cancelled before it ran (a batch's cancel). */
+export function cancelledBeforeRun() {
+  return {
+    status: "cancelled",
+    finishedAt: sql`now()`,
+    updatedAt: sql`now()`,
+    progress: { message: "Cancelled", progress: 1 },
+  } as const;
+}
+
 async function cancelRetryInCancelledBatch(db: Db, jobId: string): Promise<void> {
   await db.transaction(async (tx) => {
     const cancelled = await tx
       .update(jobs)
-      .set({
-        status: "cancelled",
-        finishedAt: sql`now()`,
-        updatedAt: sql`now()`,
-        progress: { message: "Cancelled", progress: 1 },
-      })
+      .set(cancelledBeforeRun())
       .where(and(eq(jobs.id, jobId), retryInCancelledBatch))
       .returning({ id: jobs.id, reserved: jobs.creditsReserved, accountId: jobs.accountId });
     const [job] = cancelled;
