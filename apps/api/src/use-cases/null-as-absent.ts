@@ -1,6 +1,19 @@
 import type { TObject } from "@sinclair/typebox";
 import type { FastifyRequest } from "fastify";
 
+/** Deletes the optional fields of `schema` that an object holds as `null`; anything else is left as is. */
+function nullDropper(schema: TObject): (value: unknown) => void {
+  const required = new Set(schema.required ?? []);
+  const optional = Object.keys(schema.properties).filter((key) => !required.has(key));
+  return (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+    const fields = value as Record<string, unknown>;
+    for (const key of optional) {
+      if (Object.hasOwn(fields, key) && fields[key] === null) delete fields[key];
+    }
+  };
+}
+
 /**
  * A `preValidation` hook that reads a top-level `null` in a body's optional field as the field
  * absent: clients that serialise unset options as `null` mean "not set". It runs before validation
@@ -9,16 +22,8 @@ import type { FastifyRequest } from "fastify";
  * null, which validation refuses.
  */
 export function nullMeansAbsent(schema: TObject): (request: FastifyRequest) => Promise<void> {
-  const required = new Set(schema.required ?? []);
-  const optional = Object.keys(schema.properties).filter((key) => !required.has(key));
-  return async (request) => {
-    const body = request.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return;
-    const fields = body as Record<string, unknown>;
-    for (const key of optional) {
-      if (Object.hasOwn(fields, key) && fields[key] === null) delete fields[key];
-    }
-  };
+  const drop = nullDropper(schema);
+  return async (request) => drop(request.body);
 }
 
 /**
@@ -27,19 +32,11 @@ export function nullMeansAbsent(schema: TObject): (request: FastifyRequest) => P
  * `[null]` and refused as "actions.0 must be object").
  */
 export function nullMeansAbsentInItems(field: string, item: TObject): (request: FastifyRequest) => Promise<void> {
-  const required = new Set(item.required ?? []);
-  const optional = Object.keys(item.properties).filter((key) => !required.has(key));
+  const drop = nullDropper(item);
   return async (request) => {
     const body = request.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return;
+    if (typeof body !== "object" || body === null) return;
     const items = (body as Record<string, unknown>)[field];
-    if (!Array.isArray(items)) return;
-    for (const entry of items) {
-      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) continue;
-      const fields = entry as Record<string, unknown>;
-      for (const key of optional) {
-        if (Object.hasOwn(fields, key) && fields[key] === null) delete fields[key];
-      }
-    }
+    if (Array.isArray(items)) items.forEach(drop);
   };
 }
