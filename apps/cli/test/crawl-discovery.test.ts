@@ -294,8 +294,9 @@ describe("crawlInstruction and per-page extraction", () => {
   });
 
   it("bounds each page's extraction, and a re-extraction's, by JOB_TIMEOUT_MS: a stalled model leaves the page its Markdown", async () => {
-    // The model's own timeout (60 s, and a retry) is far beyond a page's budget of 4 s.
-    const bounded = await startModelStack({ LLM_MODEL: "test-model", JOB_TIMEOUT_MS: "4000", LLM_TIMEOUT_MS: "60000" });
+    // The model's own timeout (60 s, and a retry) is far beyond a page's budget of 8 s. The budget
+    // counts from the page's load, so it leaves the model call time to start even on a loaded machine.
+    const bounded = await startModelStack({ LLM_MODEL: "test-model", JOB_TIMEOUT_MS: "8000", LLM_TIMEOUT_MS: "60000" });
     try {
       bounded.model.setDefault({ hang: true });
       const k = await bounded.stack.createKey(100);

@@ -68,6 +68,12 @@ async function dispatchOverdue(jobId: string, timeoutMs: number): Promise<void> 
 describe("a job dispatched before its row is written", () => {
   it("is run once its row appears, not dropped", async () => {
     const { key, accountId } = await stack.createKey(10);
+    // Dispatched once the worker runs: a worker still booting 10 s after the dispatch would rightly
+    // drop the job as overdue before its row is written.
+    await waitFor(() => worker.output().includes('"msg":"worker ready"'), {
+      timeoutMs: 60_000,
+      message: "the worker to be ready",
+    });
     const jobId = randomUUID();
     await dispatch(jobId);
     // The worker (booting, then taking the job) waits on the missing row.
@@ -81,7 +87,7 @@ describe("a job dispatched before its row is written", () => {
       { id: jobId, accountId, request, creditsToReserve: 1, maxPendingJobs: 10 },
     ]);
     expect(created).toEqual({ ok: true, jobId });
-    const { final } = await pollScrape(stack.api, key, jobId, 20_000);
+    const { final } = await pollScrape(stack.api, key, jobId, 45_000);
     expect(final.status).toBe("completed");
     expect(final.result!.content).toContain("Welcome to Fixture Times");
     const attempts = await stack.pool.query("select attempts from jobs where id = $1", [jobId]);
