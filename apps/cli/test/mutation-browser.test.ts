@@ -3,20 +3,14 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startModelStack, startTestStack, useStarted, type ModelStack, type TestStack } from "./helpers/stack.ts";
+import { page, prose } from "./helpers/prose-page.ts";
 
 /*
  * Gaps found by a mutation audit of the browser / extraction side (judge-page, screenshots, the
  * fast path). Each test asserts what a caller sees through the real gateway, worker and Chromium.
  */
 
-const PROSE = Array.from(
-  { length: 8 },
-  (_, i) =>
-    `<p>Paragraph ${i + 1}: the harbour council approved the new budget after a long debate about the ferry timetable, and residents had asked for more frequent crossings in winter, when the coastal road is often closed.</p>`,
-).join("\n");
-
-const page = (title: string, body: string): string =>
-  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
+const PROSE = prose(8);
 
 /** A bot-check interstitial served with 200 (Imperva's "Pardon Our Interruption"). */
 const BOT_CHALLENGE = page(

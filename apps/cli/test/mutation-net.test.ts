@@ -4,20 +4,14 @@ import { startCanary, type Canary } from "@orbweaver/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startModelStack, startTestStack, type TestStack } from "./helpers/stack.ts";
+import { page, prose } from "./helpers/prose-page.ts";
 
 /*
  * Gaps found by a mutation audit of the network guard's messages, the browser actions and the proxy
  * router. Each test asserts what a caller sees through the real gateway, worker and Chromium.
  */
 
-const PROSE = Array.from(
-  { length: 6 },
-  (_, i) =>
-    `<p>Paragraph ${i + 1}: the harbour council approved the new budget after a long debate about the ferry timetable, and residents had asked for more frequent crossings in winter, when the coastal road is often closed.</p>`,
-).join("\n");
-
-const page = (title: string, body: string): string =>
-  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
+const PROSE = prose(6);
 
 /** Pages whose visible text reports what the actions did to them. */
 const ROUTES: Record<string, () => string> = {

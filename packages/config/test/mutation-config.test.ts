@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/index.ts";
-
-/** The problems loadConfig reports for `env`, or [] when it accepts it. */
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-};
+import { loadConfig } from "../src/index.ts";
+import { problems } from "./config-problems.ts";
 
 /** Settings gaps found by mutation testing: each test fails with one plausible parsing bug. */
 describe("settings (mutation audit)", () => {

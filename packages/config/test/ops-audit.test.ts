@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/load-config.ts";
-
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-};
+import { loadConfig } from "../src/load-config.ts";
+import { problems } from "./config-problems.ts";
 
 describe("settings an operator can get wrong (ops audit)", () => {
   it("takes whole numbers in decimal only: hex, binary and exponents are refused, not read as another number", () => {
