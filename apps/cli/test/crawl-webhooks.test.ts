@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { ensureWebhookSecret } from "@orbweaver/db";
 import { createCrawlQueue, createRedisConnection } from "@orbweaver/queue";
-import { waitFor, type FixtureSite } from "@orbweaver/testkit";
+import type { FixtureSite } from "@orbweaver/testkit";
 import { describe, expect, it } from "vitest";
 import { pollCrawl, startCrawl, startWebhookReceiver } from "./helpers/crawl.ts";
 import { call } from "./helpers/http.ts";
@@ -30,10 +30,7 @@ describe("crawl webhooks", () => {
       });
       const { final } = await pollCrawl(stack.api, key, jobId);
       expect(final.status).toBe("completed");
-      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.completed"), {
-        timeoutMs: 15_000,
-        message: "crawl.completed delivered",
-      });
+      await receiver.delivered("crawl.completed");
       const cli = await runCli(["webhooks", "secret", "--account", accountId, "--json"], stack.env);
       expect(cli.code, cli.output).toBe(0);
       const { secret } = JSON.parse(cli.stdout.trim()) as { secret: string };
@@ -68,7 +65,7 @@ describe("crawl webhooks", () => {
       expect(final.status).toBe("failed");
       expect(final.result).toBeNull();
       expect(final.error).toContain("404");
-      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.failed"), { timeoutMs: 15_000 });
+      await receiver.delivered("crawl.failed");
       const failed = receiver.received.find((h) => h.body.event === "crawl.failed")!;
       expect(failed.body).toEqual({ event: "crawl.failed", jobId, error: final.error });
       const job = await call<{ credits_used: number; status: string }>(`${stack.api}/crawl/job/${jobId}`, { key });
@@ -101,10 +98,7 @@ describe("crawl webhooks", () => {
       const { final } = await pollCrawl(idle.api, key, jobId, 60_000);
       expect(final.status).toBe("failed");
       expect(final.error).toMatch(/given up/);
-      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.failed"), {
-        timeoutMs: 15_000,
-        message: "crawl.failed delivered",
-      });
+      await receiver.delivered("crawl.failed");
       expect(receiver.received).toHaveLength(1);
       const hook = receiver.received[0]!;
       expect(hook.body).toEqual({ event: "crawl.failed", jobId, error: final.error });

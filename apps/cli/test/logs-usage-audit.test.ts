@@ -1,6 +1,6 @@
-import { schema } from "@orbweaver/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "./helpers/http.ts";
+import { accountWith, scrapeRow as scrape } from "./helpers/job-rows.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
 
 /**
@@ -21,37 +21,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type NewJob = typeof schema.jobs.$inferInsert;
-
-/** A fresh account with these scrape jobs (`accountId` filled in). */
-async function accountWith(rows: Array<Omit<NewJob, "accountId">>) {
-  const { key, accountId } = await stack.createKey(100);
-  const ids =
-    rows.length === 0
-      ? []
-      : (
-          await stack.db
-            .insert(schema.jobs)
-            .values(rows.map((r) => ({ ...r, accountId })))
-            .returning({ id: schema.jobs.id })
-        ).map((r) => r.id);
-  return { key, accountId, ids };
-}
-
-const scrape = (url: string, extra: Partial<NewJob> = {}): Omit<NewJob, "accountId"> => ({
-  kind: "scrape",
-  status: "completed",
-  request: { urls: [{ url }] },
-  creditsUsed: 2,
-  creditsReserved: 2,
-  ...extra,
-});
-
 const logs = (key: string, query = "") => call<Logs>(`${stack.api}/scrape-logs${query}`, { key });
 
 describe("scrape logs filters", () => {
   it("treats an empty status or date filter as no filter, as an empty searchTerm or channel already is", async () => {
-    const { key } = await accountWith([
+    const { key } = await accountWith(stack, [
       scrape("http://a.test/1"),
       scrape("http://a.test/2", { status: "failed", error: "boom", creditsUsed: 0 }),
       scrape("http://a.test/3", { status: "waiting", creditsUsed: 0 }),
@@ -68,7 +42,7 @@ describe("scrape logs filters", () => {
   });
 
   it("gives a batch item cancelled before it ran an error message in its log", async () => {
-    const { key, ids } = await accountWith([
+    const { key, ids } = await accountWith(stack, [
       scrape("http://a.test/cancelled", {
         status: "cancelled",
         creditsUsed: 0,
@@ -88,7 +62,7 @@ describe("scrape logs filters", () => {
 describe("scrape logs pagination", () => {
   it("pages through rows sharing one timestamp without skipping or repeating any, newest first otherwise", async () => {
     const at = new Date("2026-01-05T10:00:00Z");
-    const { key, ids } = await accountWith([
+    const { key, ids } = await accountWith(stack, [
       ...Array.from({ length: 23 }, (_, i) => scrape(`http://a.test/same/${i}`, { createdAt: at })),
       scrape("http://a.test/newer", { createdAt: new Date(at.getTime() + 1000) }),
       scrape("http://a.test/older", { createdAt: new Date(at.getTime() - 1000) }),
@@ -113,7 +87,7 @@ describe("usage statistics against the jobs", () => {
   it("counts a job in the UTC day it was created, on both sides of midnight", async () => {
     const midnight = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
     await stack.createKey(1); // another account's usage never shows
-    const { key } = await accountWith([
+    const { key } = await accountWith(stack, [
       scrape("http://a.test/before", { createdAt: new Date(midnight.getTime() - 1) }),
       scrape("http://a.test/after", { createdAt: midnight, creditsUsed: 3 }),
     ]);

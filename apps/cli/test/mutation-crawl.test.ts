@@ -1,9 +1,9 @@
-import { schema } from "@orbweaver/db";
-import { waitFor, type FixtureSite, type OpenAIServer } from "@orbweaver/testkit";
+import type { FixtureSite, OpenAIServer } from "@orbweaver/testkit";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ledgerGap } from "./helpers/batch.ts";
 import { crawl, pollCrawl, startCrawl, startWebhookReceiver, type CrawlPage } from "./helpers/crawl.ts";
 import { call } from "./helpers/http.ts";
+import { accountWith, scrapeRow } from "./helpers/job-rows.ts";
 import { startModelStack, useStarted, type TestStack } from "./helpers/stack.ts";
 
 /**
@@ -41,10 +41,7 @@ describe("crawl webhooks when some pages fail", () => {
       });
       const { final } = await pollCrawl(stack.api, key, jobId);
       expect(final.status).toBe("completed");
-      await waitFor(() => receiver.received.some((h) => h.body.event === "crawl.completed"), {
-        timeoutMs: 15_000,
-        message: "crawl.completed delivered",
-      });
+      await receiver.delivered("crawl.completed");
       const pages = receiver.received.filter((h) => h.body.event === "crawl.page").map((h) => h.body.page);
       expect(pages).toHaveLength(10);
       const broken = pages.find((p) => (p as { status: string }).status === "failed") as Record<string, unknown>;
@@ -120,24 +117,13 @@ describe("submit limits", () => {
 
 describe("scrape logs date filters", () => {
   it("includes a job created exactly at midnight of dateStart, and excludes one at midnight after dateEnd", async () => {
-    const { key, accountId } = await stack.createKey(10);
-    const row = (url: string, createdAt: string) => ({
-      accountId,
-      kind: "scrape" as const,
-      status: "completed" as const,
-      request: { urls: [{ url }] },
-      creditsUsed: 1,
-      creditsReserved: 1,
-      createdAt: new Date(createdAt),
-    });
-    await stack.db
-      .insert(schema.jobs)
-      .values([
-        row("http://a.test/before", "2026-03-01T23:59:59.999Z"),
-        row("http://a.test/start", "2026-03-02T00:00:00.000Z"),
-        row("http://a.test/end", "2026-03-03T23:59:59.999Z"),
-        row("http://a.test/after", "2026-03-04T00:00:00.000Z"),
-      ]);
+    const row = (url: string, createdAt: string) => scrapeRow(url, { createdAt: new Date(createdAt) });
+    const { key } = await accountWith(stack, [
+      row("http://a.test/before", "2026-03-01T23:59:59.999Z"),
+      row("http://a.test/start", "2026-03-02T00:00:00.000Z"),
+      row("http://a.test/end", "2026-03-03T23:59:59.999Z"),
+      row("http://a.test/after", "2026-03-04T00:00:00.000Z"),
+    ]);
     const res = await call<{ data: { logs: Array<{ urls: Array<{ url: string }> }>; total: number } }>(
       `${stack.api}/scrape-logs?dateStart=2026-03-02&dateEnd=2026-03-03`,
       { key },
@@ -148,16 +134,10 @@ describe("scrape logs date filters", () => {
   });
 
   it("searches for % and _ literally, not as SQL wildcards", async () => {
-    const { key, accountId } = await stack.createKey(10);
-    const row = (url: string) => ({
-      accountId,
-      kind: "scrape" as const,
-      status: "completed" as const,
-      request: { urls: [{ url }] },
-      creditsUsed: 1,
-      creditsReserved: 1,
-    });
-    await stack.db.insert(schema.jobs).values([row("http://a.test/plain"), row("http://a.test/a_b?off=50%25")]);
+    const { key } = await accountWith(stack, [
+      scrapeRow("http://a.test/plain"),
+      scrapeRow("http://a.test/a_b?off=50%25"),
+    ]);
     const search = async (term: string) =>
       (
         await call<{ data: { logs: Array<{ urls: Array<{ url: string }> }>; total: number } }>(
@@ -178,20 +158,19 @@ describe("scrape logs date filters", () => {
 
 describe("usage statistics latency", () => {
   it("averages the latency of completed scrapes only, not of failed ones", async () => {
-    const { key, accountId } = await stack.createKey(10);
-    const scrape = (status: "completed" | "failed", durationMs: number) => ({
-      accountId,
-      kind: "scrape" as const,
-      status,
-      request: { urls: [{ url: "http://a.test/" }] },
-      stats: { durationMs },
-      creditsUsed: 0,
-      creditsReserved: 0,
-      finishedAt: new Date(),
-    });
-    await stack.db
-      .insert(schema.jobs)
-      .values([scrape("completed", 200), scrape("completed", 400), scrape("failed", 30_000)]);
+    const scrape = (status: "completed" | "failed", durationMs: number) =>
+      scrapeRow("http://a.test/", {
+        status,
+        stats: { durationMs },
+        creditsUsed: 0,
+        creditsReserved: 0,
+        finishedAt: new Date(),
+      });
+    const { key } = await accountWith(stack, [
+      scrape("completed", 200),
+      scrape("completed", 400),
+      scrape("failed", 30_000),
+    ]);
     const res = await call<{ data: Array<{ requests: number; latency: number }> }>(
       `${stack.api}/usage-stats?range=7d`,
       { key },

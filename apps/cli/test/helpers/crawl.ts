@@ -126,9 +126,14 @@ export interface ReceivedHook {
 }
 
 /** A local webhook receiver; answers 500 to the first `failFirst` deliveries, then 200. */
-export async function startWebhookReceiver(
-  opts: { failFirst?: number } = {},
-): Promise<{ url: string; port: number; received: ReceivedHook[]; close(): Promise<void> }> {
+export async function startWebhookReceiver(opts: { failFirst?: number } = {}): Promise<{
+  url: string;
+  port: number;
+  received: ReceivedHook[];
+  /** Waits until an event of this name has arrived (15 s at most). */
+  delivered(event: string): Promise<void>;
+  close(): Promise<void>;
+}> {
   const received: ReceivedHook[] = [];
   let failures = opts.failFirst ?? 0;
   const server = createServer((req, res) => {
@@ -148,6 +153,12 @@ export async function startWebhookReceiver(
     url: `http://127.0.0.1:${port}/hooks/crawl`,
     port,
     received,
+    delivered: async (event) => {
+      await waitFor(() => received.some((h) => h.body.event === event), {
+        timeoutMs: 15_000,
+        message: `${event} delivered`,
+      });
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
