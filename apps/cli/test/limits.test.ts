@@ -244,6 +244,99 @@ describe("Idempotency-Key", () => {
     expect(b2.body).toMatchObject({ batchId: b1.body.batchId, total: 1 });
   });
 
+  it("refuses the same key with a different request (422 IDEMPOTENCY_KEY_REUSED), also after Redis lost it; the same body in another key order is the same request", async () => {
+    const { key, accountId } = await stack.createKey(100);
+    const headers = { "idempotency-key": "reused-key" };
+    const first = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      headers,
+      body: { urls: [{ url: site.url("/") }], output: "markdown" },
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    const reordered = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      headers,
+      body: { output: "markdown", urls: [{ url: site.url("/") }] },
+    });
+    expect(reordered.status, JSON.stringify(reordered.body)).toBe(202);
+    expect(reordered.body.jobId).toBe(first.body.jobId);
+
+    const jobsOf = async () =>
+      (await stack.pool.query("select id from jobs where account_id = $1", [accountId])).rows.map((r) => r.id);
+    const changed = async () =>
+      call<Envelope & { errors?: string[] }>(`${stack.api}/scrape`, {
+        key,
+        headers,
+        body: { urls: [{ url: site.url("/news") }], output: "markdown" },
+      });
+    const refused = await changed();
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body).toMatchObject({ status: "error", code: "IDEMPOTENCY_KEY_REUSED" });
+    expect(refused.body.message).toMatch(/Idempotency-Key .*different request/);
+    expect(refused.body.errors).toEqual([refused.body.message]);
+    expect(await jobsOf()).toEqual([first.body.jobId]);
+    const charged = await getBalance(stack.db, accountId);
+    expect(charged).toBeLessThan(100);
+
+    // Redis forgets the key: Postgres still knows which request it was bound to.
+    const redis = new Redis(stack.config.redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      await redis.del(...(await redis.keys(`${stack.config.queuePrefix}:idem:${accountId}:*`)));
+    } finally {
+      redis.disconnect();
+    }
+    expect((await changed()).status).toBe(422);
+    const same = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      headers,
+      body: { urls: [{ url: site.url("/") }], output: "markdown" },
+    });
+    expect(same.body.jobId).toBe(first.body.jobId);
+    expect((await changed()).status).toBe(422);
+
+    // Concurrent duplicates with another body are refused too, not held or given the first job.
+    const batchHeaders = { "idempotency-key": "batch-reused" };
+    const batches = await Promise.all(
+      [["/"], ["/"], ["/news"], ["/"]].map((paths) =>
+        call<{ batchId?: string; code?: string }>(`${stack.api}/batch/scrape`, {
+          key,
+          headers: batchHeaders,
+          body: { urls: paths.map((path) => site.url(path)) },
+        }),
+      ),
+    );
+    const ids = batches.filter((b) => b.status === 202).map((b) => b.body.batchId);
+    // Whichever body came first owns the key; the other one is refused.
+    const statuses = batches.map((b) => b.status);
+    const otherBodyOwns = statuses[2] === 202;
+    expect(statuses).toEqual(otherBodyOwns ? [422, 422, 202, 422] : [202, 202, 422, 202]);
+    expect(batches.find((b) => b.status === 422)!.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(new Set(ids).size).toBe(1);
+    // One job and one batch of one page charged, nothing for the refused requests.
+    expect(await getBalance(stack.db, accountId)).toBe(100 - 2 * (100 - charged!));
+  });
+
+  it("a duplicate of a request that failed makes its own attempt instead of a 429", async () => {
+    const { key, accountId } = await stack.createKey(0);
+    const headers = { "idempotency-key": "no-credits" };
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        call<Envelope>(`${stack.api}/scrape`, { key, headers, body: { urls: [{ url: site.url("/") }] } }),
+      ),
+    );
+    // Each gets what the request itself gets (403: no credits), none a 429 for a key no job holds.
+    expect(answers.map((a) => a.status)).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(answers[0]!.body.message).toMatch(/credit/i);
+    await stack.pool.query("update accounts set credits_balance = 5 where id = $1", [accountId]);
+    const paid = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      headers,
+      body: { urls: [{ url: site.url("/") }] },
+    });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(202);
+    expect(await getBalance(stack.db, accountId)).toBeLessThan(5);
+  });
+
   it("still returns the same job after Redis lost its keys (flush, restart), for scrapes, batches and crawls; not past 24 hours", async () => {
     const { key, accountId } = await stack.createKey(1000);
     const headers = { "idempotency-key": "survives-flush" };

@@ -1,10 +1,12 @@
 /**
  * Stable error codes and their HTTP status (one catalog; the gateway's error handler and the worker
- * both use it). `code` is sent to clients only where the contract names one (`exposeCode`).
+ * both use it). `code` is sent to clients only where the contract names one, or for a behaviour of
+ * Orbweaver's own beyond the contract (`Idempotency-Key`) (`exposeCode`).
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { status: 400, exposeCode: false },
   SCHEMA_INVALID: { status: 422, exposeCode: false },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, exposeCode: true },
   UNAUTHENTICATED: { status: 401, exposeCode: false },
   INVALID_API_KEY: { status: 403, exposeCode: false },
   INSUFFICIENT_CREDITS: { status: 403, exposeCode: false },

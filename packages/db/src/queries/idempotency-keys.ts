@@ -14,10 +14,16 @@ export interface IdempotencyKeyRef {
   key: string;
 }
 
+/** A key's job and the hash of the request that created it (null for keys recorded without one). */
+export interface IdempotentJob {
+  jobId: string;
+  requestHash: string | null;
+}
+
 /** The job the account's key created within the window, or null. */
-export async function findIdempotentJob(db: Db, ref: IdempotencyKeyRef): Promise<string | null> {
+export async function findIdempotentJob(db: Db, ref: IdempotencyKeyRef): Promise<IdempotentJob | null> {
   const [row] = await db
-    .select({ jobId: idempotencyKeys.jobId })
+    .select({ jobId: idempotencyKeys.jobId, requestHash: idempotencyKeys.requestHash })
     .from(idempotencyKeys)
     .where(
       and(
@@ -27,17 +33,17 @@ export async function findIdempotentJob(db: Db, ref: IdempotencyKeyRef): Promise
         gt(idempotencyKeys.createdAt, windowStart),
       ),
     );
-  return row?.jobId ?? null;
+  return row ?? null;
 }
 
 /** Records the job a key created; a key whose window is over is taken over, a live one is kept. */
-export async function recordIdempotentJob(db: Db, ref: IdempotencyKeyRef & { jobId: string }): Promise<void> {
+export async function recordIdempotentJob(db: Db, ref: IdempotencyKeyRef & IdempotentJob): Promise<void> {
   await db
     .insert(idempotencyKeys)
-    .values({ accountId: ref.accountId, kind: ref.kind, key: ref.key, jobId: ref.jobId })
+    .values({ accountId: ref.accountId, kind: ref.kind, key: ref.key, jobId: ref.jobId, requestHash: ref.requestHash })
     .onConflictDoUpdate({
       target: [idempotencyKeys.accountId, idempotencyKeys.kind, idempotencyKeys.key],
-      set: { jobId: ref.jobId, createdAt: sql`now()` },
+      set: { jobId: ref.jobId, requestHash: ref.requestHash, createdAt: sql`now()` },
       setWhere: lte(idempotencyKeys.createdAt, windowStart),
     });
 }

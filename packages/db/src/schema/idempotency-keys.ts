@@ -15,6 +15,11 @@ export const idempotencyKeys = pgTable(
     kind: text("kind").notNull(),
     key: text("key").notNull(),
     jobId: uuid("job_id").notNull(),
+    /**
+     * SHA-256 (hex) of the request the key came with (route and canonical body): the same key with
+     * a different request is refused. Null for keys recorded before the column existed.
+     */
+    requestHash: text("request_hash"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.kind, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
