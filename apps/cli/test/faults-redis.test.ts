@@ -113,7 +113,17 @@ describe("Redis restarted mid-run", () => {
   it("answers 503 at once while Redis is down, then completes every acknowledged job", async () => {
     const { key, accountId } = await stack.createKey(100);
     const scrapes: string[] = [];
-    for (let n = 0; n < 3; n++)
+    // The first with an Idempotency-Key: Postgres keeps it (and its request) while Redis is gone.
+    const keyedBody = { urls: [{ url: site.url("/slow?ms=2500&restart=0") }] };
+    const keyedHeaders = { "idempotency-key": "before-outage" };
+    const keyedFirst = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      body: keyedBody,
+      headers: keyedHeaders,
+    });
+    expect(keyedFirst.status, JSON.stringify(keyedFirst.body)).toBe(202);
+    scrapes.push(keyedFirst.body.jobId);
+    for (let n = 1; n < 3; n++)
       scrapes.push(await submitScrape(stack.api, key, site.url(`/slow?ms=2500&restart=${n}`)));
     const batch = await submitBatch(
       key,
@@ -155,6 +165,22 @@ describe("Redis restarted mid-run", () => {
     );
     expect(keyed.status, JSON.stringify(keyed.body)).toBe(503);
     expect(keyed.body).toMatchObject({ status: "error", code: "SERVICE_BUSY" });
+    // A key recorded before the outage is still honoured from Postgres: its job for the same request,
+    // a 422 for another one.
+    const keyedAgain = await within(
+      15_000,
+      "POST /scrape, the same key and body",
+      call<{ jobId: string }>(`${stack.api}/scrape`, { key, body: keyedBody, headers: keyedHeaders }),
+    );
+    expect(keyedAgain.status, JSON.stringify(keyedAgain.body)).toBe(202);
+    expect(keyedAgain.body.jobId).toBe(keyedFirst.body.jobId);
+    const keyedOther = await within(
+      15_000,
+      "POST /scrape, the same key with another body",
+      call<Envelope>(`${stack.api}/scrape`, { key, body: { urls: [{ url: site.url("/") }] }, headers: keyedHeaders }),
+    );
+    expect(keyedOther.status, JSON.stringify(keyedOther.body)).toBe(422);
+    expect(keyedOther.body).toMatchObject({ status: "error", code: "IDEMPOTENCY_KEY_REUSED" });
     const poll = await within(15_000, "GET /scrape/:id", call(`${stack.api}/scrape/${scrapes[0]}`, { key }));
     expect(poll.status).toBe(200);
     const ready = await within(15_000, "GET /ready", call<Envelope & { redis: string }>(`${stack.origin}/ready`));
