@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import {
   findIdempotentJob,
   IDEMPOTENCY_WINDOW_SECONDS,
@@ -35,7 +35,7 @@ export async function withIdempotency<T extends { id: string }>(
   if (!idemKey) return opts.create();
   if (idemKey.length > 255) throw new AppError("VALIDATION_ERROR", "Idempotency-Key must be at most 255 characters");
   const ref = { accountId: request.account.accountId, kind: opts.kind, key: idemKey };
-  const requestHash = hashRequest(request.body);
+  const requestHash = hashRequest(deps.secret, request.body);
   const redisKey = `${deps.config.queuePrefix}:idem:${ref.accountId}:${ref.kind}:${idemKey}`;
   const claim = () => deps.redis.set(redisKey, slot(PENDING, requestHash), "EX", 60, "NX");
 
@@ -84,9 +84,13 @@ export async function withIdempotency<T extends { id: string }>(
   }
 }
 
-/** SHA-256 of the request body with its keys sorted: the same request however its JSON is laid out. */
-function hashRequest(body: unknown): string {
-  return createHash("sha256")
+/**
+ * HMAC-SHA256 of the request body with its keys sorted (the same request however its JSON is laid
+ * out), keyed with the instance secret: the stored hash cannot be used to guess the cookies a body
+ * carried (cookies are never stored).
+ */
+function hashRequest(secret: string, body: unknown): string {
+  return createHmac("sha256", secret)
     .update(stringify(body ?? null) ?? "null")
     .digest("hex");
 }

@@ -16,7 +16,7 @@ export const idempotencyKeys = pgTable(
     key: text("key").notNull(),
     jobId: uuid("job_id").notNull(),
     /**
-     * SHA-256 (hex) of the request the key came with (route and canonical body): the same key with
+     * HMAC-SHA256 (hex, the instance secret) of the request body the key came with: the same key with
      * a different request is refused. Null for keys recorded before the column existed.
      */
     requestHash: text("request_hash"),
