@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from "node:util";
 import { errors } from "playwright-core";
 
 /**
@@ -30,7 +31,8 @@ const STATE_HINT = /intercepts pointer events|not visible|not enabled|not editab
 /** A short, single-line explanation of any error thrown while acting on the page. */
 export function explainError(err: unknown, timeoutMs?: number): string {
   if (err instanceof ResolveError) return err.message;
-  const message = err instanceof Error ? err.message : String(err);
+  // Playwright colours its call log when the process may (FORCE_COLOR, a terminal): clients get plain text.
+  const message = stripVTControlCharacters(err instanceof Error ? err.message : String(err));
   const lines = message.split("\n").map((l) => l.trim());
   const first = (lines[0] ?? "").replace(/^[a-zA-Z]+\.[a-zA-Z]+: /, "");
   if (err instanceof errors.TimeoutError) {
