@@ -44,6 +44,14 @@ const ROUTES: Record<string, (q: URLSearchParams) => string> = {
       `<main><h1>Listing page ${n}</h1><ul>${rows}</ul><nav><ul class="pagination">${next}</ul></nav>${PROSE}</main>`,
     );
   },
+  // A listing whose second entry leads to a page that answers 404.
+  "/list-gone": () =>
+    page(
+      "Listing with a gone item",
+      `<main><h1>Listing</h1>
+        <div class="entry"><a href="/items/1/">Item one</a></div>
+        <div class="entry"><a href="/gone/">Item gone</a></div>${PROSE}</main>`,
+    ),
   // A pre-filled filter box that reacts to keyup only.
   "/filter": () =>
     page(
@@ -231,6 +239,17 @@ describe("forEach", () => {
     // A same-page anchor leads nowhere a new page could load: no copy of the listing as an item.
     expect(md).toMatch(/## Item 4\n\n_Error: the element has no link to follow_$/);
     expect(md).not.toContain("Catalogue");
+  });
+
+  it("navigate mode: an item whose page answers 404 keeps what it showed and says so under it", async () => {
+    const md = succeeded(
+      await scrape("/list-gone", [{ type: "forEach", selector: "div.entry", mode: "navigate", waitAfterClick: 0 }]),
+    );
+    const [, first = "", second = ""] = md.split(/^## Item \d+$/m);
+    expect(first).toContain("Item 1 details");
+    expect(first).not.toContain("_Error");
+    expect(second).toContain("Not found");
+    expect(second.trim()).toMatch(/\n\n_Error: HTTP 404 from \S*\/gone\/_$/);
   });
 });
 

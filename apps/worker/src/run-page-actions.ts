@@ -39,7 +39,7 @@ export async function runPageActions(
 
 /**
  * forEach items as Markdown sections `## Item N` (§6): each item's captured HTML as Markdown, or, with
- * `itemPrompt`, that item's own extraction.
+ * `itemPrompt`, that item's own extraction, and a last line `_Error: …_` when the item had a problem.
  */
 export async function forEachMarkdown(
   ctx: WorkerContext,
@@ -62,7 +62,9 @@ export async function forEachMarkdown(
       addUsage(opts.usage, outcome.usage);
       if (!outcome.aiExtractionFailed) body = JSON.stringify(outcome.content, null, 2);
     }
-    if (item.error && !body) body = `_Error: ${item.error}_`;
+    // What went wrong with an item is said under whatever it captured (a 404 page, a part-loaded
+    // page, a per-item action that failed), not only when it captured nothing.
+    if (item.error) body = body ? `${body}\n\n_Error: ${item.error}_` : `_Error: ${item.error}_`;
     sections.push(`## Item ${n + 1}\n\n${body}`);
   }
   return sections.join("\n\n");
