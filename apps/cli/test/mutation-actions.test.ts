@@ -1,9 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
-import { page, prose } from "./helpers/prose-page.ts";
+import { page, prose, servePages, type PageServer } from "./helpers/prose-page.ts";
 
 /*
  * Gaps found by a mutation audit of browser actions (forEach modes and pagination, type, check,
@@ -122,40 +120,31 @@ const ROUTES: Record<string, (q: URLSearchParams) => string> = {
     ),
 };
 
-let server: ReturnType<typeof createServer>;
+let server: PageServer;
 let origin = "";
 let stack: TestStack;
 let key: string;
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const u = new URL(req.url ?? "/", "http://x");
+  server = await servePages((u) => {
     const item = /^\/items\/(\d+)\/$/.exec(u.pathname);
     if (item) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       const reveal = `document.getElementById('specs').textContent = 'Weight of item ${item[1]}: 4 kg'`;
-      res.end(
-        page(
-          `Item ${item[1]}`,
-          `<main><h1>Item ${item[1]} details</h1><a href="specs">Specs</a>
+      return page(
+        `Item ${item[1]}`,
+        `<main><h1>Item ${item[1]} details</h1><a href="specs">Specs</a>
             <button onclick="${reveal}">Show weight</button><p id="specs"></p>${PROSE}</main>`,
-        ),
       );
-      return;
     }
-    const render = ROUTES[u.pathname];
-    res.writeHead(render ? 200 : 404, { "content-type": "text/html; charset=utf-8" });
-    res.end(render ? render(u.searchParams) : page("Not found", "<h1>Not found</h1>"));
+    return ROUTES[u.pathname]?.(u.searchParams);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
   stack = await startTestStack({ env: { ACTION_TIMEOUT_MS: "4000" } });
   key = (await stack.createKey(1000)).key;
 });
 afterAll(async () => {
   await stack?.stop();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await server?.close();
 });
 
 const scrape = (path: string, actions: unknown[]): Promise<PollBody> =>

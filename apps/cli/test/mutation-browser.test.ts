@@ -1,9 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrapeAndWait, type PollBody } from "./helpers/http.ts";
 import { startModelStack, startTestStack, useStarted, type ModelStack, type TestStack } from "./helpers/stack.ts";
-import { page, prose } from "./helpers/prose-page.ts";
+import { page, prose, servePages, type PageServer } from "./helpers/prose-page.ts";
 
 /*
  * Gaps found by a mutation audit of the browser / extraction side (judge-page, screenshots, the
@@ -27,52 +25,41 @@ const ROUTES: Record<string, () => string> = {
     page("Tall page", `<main style="margin:0;height:3000px;overflow:hidden"><h1>Tall page</h1>${PROSE}</main>`),
 };
 
-let server: ReturnType<typeof createServer>;
+let server: PageServer;
 let origin = "";
 let stack: TestStack;
 let key: string;
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
+  server = await servePages((u, req) => {
+    const path = u.pathname;
     // A bot wall that lets real browsers through: Chromium's navigation headers pass, a plain HTTP client does not.
     if (path === "/browser-only") {
       const browser = req.headers["sec-fetch-mode"] !== undefined || req.headers["upgrade-insecure-requests"] === "1";
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(browser ? ROUTES["/article"]!() : BOT_CHALLENGE);
-      return;
+      return browser ? ROUTES["/article"]!() : BOT_CHALLENGE;
     }
     if (path === "/echo-cookie") {
       const cookie = (req.headers.cookie ?? "none").replace(/[<>&]/g, "");
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(page("Cookie echo", `<main><h1>Cookie echo</h1><p>Cookie header: ${cookie}</p>${PROSE}</main>`));
-      return;
+      return page("Cookie echo", `<main><h1>Cookie echo</h1><p>Cookie header: ${cookie}</p>${PROSE}</main>`);
     }
     // Two listing pages whose "Next" links form a ring: page 2's "Next" leads back to page 1.
     if (path === "/ring") {
-      const n = new URL(req.url ?? "/", "http://x").searchParams.get("p") === "2" ? 2 : 1;
+      const n = u.searchParams.get("p") === "2" ? 2 : 1;
       const items = [1, 2]
         .map((i) => `<li class="story"><h2>Ring story ${n}.${i}</h2><p>${PROSE.slice(0, 240)}</p></li>`)
         .join("");
       const next = `<a class="next" href="/ring?p=${n === 1 ? 2 : 1}">Next page</a>`;
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(page(`Ring page ${n}`, `<main><h1>Ring page ${n}</h1><ul>${items}</ul>${next}</main>`));
-      return;
+      return page(`Ring page ${n}`, `<main><h1>Ring page ${n}</h1><ul>${items}</ul>${next}</main>`);
     }
-    const render = ROUTES[path];
-    const body = render ? render() : page("Not found", "<h1>Not found</h1>");
-    res.writeHead(render ? 200 : 404, { "content-type": "text/html; charset=utf-8" });
-    res.end(body);
+    return ROUTES[path]?.();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
   stack = await startTestStack();
   key = (await stack.createKey(1000)).key;
 });
 afterAll(async () => {
   await stack?.stop();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await server?.close();
 });
 
 const url = (path: string) => `${origin}${path}`;
