@@ -28,6 +28,9 @@ export function createDb(opts: CreateDbOptions): DbHandle {
   });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  // Nor one dropped while checked out (a transaction's): node-postgres fails its queries with the
+  // error, and also emits it on the client, where the pool listens only while the client is idle.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }

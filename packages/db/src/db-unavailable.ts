@@ -66,3 +66,23 @@ export function isDbValueRefused(err: unknown): boolean {
   }
   return false;
 }
+
+/** Failures of a connection that had a statement on its way: the statement may have run, its answer lost. */
+const ANSWER_LOST_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+
+/**
+ * True when a write failed with its connection in a way that leaves its outcome unknown: Postgres may
+ * have committed it and the answer was lost with the connection ("Connection terminated
+ * unexpectedly", a reset). False for a statement Postgres refused (it rolled back), for a connection
+ * that was never made (refused, a connect timeout) and for any other error: those wrote nothing.
+ */
+export function mayHaveCommitted(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && ANSWER_LOST_CODES.has(code)) return true;
+    if (code === undefined && current.message === "Connection terminated unexpectedly") return true;
+    current = current.cause;
+  }
+  return false;
+}

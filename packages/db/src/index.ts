@@ -1,5 +1,5 @@
 export { createDb } from "./client.ts";
-export { isDbUnavailable, isDbValueRefused } from "./db-unavailable.ts";
+export { isDbUnavailable, isDbValueRefused, mayHaveCommitted } from "./db-unavailable.ts";
 export type { Db, DbHandle, CreateDbOptions } from "./client.ts";
 export { runMigrations, ensureDatabase, migrationsFolder } from "./migrate.ts";
 export { generateApiKey, hashApiKey } from "./api-key.ts";
@@ -75,9 +75,10 @@ export { getAccountLimits, setAccountLimits } from "./queries/account-limits.ts"
 export type { AccountLimits } from "./queries/account-limits.ts";
 export {
   findIdempotentJob,
+  forgetIdempotentJob,
   IDEMPOTENCY_WINDOW_SECONDS,
   purgeIdempotencyKeys,
-  recordIdempotentJob,
+  type IdempotencyEntry,
   type IdempotencyKeyRef,
 } from "./queries/idempotency-keys.ts";
 export { pruneFinishedWork, type PrunedWork } from "./queries/prune-finished-work.ts";

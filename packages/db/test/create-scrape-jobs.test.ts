@@ -13,6 +13,7 @@ import {
   markJobDelayed,
   startJobAttempt,
   type CreateScrapeJobOptions,
+  type CreateScrapeJobResult,
 } from "../src/index.ts";
 
 const handle = createDb({ url: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/orbweaver_test" });
@@ -191,5 +192,40 @@ describe("createScrapeJobs", () => {
     ]);
     expect(next.map((r) => r.ok)).toEqual([true, false]);
     expect([await kept(), await actual()]).toEqual([3, 3]);
+  });
+  it("records the accepted items' Idempotency-Keys with their jobs: a live key kept, an expired one taken over, the first of a group's duplicates", async () => {
+    const a = await createAccount(db, { name: "group-keys", credits: 3 });
+    const keyed = (n: number, key: string, hash = `h${n}`) =>
+      item(a.accountId, n, { idempotency: { kind: "scrape", key, requestHash: hash } });
+    const keys = async () =>
+      (
+        await db.execute<{ key: string; job_id: string; request_hash: string }>(
+          sql`select key, job_id, request_hash from idempotency_keys where account_id = ${a.accountId} order by key`,
+        )
+      ).rows;
+    const idOf = (r: CreateScrapeJobResult | undefined) => (r?.ok ? r.jobId : "");
+
+    const first = await createScrapeJobs(db, [
+      keyed(1, "k1"),
+      item(a.accountId, 2), // unkeyed: no record
+      keyed(3, "k1", "other"), // the same key again in the group: the first job keeps it
+      item(a.accountId, 4, { idempotency: { kind: "scrape", key: "refused", requestHash: "h4" } }), // no credits left
+    ]);
+    expect(first.map((r) => r.ok)).toEqual([true, true, true, false]);
+    expect(await keys()).toEqual([{ key: "k1", job_id: idOf(first[0]), request_hash: "h1" }]);
+
+    await db.execute(sql`update accounts set credits_balance = 10 where id = ${a.accountId}`);
+    // A live key is kept; once its 24 hours are over, the next job takes it over.
+    const live = await createScrapeJobs(db, [keyed(5, "k1", "h5")]);
+    expect(live[0]?.ok).toBe(true);
+    expect(await keys()).toEqual([{ key: "k1", job_id: idOf(first[0]), request_hash: "h1" }]);
+    await db.execute(
+      sql`update idempotency_keys set created_at = now() - interval '24 hours 1 second' where account_id = ${a.accountId}`,
+    );
+    const later = await createScrapeJobs(db, [keyed(6, "k1", "h6"), keyed(7, "k2")]);
+    expect(await keys()).toEqual([
+      { key: "k1", job_id: idOf(later[0]), request_hash: "h6" },
+      { key: "k2", job_id: idOf(later[1]), request_hash: "h7" },
+    ]);
   });
 });

@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto";
 import {
   findIdempotentJob,
+  forgetIdempotentJob,
   IDEMPOTENCY_WINDOW_SECONDS,
-  recordIdempotentJob,
+  type IdempotencyEntry,
   type IdempotencyKeyRef,
 } from "@orbweaver/db";
 import type { FastifyRequest } from "fastify";
@@ -14,6 +15,14 @@ const PENDING = "pending";
 /** How long a concurrent duplicate waits for the first request to finish before a 429. */
 const WAIT_FOR_FIRST_MS = 5_000;
 
+/** A keyed submit route: how it creates a job (recording the key given, if any) and finds one by id. */
+interface IdempotentSubmit<T> {
+  kind: string;
+  /** Creates the job; `idempotency` (absent without a key) is recorded in the job's own transaction. */
+  create: (idempotency?: IdempotencyEntry) => Promise<T>;
+  existing: (id: string) => Promise<T>;
+}
+
 /**
  * `Idempotency-Key` on a submit: the same key from the same account within 24 hours returns the
  * same job instead of creating another — for the same request. The key is bound to a hash of the
@@ -22,13 +31,15 @@ const WAIT_FOR_FIRST_MS = 5_000;
  * Redis claims the key (a concurrent duplicate waits for the first to finish creating; if the
  * first fails, the duplicate takes the key over and makes its own attempt) and answers repeats;
  * Postgres keeps a copy of each key's job, so a key still holds after Redis lost its data (a flush,
- * a restart without persistence). Without Redis the key is checked in Postgres only (the submit
- * then fails on dispatch anyway).
+ * a restart without persistence). That copy is written by `create`, in the transaction that creates
+ * the job: a job that committed holds its key even when its answer was lost (the connection to
+ * Postgres dropped after the commit), so the retry gets that job rather than a second one. Without
+ * Redis the key is checked in Postgres only (the submit then fails on dispatch anyway).
  */
 export async function withIdempotency<T extends { id: string }>(
   deps: ApiDeps,
   request: FastifyRequest,
-  opts: { kind: string; create: () => Promise<T>; existing: (id: string) => Promise<T> },
+  opts: IdempotentSubmit<T>,
 ): Promise<T> {
   const header = request.headers["idempotency-key"];
   const idemKey = (Array.isArray(header) ? header[0] : header)?.trim();
@@ -44,9 +55,7 @@ export async function withIdempotency<T extends { id: string }>(
     claimed = await claim();
   } catch {
     // Redis unreachable: Postgres still knows the keys it saw; a new job fails on dispatch (503).
-    const known = await findIdempotentJob(deps.db, ref);
-    if (known) checkSameRequest(known.requestHash, requestHash);
-    return known ? opts.existing(known.jobId) : createAndRecord(deps, { ...ref, requestHash }, opts.create);
+    return (await existingOrCreate(deps, { ...ref, requestHash }, opts)).result;
   }
   const deadline = Date.now() + WAIT_FOR_FIRST_MS;
   while (claimed !== "OK") {
@@ -70,12 +79,7 @@ export async function withIdempotency<T extends { id: string }>(
   }
   try {
     // Claimed in Redis: new to Redis, but Redis may have lost it since.
-    const known = await findIdempotentJob(deps.db, ref);
-    if (known) checkSameRequest(known.requestHash, requestHash);
-    const result = known
-      ? await opts.existing(known.jobId)
-      : await createAndRecord(deps, { ...ref, requestHash }, opts.create);
-    const boundTo = known ? known.requestHash : requestHash;
+    const { result, boundTo } = await existingOrCreate(deps, { ...ref, requestHash }, opts);
     await deps.redis.set(redisKey, slot(result.id, boundTo), "EX", IDEMPOTENCY_WINDOW_SECONDS).catch(() => undefined);
     return result;
   } catch (err) {
@@ -114,13 +118,30 @@ function checkSameRequest(boundTo: string | null, requestHash: string): void {
   throw new AppError("IDEMPOTENCY_KEY_REUSED", message, { errors: [message] });
 }
 
-async function createAndRecord<T extends { id: string }>(
+/**
+ * The job Postgres holds for the key (refused with 422 when the key is bound to another request),
+ * or a new one created with the key recorded in its transaction. `boundTo` is the request hash the
+ * key holds.
+ */
+async function existingOrCreate<T extends { id: string }>(
   deps: ApiDeps,
-  ref: IdempotencyKeyRef & { requestHash: string },
-  create: () => Promise<T>,
-): Promise<T> {
-  const created = await create();
-  // The job exists and is queued: its answer must not turn into an error now (Redis holds the key too).
-  await recordIdempotentJob(deps.db, { ...ref, jobId: created.id }).catch(() => undefined);
-  return created;
+  entry: IdempotencyKeyRef & IdempotencyEntry,
+  opts: IdempotentSubmit<T>,
+): Promise<{ result: T; boundTo: string | null }> {
+  const known = await findIdempotentJob(deps.db, entry);
+  if (known) {
+    checkSameRequest(known.requestHash, entry.requestHash);
+    return { result: await opts.existing(known.jobId), boundTo: known.requestHash };
+  }
+  try {
+    const result = await opts.create({ kind: entry.kind, key: entry.key, requestHash: entry.requestHash });
+    return { result, boundTo: entry.requestHash };
+  } catch (err) {
+    // A decided refusal (an AppError): no job was written, or the one written was settled as failed
+    // because the queue was unreachable, and the client is told to try again. The key must not hand
+    // that failed job to the retry. Any other error (the answer from Postgres lost) keeps the key:
+    // the job may have been committed with it.
+    if (err instanceof AppError) await forgetIdempotentJob(deps.db, entry).catch(() => undefined);
+    throw err;
+  }
 }

@@ -18,7 +18,7 @@ const MAX_IN_FLIGHT = 4;
 const STALL_MS = 10;
 
 export interface JobWriter {
-  /** Stores one scrape job with its credit reservation (see `createScrapeJobs`). */
+  /** Stores one scrape job with its credit reservation and its `Idempotency-Key` record (see `createScrapeJobs`). */
   create(job: CreateScrapeJobOptions): Promise<CreateScrapeJobResult>;
 }
 

@@ -1,6 +1,7 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { crawlPages, crawls, jobs } from "../schema/index.ts";
+import { recordIdempotentJob, type IdempotencyEntry } from "./idempotency-keys.ts";
 import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 import { UNFINISHED } from "./job-lifecycle.ts";
 
@@ -26,14 +27,16 @@ export interface CreateCrawlOptions {
   sourceJobId?: string;
   /** Refuse when the balance is zero even though nothing is reserved (extractions pay for tokens). */
   requireCredits?: boolean;
+  /** The submit's `Idempotency-Key`, recorded for the crawl in its transaction (none by default). */
+  idempotency?: IdempotencyEntry;
 }
 
 export type CreateCrawlResult =
   { ok: true; crawlId: string } | { ok: false; reason: "TOO_MANY_PENDING_JOBS" | "INSUFFICIENT_CREDITS" };
 
 /**
- * Inserts the crawl (a `jobs` row of kind `crawl` plus its `crawls` row) and reserves its credits
- * in one transaction serialised per account by an advisory lock, so concurrent submits can neither
+ * Inserts the crawl (a `jobs` row of kind `crawl` plus its `crawls` row), reserves its credits and
+ * records the submit's `Idempotency-Key` in one transaction serialised per account by an advisory lock, so concurrent submits can neither
  * exceed the pending-crawl limit nor overdraw the balance. The frontier is seeded by the worker.
  */
 export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<CreateCrawlResult> {
@@ -76,6 +79,8 @@ export async function createCrawl(db: Db, opts: CreateCrawlOptions): Promise<Cre
       seededAt: opts.sourceJobId ? sql`now()` : null,
     });
     if (opts.sourceJobId) await copySourcePages(tx, { crawlId, sourceJobId: opts.sourceJobId });
+    if (opts.idempotency)
+      await recordIdempotentJob(tx, { accountId: opts.accountId, ...opts.idempotency, jobId: crawlId });
     return { ok: true, crawlId } as const;
   });
 }

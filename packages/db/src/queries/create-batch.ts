@@ -1,6 +1,7 @@
 import { and, count, eq, ne, sql } from "drizzle-orm";
 import type { Db, Tx } from "../client.ts";
 import { batches, batchItems, jobs } from "../schema/index.ts";
+import { recordIdempotentJob, type IdempotencyEntry } from "./idempotency-keys.ts";
 import { debitAccount, insertJobsWithReserves, lockAccount } from "./reserve-jobs.ts";
 
 /** Options for {@link createBatch}. */
@@ -14,6 +15,8 @@ export interface CreateBatchOptions {
   maxPendingBatches: number;
   schemaWarnings?: string[];
   channel?: string;
+  /** The submit's `Idempotency-Key`, recorded for the batch in its transaction (none by default). */
+  idempotency?: IdempotencyEntry;
 }
 
 export type CreateBatchResult =
@@ -21,8 +24,9 @@ export type CreateBatchResult =
   | { ok: false; reason: "TOO_MANY_PENDING_JOBS" | "INSUFFICIENT_CREDITS" };
 
 /**
- * Creates the batch, one scrape job per URL and one item per job, reserving every item's credits, in
- * one transaction serialised per account. Nothing is dispatched here (see claimBatchDispatch).
+ * Creates the batch, one scrape job per URL and one item per job, reserving every item's credits (and
+ * records the submit's `Idempotency-Key`), in one transaction serialised per account. Nothing is
+ * dispatched here (see claimBatchDispatch).
  */
 export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<CreateBatchResult> {
   return db.transaction(async (tx) => {
@@ -67,6 +71,8 @@ export async function createBatch(db: Db, opts: CreateBatchOptions): Promise<Cre
         opts.urls.map((url, position) => ({ batchId: batch.id, position, url, jobId: jobIds[position] as string })),
       )
       .returning({ id: batchItems.id });
+    if (opts.idempotency)
+      await recordIdempotentJob(tx, { accountId: opts.accountId, ...opts.idempotency, jobId: batch.id });
     return { ok: true, batchId: batch.id, itemIds: items.map((i) => i.id), jobIds } as const;
   });
 }

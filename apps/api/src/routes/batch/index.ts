@@ -51,8 +51,8 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         schemaWarnings,
       } = await withIdempotency(deps, request, {
         kind: "batch",
-        create: async () => {
-          const created = await submitBatch(deps, submitter(request));
+        create: async (idempotency) => {
+          const created = await submitBatch(deps, { ...submitter(request), idempotency });
           return { id: created.batchId, total: created.total, schemaWarnings: created.schemaWarnings };
         },
         existing: async (id) => {

@@ -1,5 +1,5 @@
 import { normalizeScrapeRequest, type BatchScrapeRequest } from "@orbweaver/contract";
-import { createBatch, failBatch, type AccountLimits } from "@orbweaver/db";
+import { createBatch, failBatch, type AccountLimits, type IdempotencyEntry } from "@orbweaver/db";
 import { dispatchBatch } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -9,10 +9,19 @@ import { checkCookies, checkFastMode, checkProxyOptions } from "../../use-cases/
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 import { refuseItemOptions } from "./refuse-item-options.ts";
 
-/** Validates a batch, stores it with one job per URL, reserves every item's credits, dispatches the first items. */
+/**
+ * Validates a batch, stores it with one job per URL (and its `Idempotency-Key`, when given), reserves
+ * every item's credits, dispatches the first items.
+ */
 export async function submitBatch(
   deps: ApiDeps,
-  opts: { accountId: string; limits: AccountLimits; body: BatchScrapeRequest; log: FastifyBaseLogger },
+  opts: {
+    accountId: string;
+    limits: AccountLimits;
+    body: BatchScrapeRequest;
+    log: FastifyBaseLogger;
+    idempotency?: IdempotencyEntry | undefined;
+  },
 ): Promise<{ batchId: string; total: number; schemaWarnings: string[] }> {
   const { limits } = deps.config;
   const raw = opts.body.urls.map((u) => (typeof u === "string" ? u : u.url));
@@ -45,6 +54,7 @@ export async function submitBatch(
     creditsPerItem: limits.creditsPerUrl,
     maxPendingBatches: maxPending,
     schemaWarnings,
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
   });
   if (!created.ok) {
     if (created.reason === "TOO_MANY_PENDING_JOBS") {

@@ -1,5 +1,5 @@
 import { MAX_INSTRUCTION_CHARS } from "@orbweaver/contract";
-import { createCrawl, getCrawl, type AccountLimits } from "@orbweaver/db";
+import { createCrawl, getCrawl, type AccountLimits, type IdempotencyEntry } from "@orbweaver/db";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
@@ -12,7 +12,15 @@ import { dispatchCrawl } from "./submit-crawl.ts";
  */
 export async function submitCrawlExtraction(
   deps: ApiDeps,
-  opts: { accountId: string; limits: AccountLimits; sourceId: string; body: unknown; log: FastifyBaseLogger },
+  opts: {
+    accountId: string;
+    limits: AccountLimits;
+    sourceId: string;
+    body: unknown;
+    log: FastifyBaseLogger;
+    /** The submit's `Idempotency-Key`, recorded with the new job. */
+    idempotency?: IdempotencyEntry | undefined;
+  },
 ): Promise<{ jobId: string }> {
   const raw = (opts.body as { transformInstruction?: unknown } | undefined)?.transformInstruction;
   if (typeof raw !== "string" || raw.trim() === "") {
@@ -63,6 +71,7 @@ export async function submitCrawlExtraction(
     maxPendingCrawls: maxPending,
     sourceJobId: crawl.id,
     requireCredits: true,
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
   });
   if (!created.ok) {
     if (created.reason === "TOO_MANY_PENDING_JOBS") {

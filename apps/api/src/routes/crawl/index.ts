@@ -87,8 +87,8 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(deps, request, {
         kind: "crawl",
-        create: async () => {
-          const created = await submitCrawl(deps, submitter(request));
+        create: async (idempotency) => {
+          const created = await submitCrawl(deps, { ...submitter(request), idempotency });
           return { id: created.jobId, schemaWarnings: created.schemaWarnings };
         },
         existing: async (id) => {
@@ -143,8 +143,12 @@ const crawlRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id: jobId } = await withIdempotency(deps, request, {
         kind: `crawl-extract:${request.params.jobId}`,
-        create: async () => {
-          const created = await submitCrawlExtraction(deps, { ...submitter(request), sourceId: request.params.jobId });
+        create: async (idempotency) => {
+          const created = await submitCrawlExtraction(deps, {
+            ...submitter(request),
+            sourceId: request.params.jobId,
+            idempotency,
+          });
           return { id: created.jobId };
         },
         existing: async (id) => ({ id }),

@@ -1,5 +1,5 @@
 import { DEFAULT_CRAWL_INSTRUCTION, MAX_INSTRUCTION_CHARS, type CrawlRequest } from "@orbweaver/contract";
-import { createCrawl, finishCrawl, type AccountLimits, type CrawlSettings } from "@orbweaver/db";
+import { createCrawl, finishCrawl, type AccountLimits, type CrawlSettings, type IdempotencyEntry } from "@orbweaver/db";
 import type { CookieObject } from "@orbweaver/browser";
 import { enqueueCrawlJob } from "@orbweaver/queue";
 import { checkCookies, checkProxyOptions, type SealedCookies } from "../../use-cases/check-request-options.ts";
@@ -79,12 +79,18 @@ function checkCrawlSchema(schema: Record<string, unknown> | undefined): string[]
 
 /**
  * Validates a crawl beyond its JSON shape (caps, instructions, schema, SSRF check of the base and
- * webhook URLs), stores it with its credits reserved (`maxPages` × CREDITS_PER_CRAWL_PAGE), and
- * dispatches it. Cookies are accepted and never stored.
+ * webhook URLs), stores it with its credits reserved (`maxPages` × CREDITS_PER_CRAWL_PAGE) and its
+ * `Idempotency-Key` (when given), and dispatches it. Cookies are accepted and never stored.
  */
 export async function submitCrawl(
   deps: ApiDeps,
-  opts: { accountId: string; limits: AccountLimits; body: CrawlRequest; log: FastifyBaseLogger },
+  opts: {
+    accountId: string;
+    limits: AccountLimits;
+    body: CrawlRequest;
+    log: FastifyBaseLogger;
+    idempotency?: IdempotencyEntry | undefined;
+  },
 ): Promise<{ jobId: string; schemaWarnings: string[] }> {
   const { body } = opts;
   const limits = deps.config.crawl;
@@ -141,6 +147,7 @@ export async function submitCrawl(
     creditsToReserve: maxPages * limits.creditsPerPage,
     maxPendingCrawls: maxPending,
     schemaWarnings,
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
   });
   if (!created.ok) {
     if (created.reason === "TOO_MANY_PENDING_JOBS") {

@@ -42,8 +42,8 @@ const scrapeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id: jobId, schemaWarnings } = await withIdempotency(app.deps, request, {
         kind: "scrape",
-        create: async () => {
-          const created = await submitScrape(app.deps, submitter(request));
+        create: async (idempotency) => {
+          const created = await submitScrape(app.deps, { ...submitter(request), idempotency });
           return { id: created.jobId, schemaWarnings: created.schemaWarnings };
         },
         existing: async (id) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { normalizeScrapeRequest, validateActions, type ScrapeRequest } from "@orbweaver/contract";
-import type { AccountLimits, CreateScrapeJobResult } from "@orbweaver/db";
+import { mayHaveCommitted, type AccountLimits, type CreateScrapeJobResult, type IdempotencyEntry } from "@orbweaver/db";
 import { enqueueScrapeJob, withdrawScrapeJob } from "@orbweaver/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { ApiDeps } from "../../deps.ts";
@@ -11,10 +11,19 @@ import { checkCookies, checkFastMode, checkProxyOptions } from "../../use-cases/
 import { checkTargetUrls } from "../../use-cases/check-target-urls.ts";
 import { dispatchOrFail } from "../../use-cases/dispatch-or-fail.ts";
 
-/** Validates a scrape request beyond its JSON shape; stores the job and reserves credits while it dispatches. */
+/**
+ * Validates a scrape request beyond its JSON shape; stores the job (with its `Idempotency-Key`, when
+ * given) and reserves credits while it dispatches.
+ */
 export async function submitScrape(
   deps: ApiDeps,
-  opts: { accountId: string; limits: AccountLimits; body: ScrapeRequest; log: FastifyBaseLogger },
+  opts: {
+    accountId: string;
+    limits: AccountLimits;
+    body: ScrapeRequest;
+    log: FastifyBaseLogger;
+    idempotency?: IdempotencyEntry | undefined;
+  },
 ): Promise<{ jobId: string; schemaWarnings: string[] }> {
   const { config } = deps;
   const max = config.limits.maxUrlsPerScrape;
@@ -76,9 +85,14 @@ export async function submitScrape(
       creditsToReserve: config.limits.creditsPerUrl * request.urls.length,
       maxPendingJobs: maxPending,
       schemaWarnings,
+      ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
     });
   } catch (err) {
-    await withdraw();
+    // The connection dropped with the write on its way: the row may have been committed and only its
+    // answer lost. The job then stays dispatched, with its cookies: a worker runs it as soon as the
+    // row is visible, or drops it if the row never appears (claimWhenWritten). Withdrawn, a committed
+    // job would wait for the reconciler and run without the cookies it was sent with.
+    if (!mayHaveCommitted(err)) await withdraw();
     throw err;
   }
   if (!created.ok) {
