@@ -1,7 +1,8 @@
 /**
  * Stable error codes and their HTTP status (one catalog; the gateway's error handler and the worker
- * both use it). `code` is sent to clients only where the contract names one, or for a behaviour of
- * Orbweaver's own beyond the contract (`Idempotency-Key`) (`exposeCode`).
+ * both use it). `code` is sent to clients only where the contract names one, where a client must tell
+ * one 403 from another (not enough credits vs. an invalid key), or for a behaviour of Orbweaver's own
+ * beyond the contract (`Idempotency-Key`) (`exposeCode`).
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { status: 400, exposeCode: false },
@@ -9,7 +10,7 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, exposeCode: true },
   UNAUTHENTICATED: { status: 401, exposeCode: false },
   INVALID_API_KEY: { status: 403, exposeCode: false },
-  INSUFFICIENT_CREDITS: { status: 403, exposeCode: false },
+  INSUFFICIENT_CREDITS: { status: 403, exposeCode: true },
   PAYMENT_OVERDUE: { status: 402, exposeCode: true },
   NOT_FOUND: { status: 404, exposeCode: false },
   ALREADY_TERMINAL: { status: 409, exposeCode: true },

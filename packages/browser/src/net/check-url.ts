@@ -16,11 +16,22 @@ export type UrlCheckCode = "INVALID_URL" | "UNSUPPORTED_SCHEME" | "FORBIDDEN_ADD
 
 export type UrlCheck =
   | { ok: true; /** WHATWG-normalised href. */ url: string }
-  | { ok: false; code: UrlCheckCode; /** Human readable, e.g. "127.0.0.1 is a loopback address". */ reason: string };
+  | {
+      ok: false;
+      code: UrlCheckCode;
+      /** Human readable, e.g. "127.0.0.1 is a loopback address" (a literal IP is named, a resolved one never). */
+      reason: string;
+    };
 
 export type HostCheck =
   | { ok: true; /** Addresses that passed the check; connect to these and nothing else. */ addresses: LookupAddress[] }
-  | { ok: false; code: "FORBIDDEN_ADDRESS" | "HOST_NOT_FOUND"; reason: string };
+  | {
+      ok: false;
+      code: "FORBIDDEN_ADDRESS" | "HOST_NOT_FOUND";
+      reason: string;
+      /** The forbidden address a host name resolved to: for operators' logs, never in `reason`. */
+      address?: string;
+    };
 
 function isLocalhostName(host: string): boolean {
   // RFC 6761: localhost and *.localhost always mean loopback, whatever DNS says.
@@ -68,10 +79,13 @@ export async function resolveAndCheckHost(
     for (const a of addresses) {
       const cls = classifyAddress(a.address);
       if (cls.forbidden) {
+        // The reason reaches the caller (a 400 at submit, a job's error): it names the kind of
+        // range, not the address, which would tell an outsider what an internal name maps to.
         return {
           ok: false,
           code: "FORBIDDEN_ADDRESS",
-          reason: `${host} resolves to ${a.address}, ${describeRange(cls.range)} address`,
+          reason: `${host} resolves to ${describeRange(cls.kind)} address, which is not allowed`,
+          address: a.address,
         };
       }
     }

@@ -155,7 +155,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (!res.ok) {
       if (res.code === "FORBIDDEN_ADDRESS") {
         ledger.recordBlocked(tag, target, res.reason);
-        log?.warn({ tag, target: redactUrl(target), reason: res.reason }, "egress refused");
+        log?.warn({ tag, target: redactUrl(target), reason: res.reason, address: res.address }, "egress refused");
         return { ok: false, status: 403, headers: { [BLOCKED_HEADER]: headerSafe(res.reason) }, reason: res.reason };
       }
       log?.debug?.({ tag, target: redactUrl(target), reason: res.reason }, "egress target not found");

@@ -4,8 +4,16 @@ import ipaddr from "ipaddr.js";
 export interface AddressClass {
   /** True when a scrape must not connect here under the default policy. */
   forbidden: boolean;
-  /** Human-readable range name, e.g. "loopback", "private", "public". */
+  /**
+   * Human-readable range name, e.g. "loopback", "private", "public"; for an IPv6 form embedding an
+   * IPv4 address it names that address too: "loopback (IPv4-mapped 127.0.0.1)".
+   */
   range: string;
+  /**
+   * The range's name alone ("loopback"), never an address: what a message about a host name may say
+   * without telling the caller which internal address that name maps to.
+   */
+  kind: string;
 }
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -76,9 +84,9 @@ function lastV4(v6: ipaddr.IPv6): ipaddr.IPv4 {
 
 function classifyV4(v4: ipaddr.IPv4): AddressClass {
   for (const [cidr, name] of IPV4_FORBIDDEN) {
-    if (v4.match(cidr)) return { forbidden: true, range: name };
+    if (v4.match(cidr)) return { forbidden: true, range: name, kind: name };
   }
-  return { forbidden: false, range: "public" };
+  return { forbidden: false, range: "public", kind: "public" };
 }
 
 function classifyV6(v6: ipaddr.IPv6): AddressClass {
@@ -88,14 +96,14 @@ function classifyV6(v6: ipaddr.IPv6): AddressClass {
     if (!v6.match(cidr)) continue;
     const v4 = extract(v6);
     const inner = classifyV4(v4);
-    return { forbidden: inner.forbidden, range: `${inner.range} (${name} ${v4.toString()})` };
+    return { forbidden: inner.forbidden, range: `${inner.range} (${name} ${v4.toString()})`, kind: inner.kind };
   }
   for (const [cidr, name] of IPV6_FORBIDDEN) {
-    if (v6.match(cidr)) return { forbidden: true, range: name };
+    if (v6.match(cidr)) return { forbidden: true, range: name, kind: name };
   }
   // Everything outside 2000::/3 is unallocated or special; nothing public lives there.
-  if (!v6.match(GLOBAL_UNICAST_V6)) return { forbidden: true, range: "non-global IPv6" };
-  return { forbidden: false, range: "public" };
+  if (!v6.match(GLOBAL_UNICAST_V6)) return { forbidden: true, range: "non-global IPv6", kind: "non-global IPv6" };
+  return { forbidden: false, range: "public", kind: "public" };
 }
 
 /**
@@ -127,7 +135,7 @@ export function classifyAddress(ip: string): AddressClass {
     const canon = canonicalV6(raw);
     if (canon !== undefined && ipaddr.IPv6.isValid(canon)) return classifyV6(ipaddr.IPv6.parse(canon));
   }
-  return { forbidden: true, range: "invalid" };
+  return { forbidden: true, range: "invalid", kind: "invalid" };
 }
 
 /** "a loopback", "an unspecified": keeps refusal messages grammatical. */

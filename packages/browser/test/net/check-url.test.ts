@@ -69,10 +69,20 @@ const ROWS: Row[] = [
   ["http://localhost/", strict, "FORBIDDEN_ADDRESS", "localhost is a loopback name"],
   ["http://LOCALHOST./", strict, "FORBIDDEN_ADDRESS", "localhost is a loopback name"],
   ["http://api.localhost:3000/", strict, "FORBIDDEN_ADDRESS", "api.localhost is a loopback name"],
-  ["http://private.test/", strict, "FORBIDDEN_ADDRESS", "private.test resolves to 10.0.0.5, a private address"],
-  ["http://metadata.test/", strict, "FORBIDDEN_ADDRESS", "link-local"],
-  ["http://mixed.test/", strict, "FORBIDDEN_ADDRESS", "mixed.test resolves to 127.0.0.1, a loopback address"],
-  ["http://mapped.test/", strict, "FORBIDDEN_ADDRESS", "loopback"],
+  [
+    "http://private.test/",
+    strict,
+    "FORBIDDEN_ADDRESS",
+    "private.test resolves to a private address, which is not allowed",
+  ],
+  ["http://metadata.test/", strict, "FORBIDDEN_ADDRESS", "metadata.test resolves to a link-local address"],
+  [
+    "http://mixed.test/",
+    strict,
+    "FORBIDDEN_ADDRESS",
+    "mixed.test resolves to a loopback address, which is not allowed",
+  ],
+  ["http://mapped.test/", strict, "FORBIDDEN_ADDRESS", "mapped.test resolves to a loopback address"],
   // Credentials are allowed, but never confuse the host check.
   ["http://user:pass@public.test/", strict, "ok"],
   ["http://public.test@127.0.0.1/", strict, "FORBIDDEN_ADDRESS", "127.0.0.1 is a loopback address"],
@@ -107,6 +117,26 @@ describe("checkTargetUrl", () => {
     expect(res.code).toBe(code);
     expect(res.reason.length).toBeGreaterThan(0);
     if (reason !== undefined) expect(res.reason).toContain(reason);
+  });
+
+  it("never names the address a host name resolved to (a literal IP in the URL is named)", async () => {
+    // What an internal name maps to is not the caller's business: the refusal says the kind of range only.
+    for (const host of ["private.test", "metadata.test", "mixed.test", "mapped.test"]) {
+      const res = await checkTargetUrl(`http://${host}/`, strict, { lookup });
+      expect(res.ok).toBe(false);
+      if (res.ok) continue;
+      expect(res.code).toBe("FORBIDDEN_ADDRESS");
+      expect(res.reason).toMatch(
+        new RegExp(`^${host.replace(".", "\\.")} resolves to an? [a-z-]+ address, which is not allowed$`),
+      );
+      for (const a of ZONE[host] ?? []) {
+        expect(res.reason).not.toContain(a.address);
+        // `::ffff:127.0.0.1` embeds 127.0.0.1: neither form may appear.
+        expect(res.reason).not.toContain(a.address.replace(/^::ffff:/, ""));
+      }
+    }
+    const literal = await checkTargetUrl("http://10.0.0.5/", strict, { lookup });
+    expect(literal).toMatchObject({ ok: false, reason: "10.0.0.5 is a private address" });
   });
 
   it("returns the normalised URL", async () => {
@@ -169,7 +199,11 @@ describe("guarded and pinned lookups", () => {
   it("refuses a name resolving to loopback with ERR_FORBIDDEN_ADDRESS, before connecting", async () => {
     const before = accepted;
     const guarded = createGuardedLookup(strict, { lookup: async () => [{ address: "127.0.0.1", family: 4 }] });
-    await expect(connect(guarded, "rebind.test")).rejects.toMatchObject({ code: "ERR_FORBIDDEN_ADDRESS" });
+    await expect(connect(guarded, "rebind.test")).rejects.toMatchObject({
+      code: "ERR_FORBIDDEN_ADDRESS",
+      // The error reaches the job's caller: the kind of address, not which one the name maps to.
+      message: "rebind.test resolves to a loopback address, which is not allowed",
+    });
     expect(accepted).toBe(before);
   });
 

@@ -68,7 +68,7 @@ describe("egress proxy (raw clients)", () => {
     ["0177.0.0.1", "127.0.0.1 is a loopback address"],
     ["[::ffff:127.0.0.1]", "loopback"],
     ["localhost", "loopback name"],
-    ["mixed.test", "mixed.test resolves to 127.0.0.1"],
+    ["mixed.test", "mixed.test resolves to a loopback address, which is not allowed"],
   ])("refuses CONNECT %s:<canary> with 403 and never touches the canary", async (host, reason) => {
     const r = await connectVia(proxy.port, `${host}:${canary.port}`, "t-connect");
     expect(r.status).toBe(403);

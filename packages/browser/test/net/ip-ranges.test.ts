@@ -101,7 +101,7 @@ describe("classifyAddress input forms", () => {
   it.each(["0x7f.1", "2130706433", "0177.0.0.1", "127.1", "1.2.3.4.5", "::ffff:1.2.3"])(
     "fails closed on non-canonical %s",
     (ip) => {
-      expect(classifyAddress(ip)).toEqual({ forbidden: true, range: "invalid" });
+      expect(classifyAddress(ip)).toEqual({ forbidden: true, range: "invalid", kind: "invalid" });
     },
   );
 });

@@ -18,13 +18,14 @@ export async function listCrawlHistory(
   opts: { accountId: string; page: number; limit: number },
 ): Promise<{ rows: CrawlHistoryRow[]; total: number }> {
   const total = await countCrawls(db, opts.accountId);
+  // Token sums as float8, as in countCrawlPages: past 2^31 - 1 over many pages, still a JS number.
   const rows = await db
     .select({
       job: jobs,
       crawl: crawls,
       pagesCrawled: sql<number>`(select count(*)::int from ${crawlPages} p where p.crawl_id = ${crawls.id} and p.status in ('success', 'failed'))`,
-      inputTokens: sql<number>`(select coalesce(sum(p.input_tokens), 0)::int from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
-      outputTokens: sql<number>`(select coalesce(sum(p.output_tokens), 0)::int from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
+      inputTokens: sql<number>`(select coalesce(sum(p.input_tokens), 0)::float8 from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
+      outputTokens: sql<number>`(select coalesce(sum(p.output_tokens), 0)::float8 from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
       proxyBytes: sql<number>`(select coalesce(sum(p.proxy_bytes), 0)::float8 from ${crawlPages} p where p.crawl_id = ${crawls.id})`,
     })
     .from(crawls)
@@ -33,7 +34,15 @@ export async function listCrawlHistory(
     .orderBy(desc(crawls.createdAt), desc(crawls.id))
     .limit(opts.limit)
     .offset((opts.page - 1) * opts.limit);
-  return { rows: rows.map((r) => ({ ...r, proxyBytes: Number(r.proxyBytes) })), total };
+  return {
+    rows: rows.map((r) => ({
+      ...r,
+      inputTokens: Number(r.inputTokens),
+      outputTokens: Number(r.outputTokens),
+      proxyBytes: Number(r.proxyBytes),
+    })),
+    total,
+  };
 }
 
 /** Number of crawls the account ever submitted (GET /crawl/stats). */

@@ -56,13 +56,15 @@ export interface CrawlCounts {
 }
 
 export async function countCrawlPages(db: Db, crawlId: string): Promise<CrawlCounts> {
+  // Token sums leave as float8: a sum over many pages passes 2^31 - 1 (`::int` would fail the query),
+  // and node-postgres reads float8 as a number (int8 would come back as a string); exact to 2^53.
   const [row] = await db
     .select({
       succeeded: sql<number>`count(*) filter (where ${crawlPages.status} = 'success')::int`,
       failed: sql<number>`count(*) filter (where ${crawlPages.status} = 'failed')::int`,
       processing: sql<number>`count(*) filter (where ${crawlPages.status} = 'processing')::int`,
-      inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::int`,
-      outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::int`,
+      inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::float8`,
+      outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::float8`,
       proxyBytes: sql<number>`coalesce(sum(${crawlPages.proxyBytes}), 0)::float8`,
     })
     .from(crawlPages)
@@ -74,8 +76,8 @@ export async function countCrawlPages(db: Db, crawlId: string): Promise<CrawlCou
     succeeded,
     failed,
     processing: row?.processing ?? 0,
-    inputTokens: row?.inputTokens ?? 0,
-    outputTokens: row?.outputTokens ?? 0,
+    inputTokens: Number(row?.inputTokens ?? 0),
+    outputTokens: Number(row?.outputTokens ?? 0),
     proxyBytes: Number(row?.proxyBytes ?? 0),
   };
 }

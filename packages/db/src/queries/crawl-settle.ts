@@ -79,13 +79,14 @@ async function settle(
     .update(crawlPages)
     .set({ status: "skipped", runToken: null, updatedAt: sql`now()` })
     .where(and(eq(crawlPages.crawlId, job.id), inArray(crawlPages.status, ["queued", "processing"])));
+  // Token sums as float8: over many pages they pass 2^31 - 1, which `::int` refused (the settle failed).
   const [counts] = await tx
     .select({
       succeeded: sql<number>`count(*) filter (where ${crawlPages.status} = 'success')::int`,
       failed: sql<number>`count(*) filter (where ${crawlPages.status} = 'failed')::int`,
-      inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::int`,
-      outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::int`,
-      linkChoiceTokens: sql<number>`coalesce(sum(${crawlPages.linkChoiceTokens}), 0)::int`,
+      inputTokens: sql<number>`coalesce(sum(${crawlPages.inputTokens}), 0)::float8`,
+      outputTokens: sql<number>`coalesce(sum(${crawlPages.outputTokens}), 0)::float8`,
+      linkChoiceTokens: sql<number>`coalesce(sum(${crawlPages.linkChoiceTokens}), 0)::float8`,
       proxyBytes: sql<number>`coalesce(sum(${crawlPages.proxyBytes}), 0)::float8`,
     })
     .from(crawlPages)
@@ -96,8 +97,8 @@ async function settle(
     .where(eq(crawls.id, job.id));
   const succeeded = counts?.succeeded ?? 0;
   const crawled = succeeded + (counts?.failed ?? 0);
-  const inputTokens = counts?.inputTokens ?? 0;
-  const outputTokens = counts?.outputTokens ?? 0;
+  const inputTokens = Number(counts?.inputTokens ?? 0);
+  const outputTokens = Number(counts?.outputTokens ?? 0);
   const billed = opts.status !== "failed";
   const pageCharge = billed ? Math.min(succeeded * (crawl?.price ?? 0), job.creditsReserved) : 0;
   const durationMs = job.startedAt ? Date.now() - new Date(job.startedAt).getTime() : 0;
@@ -135,7 +136,7 @@ async function settle(
   if (refund > 0) await moveCredits(tx, { accountId: job.accountId, jobId: job.id, delta: refund, reason: "refund" });
   let tokenCharge = 0;
   // Extraction is charged; choosing links is not (no token charge without transformInstruction or schema).
-  const tokens = Math.max(0, inputTokens + outputTokens - (counts?.linkChoiceTokens ?? 0));
+  const tokens = Math.max(0, inputTokens + outputTokens - Number(counts?.linkChoiceTokens ?? 0));
   if (billed && tokens > 0 && opts.creditsPer1kTokens > 0) {
     const wanted = Math.round((tokens / 1000) * opts.creditsPer1kTokens * 10_000) / 10_000;
     tokenCharge = await chargeUpTo(tx, {

@@ -19,7 +19,8 @@ export interface UsageBucket {
 /**
  * Usage per UTC day (7d, 30d) or per week (weekly: the last 7 weeks), every bucket present even
  * when empty, computed by one aggregate query over the account's jobs. Proxy bytes come from each
- * finished job's stats (a crawl's are summed over its pages when it settles).
+ * finished job's stats (a crawl's are summed over its pages when it settles). Sums are bigint inside
+ * the query and leave as float8 (a JS number, exact to 2^53), never `::int`, which fails past 2^31 - 1.
  */
 export async function getUsageStats(db: Db, opts: { accountId: string; range: UsageRange }): Promise<UsageBucket[]> {
   const unit = opts.range === "weekly" ? "week" : "day";
@@ -46,7 +47,7 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
              count(*) filter (where kind = 'scrape')::int as requests,
              count(*) filter (where kind = 'crawl')::int as crawls,
              coalesce(sum((stats ->> 'totalTokens')::bigint), 0)::bigint as tokens,
-             coalesce(sum((stats ->> 'captchaSolvedCount')::int), 0)::int as captchas,
+             coalesce(sum((stats ->> 'captchaSolvedCount')::bigint), 0)::bigint as captchas,
              avg((stats ->> 'durationMs')::float) filter (where status = 'completed' and kind = 'scrape') as latency,
              coalesce(sum(credits_used), 0)::float as credits,
              coalesce(sum((stats ->> 'proxyBytes')::bigint), 0)::bigint as proxy_bytes
@@ -56,7 +57,7 @@ export async function getUsageStats(db: Db, opts: { accountId: string; range: Us
        group by 1
     )
     select s.start, coalesce(u.requests, 0)::int as requests, coalesce(u.crawls, 0)::int as crawls,
-           coalesce(u.tokens, 0)::float as tokens, coalesce(u.captchas, 0)::int as captchas,
+           coalesce(u.tokens, 0)::float as tokens, coalesce(u.captchas, 0)::float8 as captchas,
            u.latency, coalesce(u.credits, 0)::float as credits, coalesce(u.proxy_bytes, 0)::float8 as proxy_bytes
       from series s left join usage u on u.start = s.start
      order by s.start`);
