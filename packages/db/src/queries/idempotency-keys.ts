@@ -35,19 +35,22 @@ export interface IdempotentJob {
   requestHash: string | null;
 }
 
+/** The account's key as long as its window lasts. */
+function liveKey(ref: IdempotencyKeyRef) {
+  return and(
+    eq(idempotencyKeys.accountId, ref.accountId),
+    eq(idempotencyKeys.kind, ref.kind),
+    eq(idempotencyKeys.key, ref.key),
+    gt(idempotencyKeys.createdAt, windowStart),
+  );
+}
+
 /** The job the account's key created within the window, or null. */
 export async function findIdempotentJob(db: Db, ref: IdempotencyKeyRef): Promise<IdempotentJob | null> {
   const [row] = await db
     .select({ jobId: idempotencyKeys.jobId, requestHash: idempotencyKeys.requestHash })
     .from(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.accountId, ref.accountId),
-        eq(idempotencyKeys.kind, ref.kind),
-        eq(idempotencyKeys.key, ref.key),
-        gt(idempotencyKeys.createdAt, windowStart),
-      ),
-    );
+    .where(liveKey(ref));
   return row ?? null;
 }
 
@@ -72,17 +75,7 @@ export async function recordIdempotentJob(tx: Tx, ref: IdempotencyKeyRef & Idemp
  * Only the key's live record bound to this request is deleted.
  */
 export async function forgetIdempotentJob(db: Db, ref: IdempotencyKeyRef & { requestHash: string }): Promise<void> {
-  await db
-    .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.accountId, ref.accountId),
-        eq(idempotencyKeys.kind, ref.kind),
-        eq(idempotencyKeys.key, ref.key),
-        eq(idempotencyKeys.requestHash, ref.requestHash),
-        gt(idempotencyKeys.createdAt, windowStart),
-      ),
-    );
+  await db.delete(idempotencyKeys).where(and(liveKey(ref), eq(idempotencyKeys.requestHash, ref.requestHash)));
 }
 
 /** Deletes keys whose window is over; returns how many. */
