@@ -215,6 +215,17 @@ describe("Redis restarted mid-run", () => {
     const { final } = await pollScrape(stack.api, key, after, 60_000);
     expect(final.status, JSON.stringify(final)).toBe("completed");
     expect(await nothingLostProblems(stack.pool, { acknowledged: [after], expectCompleted: true })).toEqual([]);
+    // The key refused with 503 during the outage was let go: its retry is a new job that runs, not
+    // the failed one (Postgres records a key with its job, so the release is what frees it).
+    const keyedRetry = await call<{ jobId: string }>(`${stack.api}/scrape`, {
+      key,
+      headers: { "idempotency-key": "during-outage" },
+      body: { urls: [{ url: site.url("/") }] },
+    });
+    expect(keyedRetry.status, JSON.stringify(keyedRetry.body)).toBe(202);
+    expect(refusedIds).not.toContain(keyedRetry.body.jobId);
+    const retried = await pollScrape(stack.api, key, keyedRetry.body.jobId, 60_000);
+    expect(retried.final.status, JSON.stringify(retried.final)).toBe("completed");
   });
 });
 
