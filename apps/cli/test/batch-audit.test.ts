@@ -234,13 +234,16 @@ describe("submit, and cancel before any worker runs", () => {
     expect((await cancel(key, cancelBefore.body.batchId)).body.cancelledItems).toBe(2);
     expect(await startJobAttempt(stack.db, second)).toBeNull();
 
-    // The claimed item runs to its end (a worker takes it over); no cancelled one is ever fetched.
+    // The claim above never runs its item to the end (no worker is behind it). A worker that takes the
+    // item over now would start a new run after the cancel: the item is cancelled and refunded
+    // instead, and no cancelled one is ever fetched.
     await ensureWorker();
-    await waitFor(async () => (await poll(key, claimBefore.body.batchId)).completedCount === 1, {
+    await waitFor(async () => (await poll(key, claimBefore.body.batchId)).items[0]?.status === "cancelled", {
       timeoutMs: 30_000,
-      message: "the claimed item to finish",
+      message: "the claimed item to end",
     });
-    neverFetched.push("/ok/race-a2", "/ok/race-a3", "/ok/race-b1", "/ok/race-b2");
+    expect((await poll(key, claimBefore.body.batchId)).items.map((i) => i.creditsUsed)).toEqual([0, 0, 0]);
+    neverFetched.push("/ok/race-a1", "/ok/race-a2", "/ok/race-a3", "/ok/race-b1", "/ok/race-b2");
     expect(await ledgerGap(stack.pool, accountId, 100)).toBe(0);
   });
 

@@ -32,13 +32,17 @@ export async function processScrapeJob(
     throw new WaitingError();
   }
   try {
-    await runScrapeJob(ctx, bullJob, releaseSlot);
+    await runScrapeJob(ctx, { bullJob, token, releaseSlot });
   } finally {
     releaseSlot();
   }
 }
 
-async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>, releaseSlot: () => void) {
+async function runScrapeJob(
+  ctx: WorkerContext,
+  opts: { bullJob: Job<{ jobId: string }>; token: string | undefined; releaseSlot: () => void },
+) {
+  const { bullJob, token, releaseSlot } = opts;
   const { jobId } = bullJob.data;
   const row = await claimWhenWritten(ctx, bullJob);
   if (!row?.runToken) return; // finished by an earlier delivery, withdrawn, or never written: nothing to do
@@ -99,6 +103,8 @@ async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>,
     );
     // The pages are read and their contexts closing: the model call and the write need no browser.
     releaseSlot();
+    // A page the worker's shutdown closed the browser under did not fail: the job runs again elsewhere.
+    if (ctx.cutShort() && outcomes.some((o) => !o.page.success)) await handBack(ctx, { bullJob, token, runToken });
     const successes = outcomes.filter((o) => o.page.success).length;
     if (successes === 0) {
       const error = outcomes.map((o) => `${o.page.url}: ${o.page.error ?? "failed"}`).join("; ");
@@ -136,9 +142,27 @@ async function runScrapeJob(ctx: WorkerContext, bullJob: Job<{ jobId: string }>,
     if (!written) log.warn("result refused: another attempt owns this job");
     else log.info({ urls: request.urls.length, successes, durationMs: result.stats.durationMs }, "scrape completed");
   } catch (err) {
-    if (err instanceof UnrecoverableError) throw err;
+    if (err instanceof UnrecoverableError || err instanceof WaitingError) throw err;
+    if (ctx.cutShort()) await handBack(ctx, { bullJob, token, runToken });
     await settleFailure(ctx, { row, runToken, bullJob, err: err as Error, started });
   }
+}
+
+/**
+ * Hands a job the worker's shutdown cut short back to the queue, settling nothing: the row waits
+ * again (`delayed`, whatever attempt it was on) and BullMQ puts the job back at the head of the
+ * waiting list without counting an attempt, for another worker to run from the start. Should the
+ * queue be out of reach, the job's lock lapses and stall detection hands it over the same way.
+ */
+async function handBack(
+  ctx: WorkerContext,
+  opts: { bullJob: Job<{ jobId: string }>; token: string | undefined; runToken: string },
+): Promise<never> {
+  const { bullJob, token, runToken } = opts;
+  await markJobDelayed(ctx.db, { jobId: bullJob.data.jobId, runToken, error: "the worker was shutting down" });
+  if (token) await bullJob.moveToWait(token);
+  ctx.log.info({ jobId: bullJob.data.jobId }, "job handed back at shutdown");
+  throw new WaitingError();
 }
 
 async function settleFailure(

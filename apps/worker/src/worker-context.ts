@@ -35,6 +35,12 @@ export interface WorkerContext {
    * writing it run beside other jobs' pages instead of keeping the browser waiting.
    */
   browserSlots: Semaphore;
+  /**
+   * True once the worker's shutdown ran past SHUTDOWN_TIMEOUT_MS and closed the browser under the
+   * jobs still running: their failures are the shutdown's, not the page's, so they are handed back
+   * to the queue for another worker instead of being settled (or spending an attempt).
+   */
+  cutShort(): boolean;
 }
 
 /** A failure worth another attempt (browser crash, infrastructure); everything else is final. */

@@ -25,6 +25,12 @@ import { startRetentionSweeper } from "./retention-sweeper.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { WorkerContext } from "./worker-context.ts";
 
+/**
+ * How long, past SHUTDOWN_TIMEOUT_MS, the jobs whose browser was closed under them get to hand
+ * themselves back to the queue (a database write and a Redis call each) before the worker stops anyway.
+ */
+const HAND_BACK_MS = 2000;
+
 /** How much the PDF reader's process may grow while one PDF is read (its streams inflated) before it is stopped. */
 const PDF_MEMORY_GROWTH_BYTES = 512 * 1024 * 1024;
 
@@ -95,6 +101,7 @@ export async function startWorker(
     prefix: config.queuePrefix,
     secret: await getInstanceSecret(dbHandle.db, config.secret),
   });
+  let cutShort = false;
   const context: WorkerContext = {
     config,
     db: dbHandle.db,
@@ -118,6 +125,7 @@ export async function startWorker(
         : null,
     log,
     browserSlots: new Semaphore(config.workerConcurrency),
+    cutShort: () => cutShort,
   };
   const queue = createScrapeQueue({
     connection: producerConnection,
@@ -198,15 +206,23 @@ export async function startWorker(
       const deadline = Date.now() + config.jobs.shutdownTimeoutMs;
       reconciler.stop();
       retention?.stop();
-      // Finish running jobs within the deadline; past it, stop and let stall detection hand them to another worker.
+      // Finish running jobs within the deadline; past it, cut them short and hand them to another worker.
       const graceful = Promise.all([worker.close(), crawlWorker.close()]);
       // Jobs taken but still waiting for a browser slot go back to the queue unclaimed.
       context.browserSlots.cancel();
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), config.jobs.shutdownTimeoutMs).unref()),
-      ]);
-      if (timedOut) await Promise.all([worker.close(true), crawlWorker.close(true)]).catch(() => undefined);
+      const within = (ms: number) =>
+        Promise.race([graceful.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      const timedOut = !(await within(config.jobs.shutdownTimeoutMs));
+      if (timedOut) {
+        // BullMQ's close(true) after a close() only awaits that close: it cannot force it. The jobs
+        // still running are cut short instead: the browser closes under them, and each hands its job
+        // back to the queue (unsettled, its attempt not spent) while the consumer's connection is
+        // still open, which ends the consumer's close. One that is not in the browser (a model call,
+        // a plain HTTP read) and does not end in time is left to stall detection.
+        cutShort = true;
+        await pool.close();
+        if (!(await within(HAND_BACK_MS))) log.warn("jobs still running at shutdown are left to stall detection");
+      }
       // Webhook events of crawls that ended (a failed delivery waiting for its retry) get what is
       // left of the deadline, while the database (the signing secret) is still open.
       await Promise.race([

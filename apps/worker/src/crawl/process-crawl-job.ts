@@ -71,18 +71,23 @@ export async function processCrawlJob(
       log.info("crawl no longer owned by this attempt (cancelled or taken over)");
       return;
     }
-    if (end === "stopping") {
-      await markCrawlDelayed(ctx.db, { crawlId, runToken, error: "the worker is shutting down" });
-      // Back to the queue at once, without spending an attempt: another worker resumes the frontier.
-      await bullJob.moveToDelayed(Date.now(), opts.token);
-      throw new DelayedError();
-    }
+    if (end === "stopping") await handBack(session, { bullJob, token: opts.token });
     await settle(session);
     await ctx.secrets.delete(claimed.crawl.id).catch(() => undefined);
   } catch (err) {
     if (err instanceof DelayedError) throw err;
+    // The worker's shutdown closed the browser under the crawl: not the crawl's failure.
+    if (ctx.cutShort()) await handBack(session, { bullJob, token: opts.token });
     await settleFailure(session, { bullJob, err: err as Error });
   }
+}
+
+/** Back to the queue at once, without spending an attempt: another worker resumes the frontier. */
+async function handBack(session: CrawlSession, opts: { bullJob: Job; token: string | undefined }): Promise<never> {
+  const { ctx, crawl, runToken } = session;
+  await markCrawlDelayed(ctx.db, { crawlId: crawl.id, runToken, error: "the worker is shutting down" });
+  await opts.bullJob.moveToDelayed(Date.now(), opts.token);
+  throw new DelayedError();
 }
 
 function createSession(ctx: WorkerContext, claimed: CrawlJob, runToken: string): CrawlSession {

@@ -89,20 +89,30 @@ async function runPage(
     runToken,
     progress: progressOf(session, { status: "running", crawled: null, url: page.url, verb: opts.verb }),
   });
+  const handBack = async (error: string, proxyBytes: number | undefined) => {
+    log.warn({ url: page.url, err: error }, "crawl page handed back to the frontier");
+    await requeueCrawlPage(ctx.db, {
+      crawlId: crawl.id,
+      runToken,
+      pageId: page.id,
+      error,
+      // A page the worker's shutdown closed the browser under is not held against it.
+      maxAttempts: ctx.cutShort() ? Number.MAX_SAFE_INTEGER : PAGE_ATTEMPTS,
+      ...(proxyBytes === undefined ? {} : { proxyBytes }),
+    });
+  };
   let result: PageResult;
   try {
     result = await opts.processPage(page);
   } catch (err) {
     if (!(err instanceof TransientJobError)) throw err;
-    log.warn({ url: page.url, err: err.message }, "crawl page handed back to the frontier");
-    await requeueCrawlPage(ctx.db, {
-      crawlId: crawl.id,
-      runToken,
-      pageId: page.id,
-      error: err.message,
-      maxAttempts: PAGE_ATTEMPTS,
-      proxyBytes: proxyBytesOf(err),
-    });
+    await handBack(err.message, proxyBytesOf(err));
+    return;
+  }
+  // Failed because the worker's shutdown closed the browser under it ("the page was closed"): not
+  // the page's failure; the attempt that resumes the crawl loads it again.
+  if (result.outcome.status === "failed" && ctx.cutShort()) {
+    await handBack(result.outcome.errorMessage ?? "the worker is shutting down", result.outcome.proxyBytes);
     return;
   }
   const written = await completeCrawlPage(ctx.db, {

@@ -16,9 +16,9 @@ export interface CrawlWorker {
   queue: Queue<CrawlJobData>;
   /**
    * Stops running crawls from claiming pages (they go back to the queue, resumable by any worker),
-   * then closes the consumer; `force` does not wait for the pages in flight.
+   * then closes the consumer once the pages in flight are done (or handed back: see WorkerContext.cutShort).
    */
-  close(force?: boolean): Promise<void>;
+  close(): Promise<void>;
   /** Releases the Redis connections (after close). */
   disconnect(): Promise<void>;
   /** Sends `crawl.failed` for a crawl failed outside its attempts (the reconciler giving it up). */
@@ -51,9 +51,9 @@ export function startCrawlWorker(ctx: WorkerContext): CrawlWorker {
   return {
     worker,
     queue,
-    close: async (force = false) => {
+    close: async () => {
       stopping = true;
-      await worker.close(force);
+      await worker.close();
     },
     disconnect: async () => {
       await closeQueuesAndConnection(producer, [queue]);

@@ -15,22 +15,24 @@ export const FINISHED = ["completed", "failed", "cancelled"] as const satisfies 
 >[];
 
 /**
- * The job waits for a retry (`delayed`) in a batch that was cancelled: its item was running when the
- * cancel came (so the cancel let it be), then its attempt failed transiently.
+ * The job is to run again in a batch that was cancelled: its item was running when the cancel came
+ * (so the cancel let it be), then its attempt failed transiently (`delayed`, waiting for a retry) or
+ * died unsettled (still `active`: its worker was killed, and the queue delivers the job again).
  */
-const retryInCancelledBatch = sql`(${jobs.status} = 'delayed' and exists (select 1 from ${batches} b where b.id = ${jobs.batchId} and b.state = 'cancelled'))`;
+const rerunInCancelledBatch = sql`(${jobs.status} in ('delayed', 'active') and exists (select 1 from ${batches} b where b.id = ${jobs.batchId} and b.state = 'cancelled'))`;
 
 /**
  * Claims a job for one attempt: status active, a fresh run token. Returns null when the job is
- * already terminal (a duplicate delivery of a finished job) or unknown. A retry of an item whose
- * batch was cancelled meanwhile is not claimed: it is cancelled, its reservation refunded, rather
- * than loaded again and billed after the cancel (the cancel refunds the items that wait, and a
- * retry waits as they do; the attempt running at the cancel was let finish, and it did not).
+ * already terminal (a duplicate delivery of a finished job) or unknown. A new run of an item whose
+ * batch was cancelled meanwhile (a retry, or a redelivery after its worker died) is not claimed: it
+ * is cancelled, its reservation refunded, rather than loaded again and billed after the cancel (the
+ * cancel refunds the items that wait, and a rerun waits as they do; the attempt running at the
+ * cancel was let finish, and it did not).
  */
 export async function startJobAttempt(db: Db, jobId: string): Promise<JobRow | null> {
   const row = await claimJob(db, jobId);
   if (row) return row;
-  await cancelRetryInCancelledBatch(db, jobId);
+  await cancelRerunInCancelledBatch(db, jobId);
   return null;
 }
 
@@ -44,12 +46,12 @@ export function cancelledBeforeRun() {
   } as const;
 }
 
-async function cancelRetryInCancelledBatch(db: Db, jobId: string): Promise<void> {
+async function cancelRerunInCancelledBatch(db: Db, jobId: string): Promise<void> {
   await db.transaction(async (tx) => {
     const cancelled = await tx
       .update(jobs)
       .set(cancelledBeforeRun())
-      .where(and(eq(jobs.id, jobId), retryInCancelledBatch))
+      .where(and(eq(jobs.id, jobId), rerunInCancelledBatch))
       .returning({ id: jobs.id, reserved: jobs.creditsReserved, accountId: jobs.accountId });
     const [job] = cancelled;
     if (job) await refundReservations(tx, { accountId: job.accountId, jobs: cancelled });
@@ -72,7 +74,7 @@ async function claimJob(db: Db, jobId: string): Promise<JobRow | null> {
       and(
         eq(jobs.id, jobId),
         inArray(jobs.status, [...UNFINISHED]),
-        or(isNull(jobs.batchId), not(retryInCancelledBatch)),
+        or(isNull(jobs.batchId), not(rerunInCancelledBatch)),
       ),
     )
     .returning();
