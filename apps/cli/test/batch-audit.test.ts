@@ -4,55 +4,23 @@
 // worker so that "pending" and the claim race are deterministic, and gets one when a test needs it.
 import { startJobAttempt } from "@orbweaver/db";
 import { startOpenAIServer, waitFor, type OpenAIServer } from "@orbweaver/testkit";
-import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ledgerGap, pollBatch, type BatchBody } from "./helpers/batch.ts";
+import { ledgerGap, pollBatch, startControlledPages, type BatchBody, type ControlledPages } from "./helpers/batch.ts";
 import { call } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
 
 let model: OpenAIServer;
 let stack: TestStack;
 
-/**
- * Pages under the test's control: `/gate/NAME` answers once `open(NAME)` is called, `/flaky/NAME`
- * answers 500 while NAME is in `failing`, anything else a page. Requests and cookies are recorded by path.
- */
-let pages: Server;
-let origin = "";
-const hits = new Map<string, number>();
-const cookiesSeen = new Map<string, string[]>();
-const held = new Map<string, Array<() => void>>();
-const opened = new Set<string>();
+/** Pages under the tests' control (see startControlledPages); requests and cookies recorded by path. */
+let pages: ControlledPages;
 const failing = new Set<string>();
-const url = (path: string) => `${origin}${path}`;
-const hitsOf = (path: string) => hits.get(path) ?? 0;
-function open(name: string): void {
-  opened.add(name);
-  for (const answer of held.get(name) ?? []) answer();
-  held.delete(name);
-}
+const url = (path: string) => pages.url(path);
+const hitsOf = (path: string) => pages.hitsOf(path);
+const open = (name: string) => pages.open(name);
 
 beforeAll(async () => {
-  pages = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0]!;
-    hits.set(path, hitsOf(path) + 1);
-    cookiesSeen.set(path, [...(cookiesSeen.get(path) ?? []), req.headers.cookie ?? ""]);
-    const [, kind, name = ""] = path.split("/");
-    const answer = () => {
-      if (res.destroyed) return;
-      const down = kind === "flaky" && failing.has(name);
-      res.writeHead(down ? 500 : 200, { "content-type": "text/html; charset=utf-8" });
-      const title = down ? "Internal Server Error" : `Page ${path}`;
-      res.end(
-        `<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Enough text here to be a page of its own, not an error page.</p></body></html>`,
-      );
-    };
-    if (kind === "gate" && !opened.has(name)) held.set(name, [...(held.get(name) ?? []), answer]);
-    else answer();
-  });
-  await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
-  const address = pages.address();
-  origin = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  pages = await startControlledPages({ failing });
   model = await startOpenAIServer();
   stack = await startTestStack({
     worker: false,
@@ -68,11 +36,9 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const name of [...held.keys()]) open(name);
   await stack?.stop();
   await model?.close();
-  pages?.closeAllConnections();
-  await new Promise<void>((resolve) => (pages ? pages.close(() => resolve()) : resolve()));
+  await pages?.close();
 });
 beforeEach(() => model.reset());
 
@@ -271,9 +237,7 @@ describe("submit, and cancel before any worker runs", () => {
     expect(new Set(done.items.map((i) => i.jobId)).size).toBe(4);
     expect(done.items.map((i) => i.result)).toEqual(Array(4).fill({ title: "T" }));
     expect(hitsOf("/ok/dup")).toBe(3);
-    expect([...(cookiesSeen.get("/ok/dup") ?? []), ...(cookiesSeen.get("/ok/other") ?? [])]).toEqual(
-      Array(4).fill("session=abc"),
-    );
+    expect([...pages.cookiesSeen("/ok/dup"), ...pages.cookiesSeen("/ok/other")]).toEqual(Array(4).fill("session=abc"));
     const chats = model.chatRequests();
     expect(chats).toHaveLength(4);
     expect(chats.every((c) => c.promptText.includes("The page title"))).toBe(true);

@@ -2,59 +2,30 @@
 // shows before its items start, `finishedAt` on the list while a batch still runs and once it is done,
 // what a cancelled item says, a late cancel, and blank per-URL fields.
 import { waitFor } from "@orbweaver/testkit";
-import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollBatch, type BatchBody } from "./helpers/batch.ts";
+import { pollBatch, startControlledPages, type BatchBody, type ControlledPages } from "./helpers/batch.ts";
 import { call } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
 
 let stack: TestStack;
 
-/** `/gate/NAME` answers once `open(NAME)` is called, `/flaky/NAME` answers 500 while NAME is in `failing`, anything else a page. */
-let pages: Server;
-let origin = "";
-const hits = new Map<string, number>();
-const held = new Map<string, Array<() => void>>();
-const opened = new Set<string>();
+/** Pages under the tests' control (see startControlledPages). */
+let pages: ControlledPages;
 const failing = new Set<string>();
-const url = (path: string) => `${origin}${path}`;
-const hitsOf = (path: string) => hits.get(path) ?? 0;
-function open(name: string): void {
-  opened.add(name);
-  for (const answer of held.get(name) ?? []) answer();
-  held.delete(name);
-}
+const url = (path: string) => pages.url(path);
+const hitsOf = (path: string) => pages.hitsOf(path);
+const open = (name: string) => pages.open(name);
 
 beforeAll(async () => {
-  pages = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0]!;
-    hits.set(path, hitsOf(path) + 1);
-    const [, kind, name = ""] = path.split("/");
-    const answer = () => {
-      if (res.destroyed) return;
-      const down = kind === "flaky" && failing.has(name);
-      res.writeHead(down ? 500 : 200, { "content-type": "text/html; charset=utf-8" });
-      const title = down ? "Internal Server Error" : `Page ${path}`;
-      res.end(
-        `<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Enough text here to be a page of its own, not an error page.</p></body></html>`,
-      );
-    };
-    if (kind === "gate" && !opened.has(name)) held.set(name, [...(held.get(name) ?? []), answer]);
-    else answer();
-  });
-  await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
-  const address = pages.address();
-  origin = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  pages = await startControlledPages({ failing });
   stack = await startTestStack({
     worker: false,
     env: { BATCH_CONCURRENCY: "2", WORKER_CONCURRENCY: "2", PAGE_TIMEOUT_MS: "20000" },
   });
 });
 afterAll(async () => {
-  for (const name of [...held.keys()]) open(name);
   await stack?.stop();
-  pages?.closeAllConnections();
-  await new Promise<void>((resolve) => (pages ? pages.close(() => resolve()) : resolve()));
+  await pages?.close();
 });
 
 type ListEntry = { uuid: string; status: string; finishedAt: string | null; completedCount: number };

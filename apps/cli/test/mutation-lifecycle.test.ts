@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ledgerGap, pollBatch, type BatchBody } from "./helpers/batch.ts";
 import { call, pollScrape, submitScrape } from "./helpers/http.ts";
 import { startTestStack, type TestStack } from "./helpers/stack.ts";
+import { ledgerOf } from "./helpers/job-rows.ts";
 
 const BATCH_CONCURRENCY = 2;
 
@@ -105,14 +106,6 @@ async function jobRow(jobId: string) {
   return rows[0]!;
 }
 
-async function ledgerOf(jobId: string) {
-  const { rows } = await stack.pool.query<{ reason: string; delta: number }>(
-    "select reason, delta::float as delta from credit_ledger where job_id = $1 order by id",
-    [jobId],
-  );
-  return rows;
-}
-
 /** Makes the row look untouched for an hour: the reconciler's next pass looks at it. */
 async function age(jobIds: string[], attempts?: number): Promise<void> {
   await stack.pool.query(
@@ -177,7 +170,7 @@ describe("a batch cancelled while an item waits for its retry", () => {
       ["cancelled", 0],
     ]);
     for (const row of rows) {
-      expect(await ledgerOf(row.id)).toEqual([
+      expect(await ledgerOf(stack, row.id)).toEqual([
         { reason: "reserve", delta: -row.reserved },
         { reason: "refund", delta: row.reserved },
       ]);
@@ -230,12 +223,12 @@ describe("jobs the queue lost, and a batch's items in flight", () => {
     const lostRow = await jobRow(lost);
     expect(lostRow).toMatchObject({ status: "completed", attempts: 1 });
     expect(lostRow.used).toBe(lostRow.reserved);
-    expect(await ledgerOf(lost)).toEqual([{ reason: "reserve", delta: -lostRow.reserved }]);
+    expect(await ledgerOf(stack, lost)).toEqual([{ reason: "reserve", delta: -lostRow.reserved }]);
     expect(slowHits.get("/lost-and-found")).toBe(1);
     // Given up without running again: failed, nothing charged, its reservation refunded once.
     const givenUpRow = await jobRow(givenUp);
     expect(givenUpRow).toMatchObject({ status: "failed", used: 0 });
-    expect(await ledgerOf(givenUp)).toEqual([
+    expect(await ledgerOf(stack, givenUp)).toEqual([
       { reason: "reserve", delta: -givenUpRow.reserved },
       { reason: "refund", delta: givenUpRow.reserved },
     ]);
@@ -248,7 +241,7 @@ describe("jobs the queue lost, and a batch's items in flight", () => {
     // The items cancelled before the worker started stayed cancelled, refunded once, never loaded.
     for (const id of cancelledBeforeWorker) {
       expect(await jobRow(id)).toMatchObject({ status: "cancelled", used: 0 });
-      expect((await ledgerOf(id)).map((l) => l.reason)).toEqual(["reserve", "refund"]);
+      expect((await ledgerOf(stack, id)).map((l) => l.reason)).toEqual(["reserve", "refund"]);
     }
     for (const path of cancelledPaths) expect(slowHits.get(path) ?? 0, path).toBe(0);
   });
@@ -274,7 +267,7 @@ describe("jobs the queue lost, and a batch's items in flight", () => {
     });
     const during = await jobRow(jobId);
     expect(during).toMatchObject({ status: "active", attempts: 2, used: 0, result: null });
-    expect(await ledgerOf(jobId)).toEqual([{ reason: "reserve", delta: -during.reserved }]);
+    expect(await ledgerOf(stack, jobId)).toEqual([{ reason: "reserve", delta: -during.reserved }]);
 
     // The second run settles it: its outcome is the one the client sees, charged (here refunded) once.
     expect(
@@ -288,7 +281,7 @@ describe("jobs the queue lost, and a batch's items in flight", () => {
     ).toBe(true);
     const final = await pollScrape(stack.api, key, jobId);
     expect(final.final).toMatchObject({ status: "failed", error: "the second run failed", result: null });
-    expect(await ledgerOf(jobId)).toEqual([
+    expect(await ledgerOf(stack, jobId)).toEqual([
       { reason: "reserve", delta: -during.reserved },
       { reason: "refund", delta: during.reserved },
     ]);
@@ -302,7 +295,7 @@ describe("jobs the queue lost, and a batch's items in flight", () => {
     const first = await pollScrape(stack.api, key, jobId, 60_000);
     expect(first.final.status).toBe("completed");
     const before = await jobRow(jobId);
-    const ledgerBefore = await ledgerOf(jobId);
+    const ledgerBefore = await ledgerOf(stack, jobId);
     const balanceBefore = await stack.balance(accountId);
     const hitsBefore = slowHits.get("/delivered-twice");
 
@@ -322,7 +315,7 @@ describe("jobs the queue lost, and a batch's items in flight", () => {
 
     const after = await jobRow(jobId);
     expect(after).toEqual(before);
-    expect(await ledgerOf(jobId)).toEqual(ledgerBefore);
+    expect(await ledgerOf(stack, jobId)).toEqual(ledgerBefore);
     expect(await stack.balance(accountId)).toBe(balanceBefore);
     expect(slowHits.get("/delivered-twice")).toBe(hitsBefore);
     expect(await ledgerGap(stack.pool, accountId, 10)).toBe(0);

@@ -6,6 +6,7 @@ import { ledgerGap } from "./helpers/batch.ts";
 import { call, pollScrape } from "./helpers/http.ts";
 import { useWorkerProcesses } from "./helpers/spawn.ts";
 import { startSiteAndStack, startTestStack, useStarted, type TestStack } from "./helpers/stack.ts";
+import { jobRow, ledgerOf } from "./helpers/job-rows.ts";
 
 let site: FixtureSite;
 let stack: TestStack;
@@ -14,22 +15,6 @@ useStarted(
   () => startSiteAndStack({ env: { PAGE_TIMEOUT_MS: "20000" } }),
   (started) => ({ site, stack } = started),
 );
-
-async function jobRow(jobId: string) {
-  const { rows } = await stack.pool.query<{ status: string; attempts: number; credits_used: number }>(
-    "select status, attempts, credits_used::float as credits_used from jobs where id = $1",
-    [jobId],
-  );
-  return rows[0];
-}
-
-async function ledgerOf(jobId: string) {
-  const { rows } = await stack.pool.query<{ reason: string; delta: number }>(
-    "select reason, delta::float as delta from credit_ledger where job_id = $1 order by id",
-    [jobId],
-  );
-  return rows;
-}
 
 describe("a batch cancelled while an item is being retried", () => {
   it("the running item whose attempt crashed after the cancel is cancelled and refunded, not run and billed again", async () => {
@@ -45,7 +30,7 @@ describe("a batch cancelled while an item is being retried", () => {
       submit.body.batchId,
     ]);
     const jobId = rows[0]!.id;
-    await waitFor(async () => (await jobRow(jobId))?.status === "active" && site.hits(path) > 0, {
+    await waitFor(async () => (await jobRow(stack, jobId))?.status === "active" && site.hits(path) > 0, {
       timeoutMs: 30_000,
       message: "the item to start loading its page",
     });
@@ -59,13 +44,16 @@ describe("a batch cancelled while an item is being retried", () => {
     // Its attempt then crashes (Chromium dies): a retry would be a new run after the cancel.
     const pool = stack.workers[0]!.pool;
     process.kill(await waitFor(() => pool.pid(), { timeoutMs: 5000 }), "SIGKILL");
-    await waitFor(async () => ["completed", "failed", "cancelled"].includes((await jobRow(jobId))?.status ?? ""), {
-      timeoutMs: 60_000,
-      message: "the item to end",
-    });
-    const row = await jobRow(jobId);
+    await waitFor(
+      async () => ["completed", "failed", "cancelled"].includes((await jobRow(stack, jobId))?.status ?? ""),
+      {
+        timeoutMs: 60_000,
+        message: "the item to end",
+      },
+    );
+    const row = await jobRow(stack, jobId);
     expect(row, JSON.stringify(row)).toMatchObject({ status: "cancelled", credits_used: 0 });
-    expect(await ledgerOf(jobId)).toEqual([
+    expect(await ledgerOf(stack, jobId)).toEqual([
       { reason: "reserve", delta: -2 },
       { reason: "refund", delta: 2 },
     ]);

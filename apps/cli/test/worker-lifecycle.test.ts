@@ -8,6 +8,7 @@ import { ledgerGap } from "./helpers/batch.ts";
 import { call, pollScrape } from "./helpers/http.ts";
 import { useWorkerProcesses } from "./helpers/spawn.ts";
 import { startSiteAndStack, useStarted, type TestStack } from "./helpers/stack.ts";
+import { jobRow, ledgerOf } from "./helpers/job-rows.ts";
 
 let site: FixtureSite;
 let stack: TestStack;
@@ -31,22 +32,6 @@ useStarted(
 );
 
 const startWorkerProcess = useWorkerProcesses(() => stack.env);
-
-async function jobRow(jobId: string) {
-  const { rows } = await stack.pool.query<{ status: string; attempts: number; credits_used: number }>(
-    "select status, attempts, credits_used::float as credits_used from jobs where id = $1",
-    [jobId],
-  );
-  return rows[0];
-}
-
-async function ledgerOf(jobId: string) {
-  const { rows } = await stack.pool.query<{ reason: string; delta: number }>(
-    "select reason, delta::float as delta from credit_ledger where job_id = $1 order by id",
-    [jobId],
-  );
-  return rows;
-}
 
 /** Every process below `pid` (Linux /proc): a worker's Chromium and its renderers. */
 async function descendantsOf(pid: number): Promise<number[]> {
@@ -83,7 +68,7 @@ describe("a job cut short by its worker's shutdown", () => {
     });
     expect(submit.status).toBe(202);
     const jobId = submit.body.jobId;
-    await waitFor(async () => (await jobRow(jobId))?.status === "active" && site.hits(path) > 0, {
+    await waitFor(async () => (await jobRow(stack, jobId))?.status === "active" && site.hits(path) > 0, {
       timeoutMs: 30_000,
       message: "the job to start loading its page",
     });
@@ -99,7 +84,7 @@ describe("a job cut short by its worker's shutdown", () => {
     expect(final.status, JSON.stringify(final)).toBe("completed");
     expect(final.result?.data[0]).toMatchObject({ success: true, title: "Slow page (6000 ms)" });
     expect(site.hits(path)).toBe(2);
-    expect(await ledgerOf(jobId)).toEqual([{ reason: "reserve", delta: -2 }]);
+    expect(await ledgerOf(stack, jobId)).toEqual([{ reason: "reserve", delta: -2 }]);
     expect(await stack.balance(accountId)).toBe(8);
     expect(await ledgerGap(stack.pool, accountId, 10)).toBe(0);
     second.child.kill("SIGTERM");
@@ -120,7 +105,7 @@ describe("a batch cancelled after the worker running one of its items was killed
     const batchId = submit.body.batchId;
     const { rows } = await stack.pool.query<{ id: string }>("select id from jobs where batch_id = $1", [batchId]);
     const jobId = rows[0]!.id;
-    await waitFor(async () => (await jobRow(jobId))?.status === "active" && site.hits(path) > 0, {
+    await waitFor(async () => (await jobRow(stack, jobId))?.status === "active" && site.hits(path) > 0, {
       timeoutMs: 30_000,
       message: "the item to start loading its page",
     });
@@ -147,14 +132,17 @@ describe("a batch cancelled after the worker running one of its items was killed
 
     // Another worker takes the stalled job over: its run would be a new run after the cancel.
     const second = startWorkerProcess();
-    await waitFor(async () => ["completed", "failed", "cancelled"].includes((await jobRow(jobId))?.status ?? ""), {
-      timeoutMs: 60_000,
-      message: "the item to end",
-    });
-    const row = await jobRow(jobId);
+    await waitFor(
+      async () => ["completed", "failed", "cancelled"].includes((await jobRow(stack, jobId))?.status ?? ""),
+      {
+        timeoutMs: 60_000,
+        message: "the item to end",
+      },
+    );
+    const row = await jobRow(stack, jobId);
     expect(row, JSON.stringify(row)).toMatchObject({ status: "cancelled", credits_used: 0 });
     expect(site.hits(path)).toBe(1);
-    expect(await ledgerOf(jobId)).toEqual([
+    expect(await ledgerOf(stack, jobId)).toEqual([
       { reason: "reserve", delta: -2 },
       { reason: "refund", delta: 2 },
     ]);

@@ -27,3 +27,21 @@ export async function accountWith(stack: TestStack, rows: Array<Omit<NewJob, "ac
         ).map((r) => r.id);
   return { key, accountId, ids };
 }
+
+/** A job's status, attempts and credits used, as Postgres holds them. */
+export async function jobRow(stack: TestStack, jobId: string) {
+  const { rows } = await stack.pool.query<{ status: string; attempts: number; credits_used: number }>(
+    "select status, attempts, credits_used::float as credits_used from jobs where id = $1",
+    [jobId],
+  );
+  return rows[0];
+}
+
+/** A job's credit ledger entries, oldest first. */
+export async function ledgerOf(stack: TestStack, jobId: string) {
+  const { rows } = await stack.pool.query<{ reason: string; delta: number }>(
+    "select reason, delta::float as delta from credit_ledger where job_id = $1 order by id",
+    [jobId],
+  );
+  return rows;
+}
